@@ -101,7 +101,8 @@ def build_rows() -> list[tuple[str, ...]]:
         else:
             lat, lon = state_centre[state]
             source = "state"
-        rows.append(("county", name, state, "county", f"{lat:.4f}", f"{lon:.4f}", "0", county["fips"], source))
+        coords = (f"{lat:.4f}", f"{lon:.4f}")
+        rows.append(("county", name, state, "county", *coords, "0", county["fips"], source))
 
     rows.sort(key=lambda r: (r[0], r[2], r[1], r[7]))
     return rows

@@ -1,0 +1,64 @@
+# muniwatch — every target installs what it needs first (`setup` is quick when nothing changed).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+UV_VERSION := 0.13.9
+STAMP := $(VENV)/.installed
+
+.PHONY: setup lock run demo test lint typecheck unit integration e2e up down bench es-up es-down es-status clean
+
+setup: $(STAMP)
+
+# Re-install only when the dependency pins or the package metadata change.
+$(STAMP): pyproject.toml requirements.lock
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install -q --disable-pip-version-check uv==$(UV_VERSION)
+	$(BIN)/uv pip install -q --python $(BIN)/python -r requirements.lock -e .
+	@touch $@
+
+# Re-resolve the pins after editing pyproject.toml (needs the package index).
+lock: setup
+	$(BIN)/uv pip compile -q pyproject.toml --extra dev --python-version 3.11 -o requirements.lock
+
+es-up: setup
+	$(BIN)/muniwatch es up
+es-down: setup
+	$(BIN)/muniwatch es down
+es-status: setup
+	$(BIN)/muniwatch es status
+
+run: setup es-up
+	$(BIN)/muniwatch run --once
+
+demo: setup es-up
+	$(BIN)/muniwatch demo
+
+lint: setup
+	$(BIN)/ruff check pipeline dags plugins tests bench scripts
+	$(BIN)/ruff format --check pipeline dags plugins tests bench scripts
+
+typecheck: setup
+	$(BIN)/mypy
+
+# The whole suite: lint, types, then every test against real servers started on loopback.
+test: setup es-up lint typecheck
+	$(BIN)/pytest -q
+
+unit: setup
+	$(BIN)/pytest -q -m unit
+integration: setup es-up
+	$(BIN)/pytest -q -m integration
+e2e: setup es-up
+	$(BIN)/pytest -q -m e2e
+
+up: setup
+	$(BIN)/muniwatch stack up
+down: setup
+	$(BIN)/muniwatch stack down
+
+bench: setup es-up
+	$(BIN)/muniwatch bench
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,356 @@
+"""The three configuration files (sources, watchlists, subscriptions), validated on load.
+
+Every error names the file, the line and the field, e.g.::
+
+    config/sources.yaml:7: sources[2].url: an rss source needs a url
+
+Watchlist rules and subscription queries are parsed here too, so a rule that does not parse
+is a configuration error at load time, not a surprise during a run.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal, TypeVar
+
+import yaml
+from email_validator import EmailNotValidError, validate_email
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from pipeline.settings import REPO_ROOT
+
+CONFIG_DIR = REPO_ROOT / "config"
+DEFAULT_SOURCES = CONFIG_DIR / "sources.yaml"
+DEFAULT_WATCHLISTS = CONFIG_DIR / "watchlists.yaml"
+DEFAULT_SUBSCRIPTIONS = CONFIG_DIR / "subscriptions.yaml"
+
+US_STATES = frozenset(
+    "AL AK AZ AR CA CO CT DE DC FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH NJ NM "
+    "NY NC ND OH OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY PR".split()
+)
+STANCES = ("pro_cooperation", "anti_cooperation", "neutral")
+EVENTS = (
+    "terminate",
+    "sign_or_join",
+    "renew_or_expand",
+    "vote_or_proposal",
+    "policy_change",
+    "enforcement_action",
+    "other",
+)
+_ID_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,79}$"
+_DURATION = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
+_DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_HANDLE = re.compile(r"^@?[A-Za-z0-9_]{1,15}$")
+_M = TypeVar("_M", bound="BaseModel")
+
+
+class ConfigError(ValueError):
+    """A configuration file is invalid. ``str()`` names file, line and field of each problem."""
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        self.problems = list(problems)
+        super().__init__("\n".join(self.problems))
+
+
+def parse_duration(value: str | int) -> int:
+    """``"15m"`` → 900 seconds. Plain integers are seconds."""
+    if isinstance(value, int):
+        seconds = value
+    else:
+        match = _DURATION.match(value)
+        if not match:
+            raise ValueError(f"{value!r} is not a duration like 30s, 15m, 2h or 1d")
+        seconds = int(match.group(1)) * _DURATION_UNITS[match.group(2)]
+    if seconds < 30:
+        raise ValueError("an interval shorter than 30s would hammer the source")
+    return seconds
+
+
+def _check_rule(rule: str) -> str:
+    # Imported here: the rule language is its own module, and config must not import the
+    # whole pipeline just to validate a file.
+    from pipeline.rules import parse_rule
+
+    parse_rule(rule)
+    return rule
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SourceConfig(_Strict):
+    id: Annotated[str, Field(pattern=_ID_PATTERN)]
+    kind: Literal["rss", "x_account", "x_search"]
+    url: str | None = None
+    handle: str | None = None
+    query: str | None = None
+    interval: int = 900
+    home_state: str | None = None
+    # Priority sources are also watched by the event-driven trigger in Airflow.
+    priority: bool = False
+    enabled: bool = True
+    # Sources of one group are polled by one Airflow task (coarse tasks, see DESIGN).
+    group: str = "default"
+    name: str | None = None
+
+    @field_validator("interval", mode="before")
+    @classmethod
+    def _interval(cls, value: Any) -> int:
+        return parse_duration(value)
+
+    @field_validator("home_state")
+    @classmethod
+    def _state(cls, value: str | None) -> str | None:
+        if value is not None and value.upper() not in US_STATES:
+            raise ValueError(f"{value!r} is not a USPS state code such as CA or NY")
+        return value.upper() if value else value
+
+    @model_validator(mode="after")
+    def _kind_fields(self) -> SourceConfig:
+        if self.kind == "rss":
+            if not self.url:
+                raise ValueError("an rss source needs a url")
+            if not self.url.startswith(("http://", "https://")):
+                raise ValueError(f"url {self.url!r} must start with http:// or https://")
+        elif self.kind == "x_account":
+            if not self.handle or not _HANDLE.match(self.handle):
+                raise ValueError("an x_account source needs a handle like yashar (letters, digits, _)")
+        elif self.kind == "x_search" and not self.query:
+            raise ValueError("an x_search source needs a query")
+        return self
+
+    @property
+    def x_handle(self) -> str:
+        return (self.handle or "").lstrip("@")
+
+
+class WatchlistConfig(_Strict):
+    id: Annotated[str, Field(pattern=_ID_PATTERN)]
+    rules: Annotated[list[str], Field(min_length=1)]
+    description: str | None = None
+
+    @field_validator("rules")
+    @classmethod
+    def _rules_parse(cls, rules: list[str]) -> list[str]:
+        for position, rule in enumerate(rules):
+            try:
+                _check_rule(rule)
+            except ValueError as error:
+                raise ValueError(f"rule {position} {rule!r} does not parse: {error}") from error
+        return rules
+
+
+class SubscriptionFilter(_Strict):
+    query: str | None = None
+    jurisdictions: list[str] = []
+    states: list[str] = []
+    stances: list[Literal["pro_cooperation", "anti_cooperation", "neutral"]] = []
+    events: list[
+        Literal[
+            "terminate",
+            "sign_or_join",
+            "renew_or_expand",
+            "vote_or_proposal",
+            "policy_change",
+            "enforcement_action",
+            "other",
+        ]
+    ] = []
+
+    @field_validator("query")
+    @classmethod
+    def _query_parses(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                _check_rule(value)
+            except ValueError as error:
+                raise ValueError(f"query {value!r} does not parse: {error}") from error
+        return value
+
+    @field_validator("states")
+    @classmethod
+    def _states(cls, values: list[str]) -> list[str]:
+        bad = [v for v in values if v.upper() not in US_STATES]
+        if bad:
+            raise ValueError(f"not USPS state codes: {', '.join(bad)}")
+        return [v.upper() for v in values]
+
+
+def normalise_email(address: str) -> str:
+    """A deliverable-looking address in normal form, or ValueError saying what is wrong."""
+    try:
+        return validate_email(address, check_deliverability=False).normalized
+    except EmailNotValidError as error:
+        raise ValueError(f"{address!r} is not a valid e-mail address: {error}") from error
+
+
+class SubscriptionConfig(_Strict):
+    id: Annotated[str, Field(pattern=_ID_PATTERN)]
+    email: str
+    mode: Literal["immediate", "daily"] = "immediate"
+    filter: SubscriptionFilter = SubscriptionFilter()
+    timezone: str = "UTC"
+    digest_hour: Annotated[int, Field(ge=0, le=23)] = 7
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str) -> str:
+        return normalise_email(value)
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as error:
+            raise ValueError(f"{value!r} is not an IANA time zone such as America/Los_Angeles") from error
+        return value
+
+
+class SourcesFile(_Strict):
+    sources: list[SourceConfig]
+
+
+class WatchlistsFile(_Strict):
+    watchlists: list[WatchlistConfig]
+
+
+class SubscriptionsFile(_Strict):
+    subscriptions: list[SubscriptionConfig] = []
+
+
+@dataclass(frozen=True, kw_only=True)
+class PipelineConfig:
+    sources: list[SourceConfig]
+    watchlists: list[WatchlistConfig]
+    subscriptions: list[SubscriptionConfig]
+
+    @property
+    def rules(self) -> list[tuple[str, str]]:
+        """(watchlist id, rule) pairs in file order."""
+        return [(w.id, rule) for w in self.watchlists for rule in w.rules]
+
+
+# --- YAML with line numbers --------------------------------------------------------------
+
+
+def _compose(path: Path) -> tuple[Any, yaml.Node | None]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError([f"{path}: file not found"]) from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError([f"{path}: cannot read: {error}"]) from error
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark
+        line = mark.line + 1 if mark is not None else 0
+        raise ConfigError([f"{path}:{line}: YAML syntax error: {error.problem}"]) from error
+    except yaml.YAMLError as error:
+        raise ConfigError([f"{path}: YAML error: {error}"]) from error
+    return data, node
+
+
+def _line_of(node: yaml.Node | None, loc: Sequence[int | str]) -> int:
+    """Line (1-based) of the deepest YAML node along a pydantic error location."""
+    line = node.start_mark.line + 1 if node is not None else 1
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            for key_node, value_node in node.value:
+                if key_node.value == part:
+                    line = key_node.start_mark.line + 1
+                    node = value_node
+                    break
+            else:
+                return line
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            node = node.value[part]
+            line = node.start_mark.line + 1
+        else:
+            return line
+    return line
+
+
+def _field_path(loc: Sequence[int | str]) -> str:
+    path = ""
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        elif part.startswith(("function-", "literal[")) or part in {"str", "int"}:
+            continue  # pydantic's validator markers are no help to a reader
+        else:
+            path += f".{part}" if path else part
+    return path or "(top level)"
+
+
+def _load_model(path: Path, model: type[_M], what: str) -> _M:
+    data, node = _compose(path)
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError([f"{path}:1: expected a mapping with a top-level '{what}:' list"])
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        problems = []
+        for detail in error.errors():
+            loc = [p for p in detail["loc"] if isinstance(p, int | str)]
+            message = detail["msg"].removeprefix("Value error, ")
+            problems.append(f"{path}:{_line_of(node, loc)}: {_field_path(loc)}: {message}")
+        raise ConfigError(problems) from None
+
+
+def _ensure_unique(path: Path, what: str, ids: list[str]) -> None:
+    seen: set[str] = set()
+    dupes = sorted({i for i in ids if i in seen or seen.add(i)})  # type: ignore[func-returns-value]
+    if dupes:
+        raise ConfigError([f"{path}: {what} ids must be unique; repeated: {', '.join(dupes)}"])
+
+
+def load_sources(path: Path = DEFAULT_SOURCES) -> list[SourceConfig]:
+    sources = _load_model(path, SourcesFile, "sources").sources
+    _ensure_unique(path, "source", [s.id for s in sources])
+    return sources
+
+
+def load_watchlists(path: Path = DEFAULT_WATCHLISTS) -> list[WatchlistConfig]:
+    watchlists = _load_model(path, WatchlistsFile, "watchlists").watchlists
+    _ensure_unique(path, "watchlist", [w.id for w in watchlists])
+    return watchlists
+
+
+def load_subscriptions(path: Path = DEFAULT_SUBSCRIPTIONS) -> list[SubscriptionConfig]:
+    subscriptions = _load_model(path, SubscriptionsFile, "subscriptions").subscriptions
+    _ensure_unique(path, "subscription", [s.id for s in subscriptions])
+    return subscriptions
+
+
+def load_config(
+    sources: Path = DEFAULT_SOURCES,
+    watchlists: Path = DEFAULT_WATCHLISTS,
+    subscriptions: Path = DEFAULT_SUBSCRIPTIONS,
+) -> PipelineConfig:
+    """Load all three files, reporting the problems of every file at once."""
+    problems: list[str] = []
+    loaded: dict[str, Any] = {}
+    for key, path, loader in (
+        ("sources", sources, load_sources),
+        ("watchlists", watchlists, load_watchlists),
+        ("subscriptions", subscriptions, load_subscriptions),
+    ):
+        try:
+            loaded[key] = loader(path)  # type: ignore[operator]
+        except ConfigError as error:
+            problems.extend(error.problems)
+    if problems:
+        raise ConfigError(problems)
+    return PipelineConfig(**loaded)

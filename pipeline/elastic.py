@@ -1,0 +1,22 @@
+"""The Elasticsearch client, built in one place from :class:`Settings`."""
+
+from __future__ import annotations
+
+from elasticsearch import Elasticsearch
+
+from pipeline.settings import Settings
+
+# Long enough for a bulk request on a busy 2-core machine, short enough that a dead node
+# fails a task instead of hanging it.
+REQUEST_TIMEOUT_S = 30.0
+
+
+def make_client(settings: Settings) -> Elasticsearch:
+    """A client for ``settings.es_url`` (credentials may be in the URL) with retries on timeouts."""
+    return Elasticsearch(
+        settings.es_url,
+        request_timeout=REQUEST_TIMEOUT_S,
+        retry_on_timeout=True,
+        max_retries=3,
+        retry_on_status=(502, 503, 504),
+    )

@@ -1,0 +1,122 @@
+"""Types at the boundaries between steps: poll → match → fetch → extract → tag → cluster → index → alert.
+
+Each step takes and returns these; nothing downstream reaches back into a step's internals.
+All datetimes are timezone-aware UTC.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+SourceKind = Literal["rss", "x_account", "x_search"]
+ItemKind = Literal["article", "post"]
+
+
+def item_id(canonical_url: str) -> str:
+    """The Elasticsearch ``_id`` of an item: SHA-256 of its canonical URL (stable across runs)."""
+    return hashlib.sha256(canonical_url.encode("utf-8")).hexdigest()
+
+
+@dataclass(kw_only=True)
+class PostInfo:
+    """A social post (X, Mastodon, Bluesky) that is an item of its own."""
+
+    platform: Literal["x", "mastodon", "bluesky", "other"]
+    post_id: str
+    author: str
+    handle: str
+    text: str
+    linked_urls: list[str] = field(default_factory=list)
+
+
+@dataclass(kw_only=True)
+class FeedEntry:
+    """One new entry from a source, after URL canonicalisation and dedup, before fetching."""
+
+    source_id: str
+    source_kind: SourceKind
+    url: str
+    canonical_url: str
+    title: str
+    summary: str = ""
+    published_at: datetime | None = None
+    guid: str | None = None
+    author: str | None = None
+    home_state: str | None = None
+    post: PostInfo | None = None
+    # "watchlist-id: rule" strings that matched title + summary (may be empty for posts whose
+    # linked article is still to be fetched and matched on its full text).
+    matched_rules: list[str] = field(default_factory=list)
+
+    @property
+    def id(self) -> str:
+        return item_id(self.canonical_url)
+
+    @property
+    def kind(self) -> ItemKind:
+        return "post" if self.post is not None else "article"
+
+
+@dataclass(kw_only=True)
+class Article:
+    """An entry with its fetched page and extracted main text (or a post with its own text)."""
+
+    entry: FeedEntry
+    final_url: str
+    title: str
+    text: str
+    published_at: datetime | None = None
+    author: str | None = None
+    site_name: str | None = None
+    language: str | None = None
+    matched_rules: list[str] = field(default_factory=list)
+
+    @property
+    def id(self) -> str:
+        return self.entry.id
+
+    @property
+    def canonical_url(self) -> str:
+        return self.entry.canonical_url
+
+
+@dataclass(kw_only=True)
+class Rejected:
+    """Something a step could not process: counted, kept in quarantine, replayable."""
+
+    stage: str
+    key: str
+    reason: str
+    source_id: str | None = None
+    payload: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(kw_only=True)
+class SourceSummary:
+    """Per-source figures printed at the end of a run."""
+
+    source_id: str
+    fetched: int = 0
+    matched: int = 0
+    indexed: int = 0
+    alerted: int = 0
+    errors: int = 0
+    note: str = ""
+
+
+@dataclass(kw_only=True)
+class RunSummary:
+    started_at: datetime
+    finished_at: datetime | None = None
+    sources: dict[str, SourceSummary] = field(default_factory=dict)
+    rejected: list[Rejected] = field(default_factory=list)
+    emails_sent: int = 0
+    stories_touched: int = 0
+
+    def source(self, source_id: str) -> SourceSummary:
+        if source_id not in self.sources:
+            self.sources[source_id] = SourceSummary(source_id=source_id)
+        return self.sources[source_id]
