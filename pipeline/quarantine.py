@@ -1,0 +1,151 @@
+"""Quarantine: what a step could not process is kept with its reason, counted and replayable.
+
+Documents live in ``{prefix}-quarantine`` with ``_id`` = stage + key, so quarantining the same
+failure twice updates one record (attempts counted) instead of piling up copies. The payload is
+stored verbatim and unindexed: a document Elasticsearch rejected for its mapping is still kept.
+``muniwatch replay`` hands each open record back to the stage's registered replay handler.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import logging
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+from elasticsearch import Elasticsearch
+
+from pipeline.indices import ensure_index
+from pipeline.models import Rejected
+from pipeline.settings import Settings
+
+LOGGER = logging.getLogger(__name__)
+
+# stage -> handler(es, settings, record) returning True when the record was processed.
+ReplayHandler = Callable[[Elasticsearch, Settings, dict[str, Any]], bool]
+_REPLAY_HANDLERS: dict[str, ReplayHandler] = {}
+
+
+def register_replay(stage: str, handler: ReplayHandler) -> None:
+    """Called by the module that owns a stage, at import time."""
+    _REPLAY_HANDLERS[stage] = handler
+
+
+def record_id(stage: str, key: str) -> str:
+    return hashlib.sha256(f"{stage}\0{key}".encode()).hexdigest()
+
+
+def quarantine(
+    es: Elasticsearch, settings: Settings, rejected: Iterable[Rejected], now: datetime | None = None
+) -> int:
+    """Keep each rejected thing (idempotently); return how many were written."""
+    now = now or datetime.now(UTC)
+    ensure_index(es, settings, "quarantine")
+    count = 0
+    for item in rejected:
+        # Payloads must survive JSON even when a step put odd objects in them.
+        payload = json.loads(json.dumps(item.payload, default=str))
+        es.update(
+            index=settings.index("quarantine"),
+            id=record_id(item.stage, item.key),
+            doc={
+                "stage": item.stage, "key": item.key, "source_id": item.source_id,
+                "reason": item.reason[:4000], "payload": payload, "status": "open", "last_attempt": now,
+            },
+            upsert={
+                "stage": item.stage, "key": item.key, "source_id": item.source_id,
+                "reason": item.reason[:4000], "payload": payload, "status": "open",
+                "attempts": 1, "first_seen": now, "last_attempt": now,
+            },
+        )
+        count += 1
+        LOGGER.warning("quarantined %s %s: %s", item.stage, item.key, item.reason)
+    return count
+
+
+def open_records(es: Elasticsearch, settings: Settings, stage: str | None = None) -> list[dict[str, Any]]:
+    ensure_index(es, settings, "quarantine")
+    filters: list[dict[str, Any]] = [{"term": {"status": "open"}}]
+    if stage:
+        filters.append({"term": {"stage": stage}})
+    records: list[dict[str, Any]] = []
+    response = es.search(
+        index=settings.index("quarantine"), query={"bool": {"filter": filters}}, size=1000,
+        sort=[{"first_seen": "asc"}],
+    )
+    for hit in response["hits"]["hits"]:
+        records.append({"_id": hit["_id"], **hit["_source"]})
+    return records
+
+
+def count_open(es: Elasticsearch, settings: Settings) -> int:
+    ensure_index(es, settings, "quarantine")
+    return int(es.count(index=settings.index("quarantine"), query={"term": {"status": "open"}})["count"])
+
+
+def mark_resolved(es: Elasticsearch, settings: Settings, record: dict[str, Any], now: datetime) -> None:
+    es.update(
+        index=settings.index("quarantine"), id=record["_id"],
+        doc={"status": "resolved", "resolved_at": now, "last_attempt": now},
+    )
+
+
+def replay(
+    es: Elasticsearch, settings: Settings, stage: str | None = None, now: datetime | None = None
+) -> tuple[int, int]:
+    """Replay open records; return (resolved, still failing)."""
+    now = now or datetime.now(UTC)
+    resolved = failing = 0
+    for record in open_records(es, settings, stage):
+        handler = _REPLAY_HANDLERS.get(record["stage"])
+        if handler is None:
+            LOGGER.warning("no replay handler for stage %r (record %s)", record["stage"], record["key"])
+            failing += 1
+            continue
+        try:
+            ok = handler(es, settings, record)
+        except Exception as error:  # a replay that fails stays quarantined, with the new reason
+            LOGGER.warning("replay of %s %s failed: %s", record["stage"], record["key"], error)
+            ok = False
+        if ok:
+            mark_resolved(es, settings, record, now)
+            resolved += 1
+        else:
+            es.update(
+                index=settings.index("quarantine"), id=record["_id"],
+                doc={"last_attempt": now, "attempts": int(record.get("attempts", 1)) + 1},
+            )
+            failing += 1
+    return resolved, failing
+
+
+def _load_handlers() -> None:
+    # Importing the stage modules registers their handlers.
+    import importlib
+
+    for module in ("pipeline.enrich", "pipeline.indexing", "pipeline.polling"):
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError:
+            continue
+
+
+def replay_command(args: argparse.Namespace) -> int:
+    from pipeline.elastic import make_client
+    from pipeline.settings import load_settings
+
+    settings = load_settings()
+    es = make_client(settings)
+    if args.list:
+        records = open_records(es, settings, args.stage)
+        for record in records:
+            print(f"{record['stage']:<10} {record.get('attempts', 1):>3}x  {record['key']}\n    {record['reason']}")
+        print(f"{len(records)} open record(s)")
+        return 0
+    _load_handlers()
+    resolved, failing = replay(es, settings, args.stage)
+    print(f"replayed: {resolved} resolved, {failing} still failing")
+    return 0 if failing == 0 else 1
