@@ -15,6 +15,7 @@ def make_client(settings: Settings) -> Elasticsearch:
     """A client for ``settings.es_url`` (credentials may be in the URL) with retries on timeouts."""
     return Elasticsearch(
         settings.es_url,
+        ca_certs=settings.es_ca_certs,
         request_timeout=REQUEST_TIMEOUT_S,
         retry_on_timeout=True,
         max_retries=3,

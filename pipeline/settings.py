@@ -31,6 +31,8 @@ class SettingsError(ValueError):
 @dataclass(frozen=True, kw_only=True)
 class Settings:
     es_url: str = DEFAULT_ES_URL
+    # CA bundle for an Elasticsearch with TLS (docker-compose); None: system trust store.
+    es_ca_certs: str | None = None
     index_prefix: str = DEFAULT_INDEX_PREFIX
     smtp_url: str | None = None
     outbox: Path = field(default_factory=lambda: REPO_ROOT / DEFAULT_OUTBOX)
@@ -73,6 +75,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     var_dir = Path(env.get("MUNIWATCH_VAR_DIR", str(REPO_ROOT / "var")))
     return Settings(
         es_url=es_url,
+        es_ca_certs=env.get("MUNIWATCH_ES_CA_CERTS", "").strip() or None,
         index_prefix=prefix,
         smtp_url=smtp_url,
         outbox=outbox,

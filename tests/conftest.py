@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from elasticsearch import Elasticsearch
+from elasticsearch import Elasticsearch, NotFoundError
 
 from pipeline import es_local
 from pipeline.elastic import make_client
@@ -31,7 +31,10 @@ def _delete_prefix(es: Elasticsearch, prefix: str) -> None:
     indices = es.indices.get(index=f"{prefix}-*", allow_no_indices=True, expand_wildcards="all").body
     for index in indices:
         es.indices.delete(index=index)
-    templates = es.indices.get_index_template(name=f"{prefix}-*").body.get("index_templates", [])
+    try:
+        templates = es.indices.get_index_template(name=f"{prefix}-*").body.get("index_templates", [])
+    except NotFoundError:  # no template under the prefix: the test never created an index
+        templates = []
     for template in templates:
         es.indices.delete_index_template(name=template["name"])
 
