@@ -18,6 +18,8 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_ES_URL = "http://127.0.0.1:9200"
 DEFAULT_INDEX_PREFIX = "muniwatch"
 DEFAULT_OUTBOX = "var/outbox"
+DEFAULT_MAIL_FROM = "muniwatch alerts <alerts@muniwatch.localhost>"
+DEFAULT_UNSUBSCRIBE_URL = "http://127.0.0.1:8080/muniwatch/unsubscribe"
 
 # Index names become part of URLs and Kibana patterns: keep the prefix to what ES accepts
 # and what needs no escaping.
@@ -41,6 +43,10 @@ class Settings:
     var_dir: Path = field(default_factory=lambda: REPO_ROOT / "var")
     kibana_url: str = "http://127.0.0.1:5601"
     unsubscribe_secret: str | None = None
+    # Alert e-mails: the From address, and the one-click unsubscribe endpoint (the ops view in
+    # Airflow serves it; production puts an https URL here, RFC 8058).
+    mail_from: str = DEFAULT_MAIL_FROM
+    unsubscribe_url: str = DEFAULT_UNSUBSCRIBE_URL
 
     def index(self, name: str) -> str:
         """The alias of one of the project's indices, e.g. ``index("items")``."""
@@ -84,4 +90,6 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         var_dir=var_dir,
         kibana_url=env.get("MUNIWATCH_KIBANA_URL", "http://127.0.0.1:5601").rstrip("/"),
         unsubscribe_secret=env.get("MUNIWATCH_UNSUBSCRIBE_SECRET", "").strip() or None,
+        mail_from=env.get("MUNIWATCH_MAIL_FROM", "").strip() or DEFAULT_MAIL_FROM,
+        unsubscribe_url=env.get("MUNIWATCH_UNSUBSCRIBE_URL", "").strip() or DEFAULT_UNSUBSCRIBE_URL,
     )
