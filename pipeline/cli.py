@@ -29,6 +29,7 @@ HANDLERS: dict[str, tuple[str, str, int]] = {
     "unsubscribe": ("pipeline.alerts.commands", "unsubscribe_command", 6),
     "kibana": ("pipeline.kibana", "kibana_command", 5),
     "bench": ("pipeline.bench", "bench_command", 8),
+    "demo": ("pipeline.demo", "demo_command", 2),
     "es": ("pipeline.cli", "es_command", 2),
     "config": ("pipeline.cli", "config_command", 2),
 }
@@ -78,6 +79,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--once", action="store_true", required=True, help="one pass, then exit")
     _add_config_paths(run)
     run.add_argument("--json", action="store_true", help="print the summary as JSON")
+
+    demo = commands.add_parser("demo", help="run the pipeline once on bundled offline sample sources")
+    demo.add_argument("--json", action="store_true", help="print the summary as JSON")
 
     tag = commands.add_parser("tag", help="tag JSON Lines (no Elasticsearch, no network)")
     tag.add_argument("--input", default="-", help="JSON Lines file, or - for stdin")

@@ -1,0 +1,156 @@
+"""An offline demo: bundled sample feeds and pages served from 127.0.0.1, run through the whole
+pipeline (`make demo`, and the sources Airflow polls under `make up`).
+
+The files in ``pipeline/data/demo`` carry ``{{BASE}}`` where the server's URL goes; the demo
+configuration written next to the outbox points the sources at that server and allows the
+fetcher to reach loopback for it (and nothing else).
+"""
+
+from __future__ import annotations
+
+import argparse
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import yaml
+
+from pipeline.settings import Settings
+from pipeline.tasks import ConfigPaths
+
+DEMO_DIR = Path(__file__).parent / "data" / "demo"
+DEMO_PREFIX = "muniwatch-demo"
+# Paths a real Mastodon server would use, mapped onto the bundled files.
+_ALIASES = {"/@dreyes.rss": "/feeds/reporter-social.rss"}
+_TYPES = {".xml": "application/rss+xml", ".rss": "application/rss+xml", ".atom": "application/atom+xml",
+          ".html": "text/html; charset=utf-8"}
+
+
+class DemoServer:
+    """Serves ``pipeline/data/demo`` on 127.0.0.1 with ETag support, like a well-behaved site."""
+
+    def __init__(self, port: int = 0) -> None:
+        demo = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                demo._serve(self)
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def start(self) -> DemoServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def _serve(self, request: BaseHTTPRequestHandler) -> None:
+        path = request.path.split("?")[0].split("#")[0]
+        path = _ALIASES.get(path, path)
+        file = (DEMO_DIR / path.lstrip("/")).resolve()
+        if DEMO_DIR.resolve() not in file.parents or not file.is_file() or file.suffix not in _TYPES:
+            request.send_response(404)
+            request.send_header("Content-Length", "0")
+            request.end_headers()
+            return
+        body = file.read_bytes().replace(b"{{BASE}}", self.base_url.encode())
+        etag = f'"{file.stat().st_mtime_ns:x}-{len(body):x}"'
+        if request.headers.get("If-None-Match") == etag:
+            request.send_response(304)
+            request.send_header("ETag", etag)
+            request.end_headers()
+            return
+        request.send_response(200)
+        request.send_header("Content-Type", _TYPES[file.suffix])
+        request.send_header("Content-Length", str(len(body)))
+        request.send_header("ETag", etag)
+        request.end_headers()
+        request.wfile.write(body)
+
+
+def write_demo_config(directory: Path, base_url: str) -> ConfigPaths:
+    """Demo sources/watchlists/subscriptions pointing at a running :class:`DemoServer`."""
+    directory.mkdir(parents=True, exist_ok=True)
+    sources = {
+        "sources": [
+            {"id": "demo-foothill-ledger", "kind": "rss", "url": f"{base_url}/feeds/foothill-ledger.xml",
+             "home_state": "CA", "priority": True, "group": "demo-news"},
+            {"id": "demo-garden-state-wire", "kind": "rss", "url": f"{base_url}/feeds/garden-state-wire.atom",
+             "home_state": "NJ", "group": "demo-news"},
+            {"id": "demo-civic-safety-review", "kind": "rss", "url": f"{base_url}/feeds/civic-safety-review.xml",
+             "group": "demo-news"},
+            {"id": "demo-reporter-mastodon", "kind": "rss", "url": f"{base_url}/@dreyes.rss",
+             "group": "demo-social"},
+        ]
+    }
+    watchlists = {
+        "watchlists": [
+            {"id": "ice-cooperation",
+             "rules": ['"ICE contract"', "287(g)", "ICE AND (detainer OR jail OR contract)",
+                       "sanctuary NEAR/5 (city OR county)"]}
+        ]
+    }
+    subscriptions = {
+        "subscriptions": [
+            {"id": "demo-ca-desk", "email": "ca-desk@example.org", "mode": "immediate",
+             "filter": {"states": ["CA"]}},
+            {"id": "demo-detention-contracts", "email": "investigations@example.org", "mode": "daily",
+             "timezone": "America/New_York", "digest_hour": 7,
+             "filter": {"query": "contract OR 287(g)"}},
+        ]
+    }
+    paths = ConfigPaths(
+        sources=directory / "sources.yaml",
+        watchlists=directory / "watchlists.yaml",
+        subscriptions=directory / "subscriptions.yaml",
+    )
+    for path, data in ((paths.sources, sources), (paths.watchlists, watchlists),
+                       (paths.subscriptions, subscriptions)):
+        path.write_text("# Written by muniwatch demo; points at the local demo server.\n"
+                        + yaml.safe_dump(data, sort_keys=False))
+    return paths
+
+
+def demo_settings(settings: Settings, explicit_prefix: bool) -> Settings:
+    """Keep demo documents apart from real ones unless the user chose a prefix."""
+    return settings.with_overrides(
+        index_prefix=settings.index_prefix if explicit_prefix else DEMO_PREFIX,
+        allow_hosts=settings.allow_hosts | {"127.0.0.1"},
+    )
+
+
+@contextmanager
+def running_demo(directory: Path) -> Iterator[tuple[DemoServer, ConfigPaths]]:
+    server = DemoServer().start()
+    try:
+        yield server, write_demo_config(directory, server.base_url)
+    finally:
+        server.stop()
+
+
+def demo_command(args: argparse.Namespace) -> int:
+    import os
+    from datetime import UTC, datetime
+
+    from pipeline.runner import print_summary, run_once
+    from pipeline.settings import load_settings
+
+    settings = demo_settings(load_settings(), "MUNIWATCH_INDEX_PREFIX" in os.environ)
+    with running_demo(settings.var_dir / "demo") as (server, paths):
+        print(f"demo feeds served at {server.base_url}; index prefix {settings.index_prefix}")
+        summary = run_once(settings, paths, now=datetime.now(UTC))
+    print_summary(summary, settings, as_json=bool(getattr(args, "json", False)))
+    return 0 if summary.ok else 1

@@ -1,0 +1,132 @@
+"""``muniwatch run --once``: the whole pipeline in one process, without Airflow.
+
+prepare (indices, subscriptions) → poll every enabled source (conditional GET) → enrich every
+pending item (fetch, extract, tag, cluster, index) → alerts. Each step is the same entry point
+the Airflow DAGs call (``pipeline.tasks``), so both paths behave the same.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any, TextIO
+
+from pipeline import tasks
+from pipeline.models import SourceSummary
+from pipeline.settings import Settings, load_settings
+from pipeline.tasks import ConfigPaths
+
+LOGGER = logging.getLogger(__name__)
+
+
+@dataclass(kw_only=True)
+class RunOnceSummary:
+    started_at: datetime
+    finished_at: datetime | None = None
+    sources: dict[str, SourceSummary] = field(default_factory=dict)
+    reports: dict[str, Any] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def source(self, source_id: str) -> SourceSummary:
+        return self.sources.setdefault(source_id, SourceSummary(source_id=source_id))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "started_at": self.started_at.isoformat(),
+            "finished_at": self.finished_at.isoformat() if self.finished_at else None,
+            "ok": self.ok,
+            "problems": self.problems,
+            "sources": {sid: asdict(s) for sid, s in sorted(self.sources.items())},
+            "reports": self.reports,
+        }
+
+
+def _merge_counts(summary: RunOnceSummary, report: dict[str, Any], key: str, target: str) -> None:
+    for source_id, figures in report.get("sources", {}).items():
+        value = figures.get(key, 0) if isinstance(figures, dict) else figures
+        entry = summary.source(source_id)
+        setattr(entry, target, getattr(entry, target) + int(value or 0))
+
+
+def run_once(settings: Settings, paths: ConfigPaths, *, now: datetime) -> RunOnceSummary:
+    """One full pass. A failing step is reported and the following steps still run on what exists."""
+    summary = RunOnceSummary(started_at=now)
+    config = paths.load()  # a configuration error stops the run before anything is touched
+    for source in config.sources:
+        if source.enabled:
+            summary.source(source.id)
+    summary.reports["prepare"] = tasks.prepare(settings, paths)
+
+    steps: list[tuple[str, Any]] = [
+        ("poll", lambda: tasks.poll(settings, paths, now=now, force=True)),
+        ("enrich", lambda: tasks.enrich(settings, paths, now=now)),
+        ("alerts", lambda: tasks.alerts(settings, now=now)),
+    ]
+    for name, step in steps:
+        try:
+            report: dict[str, Any] = step()
+        except Exception as error:  # keep going: later steps still process what earlier runs left
+            LOGGER.exception("step %s failed", name)
+            summary.problems.append(f"{name}: {type(error).__name__}: {error}")
+            continue
+        summary.reports[name] = report
+        if name == "poll":
+            _merge_counts(summary, report, "entries", "fetched")
+            _merge_counts(summary, report, "matched", "matched")
+            _merge_counts(summary, report, "errors", "errors")
+            for source_id, figures in report.get("sources", {}).items():
+                if isinstance(figures, dict) and figures.get("error"):
+                    summary.source(source_id).note = str(figures["error"])
+        elif name == "enrich":
+            _merge_counts(summary, report, "indexed", "indexed")
+            _merge_counts(summary, report, "errors", "errors")
+        else:
+            _merge_counts(summary, report, "alerted", "alerted")
+    summary.finished_at = datetime.now(UTC)
+    return summary
+
+
+def print_summary(
+    summary: RunOnceSummary, settings: Settings, *, as_json: bool = False, out: TextIO = sys.stdout
+) -> None:
+    if as_json:
+        json.dump(summary.to_dict(), out, indent=2, default=str)
+        out.write("\n")
+        return
+    header = f"{'source':<34} {'fetched':>8} {'matched':>8} {'indexed':>8} {'alerted':>8} {'errors':>7}"
+    out.write(header + "\n" + "-" * len(header) + "\n")
+    totals = SourceSummary(source_id="total")
+    for source_id, row in sorted(summary.sources.items()):
+        out.write(
+            f"{source_id[:34]:<34} {row.fetched:>8} {row.matched:>8} {row.indexed:>8} {row.alerted:>8} "
+            f"{row.errors:>7}" + (f"  {row.note[:80]}" if row.note else "") + "\n"
+        )
+        for name in ("fetched", "matched", "indexed", "alerted", "errors"):
+            setattr(totals, name, getattr(totals, name) + getattr(row, name))
+    out.write("-" * len(header) + "\n")
+    out.write(
+        f"{'total':<34} {totals.fetched:>8} {totals.matched:>8} {totals.indexed:>8} {totals.alerted:>8} "
+        f"{totals.errors:>7}\n"
+    )
+    alerts = summary.reports.get("alerts", {})
+    if alerts:
+        where = settings.smtp_url.split("@")[-1] if settings.smtp_url else str(settings.outbox)
+        out.write(f"e-mails sent: {alerts.get('emails_sent', 0)} (to {where})\n")
+    for problem in summary.problems:
+        out.write(f"problem: {problem}\n")
+
+
+def run_command(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    paths = ConfigPaths(sources=args.sources, watchlists=args.watchlists, subscriptions=args.subscriptions)
+    summary = run_once(settings, paths, now=datetime.now(UTC))
+    print_summary(summary, settings, as_json=args.json)
+    return 0 if summary.ok else 1
