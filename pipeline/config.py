@@ -18,7 +18,15 @@ from typing import Annotated, Any, Literal, TypeVar
 
 import yaml
 from email_validator import EmailNotValidError, validate_email
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from pipeline.settings import REPO_ROOT
 
@@ -129,20 +137,21 @@ class SourceConfig(_Strict):
         return (self.handle or "").lstrip("@")
 
 
+def _rule_parses(rule: str) -> str:
+    try:
+        return _check_rule(rule)
+    except ValueError as error:
+        raise ValueError(f"rule {rule!r} does not parse: {error}") from error
+
+
+# Validated one by one, so an error points at the line of the rule itself (rules[2]), not the list.
+RuleText = Annotated[str, AfterValidator(_rule_parses)]
+
+
 class WatchlistConfig(_Strict):
     id: Annotated[str, Field(pattern=_ID_PATTERN)]
-    rules: Annotated[list[str], Field(min_length=1)]
+    rules: Annotated[list[RuleText], Field(min_length=1)]
     description: str | None = None
-
-    @field_validator("rules")
-    @classmethod
-    def _rules_parse(cls, rules: list[str]) -> list[str]:
-        for position, rule in enumerate(rules):
-            try:
-                _check_rule(rule)
-            except ValueError as error:
-                raise ValueError(f"rule {position} {rule!r} does not parse: {error}") from error
-        return rules
 
 
 class SubscriptionFilter(_Strict):
