@@ -1,0 +1,314 @@
+"""Enrich pending items: fetch → extract → re-match rules on the full text → tag → cluster → index.
+
+Polling leaves each new matching entry in ``{prefix}-items`` as a *pending* document. This step
+takes them in batches, oldest first:
+
+* I/O (fetching pages) runs on a thread pool; the shared client keeps per-host politeness.
+* CPU (trafilatura extraction, rule matching, tagging) runs in :func:`analyse_page`, a pure
+  function of plain data, on a process pool when the batch is large enough to pay for it.
+* The batch is clustered into stories and written with one bulk request; the items become
+  ``status: indexed`` and ``alert_status: pending`` for the alerts step.
+
+A transient fetch failure (timeout, 5xx, 429) leaves the item pending for the next run, up to
+``MAX_ATTEMPTS``; anything else marks it ``failed`` and quarantines it with the reason, from where
+``muniwatch replay`` puts it back in the queue.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections import Counter, defaultdict
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Any
+
+from elasticsearch import Elasticsearch
+
+from pipeline.config import PipelineConfig
+from pipeline.indices import ensure_indices
+from pipeline.models import Rejected
+from pipeline.quarantine import quarantine, register_replay
+from pipeline.rules import RuleSet
+from pipeline.settings import Settings
+
+LOGGER = logging.getLogger(__name__)
+
+BATCH_SIZE = 100
+MAX_ATTEMPTS = 3
+FETCH_THREADS = 8
+# Below this many pages per batch, starting worker processes costs more than it saves.
+MIN_PAGES_FOR_PROCESSES = 24
+
+
+@dataclass(kw_only=True)
+class EnrichReport:
+    indexed: int = 0
+    relevant: int = 0
+    failed: int = 0
+    retry_later: int = 0
+    stories: int = 0
+    item_ids: list[str] = field(default_factory=list)
+    sources: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
+    errors: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "indexed": self.indexed,
+            "relevant": self.relevant,
+            "failed": self.failed,
+            "retry_later": self.retry_later,
+            "stories": self.stories,
+            "item_ids": self.item_ids,
+            "sources": {sid: dict(counts) for sid, counts in self.sources.items()},
+            "errors": self.errors[:50],
+        }
+
+
+# --- the CPU part: a pure function of plain data -----------------------------------------------
+
+
+@lru_cache(maxsize=8)
+def _rules(rule_pairs: tuple[tuple[str, str], ...]) -> RuleSet:
+    return RuleSet(rule_pairs)
+
+
+def analyse_page(
+    *,
+    item: dict[str, Any],
+    html: bytes | None,
+    final_url: str,
+    rule_pairs: tuple[tuple[str, str], ...],
+) -> dict[str, Any]:
+    """Extract (pages) or take the post text (posts), match rules on the full text, tag.
+
+    Returns ``{"ok": True, "article": {...}, "tags": {...}, "matched_rules": [...]}`` or
+    ``{"ok": False, "stage": "extract", "reason": "..."}``. Plain dicts in and out, so it runs the
+    same in this process or in a worker process.
+    """
+    from pipeline.extract import extract_article
+    from pipeline.tagging import TagInput, tag_item
+
+    post = item.get("post") or None
+    if html is None:
+        title = item.get("title") or ""
+        text = (post or {}).get("text") or item.get("summary") or title
+        article = {"title": title, "text": text, "published_at": item.get("published_at"),
+                   "author": (post or {}).get("author"), "site_name": None, "language": None}
+    else:
+        extracted = extract_article(html, final_url)
+        if not extracted.has_article:
+            return {"ok": False, "stage": "extract", "reason": extracted.reason or "no article text found"}
+        article = {
+            "title": extracted.title or item.get("title") or "",
+            "text": extracted.text,
+            "published_at": (extracted.published_at.isoformat() if extracted.published_at
+                             else item.get("published_at")),
+            "author": extracted.author,
+            "site_name": extracted.site_name,
+            "language": extracted.language,
+        }
+    matched = list(dict.fromkeys([*item.get("matched_rules", []),
+                                  *_rules(rule_pairs).match(article["title"], article["text"])]))
+    tags = tag_item(
+        TagInput(
+            id=item["_id"], title=article["title"], text=article["text"], url=final_url,
+            home_state=item.get("home_state"), language=article["language"],
+        )
+    )
+    return {"ok": True, "article": article, "tags": tags.to_json_dict(), "matched_rules": matched}
+
+
+def _analyse_args(args: tuple[dict[str, Any], bytes | None, str, tuple[tuple[str, str], ...]]) -> dict[str, Any]:
+    item, html, final_url, rule_pairs = args
+    try:
+        return analyse_page(item=item, html=html, final_url=final_url, rule_pairs=rule_pairs)
+    except Exception as error:  # one bad page must not sink the batch
+        LOGGER.exception("analysis failed for %s", final_url)
+        return {"ok": False, "stage": "extract", "reason": f"{type(error).__name__}: {error}"}
+
+
+@contextmanager
+def _cpu_pool(pages: int, processes: int | None) -> Iterator[Executor | None]:
+    workers = processes if processes is not None else (os.cpu_count() or 1)
+    if workers <= 1 or pages < MIN_PAGES_FOR_PROCESSES:
+        yield None
+        return
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        yield pool
+
+
+# --- the I/O part ------------------------------------------------------------------------------
+
+
+def pending_items(es: Elasticsearch, settings: Settings, *, size: int, exclude: Sequence[str]) -> list[dict[str, Any]]:
+    response = es.search(
+        index=settings.index("items"),
+        query={"bool": {"filter": [{"term": {"status": "pending"}}],
+                        "must_not": [{"ids": {"values": list(exclude)}}] if exclude else []}},
+        sort=[{"discovered_at": {"order": "asc", "missing": "_first"}}, {"canonical_url": "asc"}],
+        size=size,
+    )
+    return [{"_id": hit["_id"], **hit["_source"]} for hit in response["hits"]["hits"]]
+
+
+def _fetch(client: Any, item: dict[str, Any]) -> tuple[dict[str, Any], Any, Exception | None]:
+    try:
+        return item, client.get(item["url"], expect="html"), None
+    except Exception as error:
+        return item, None, error
+
+
+def _is_transient(error: Exception) -> bool:
+    from pipeline.http_client import is_transient
+
+    return is_transient(error)
+
+
+def enrich_pending(
+    es: Elasticsearch,
+    settings: Settings,
+    config: PipelineConfig,
+    *,
+    now: datetime,
+    max_items: int = 2000,
+    batch_size: int = BATCH_SIZE,
+    processes: int | None = None,
+    client: Any = None,
+) -> EnrichReport:
+    """Process pending items until none are left (or ``max_items``); see the module docstring."""
+    from pipeline.http_client import SafeHTTPClient
+
+    ensure_indices(es, settings)
+    report = EnrichReport()
+    rule_pairs = tuple(config.rules)
+    client = client or SafeHTTPClient(settings)
+    seen: list[str] = []
+    with ThreadPoolExecutor(max_workers=FETCH_THREADS) as io_pool:
+        while len(seen) < max_items:
+            batch = pending_items(es, settings, size=min(batch_size, max_items - len(seen)), exclude=seen)
+            if not batch:
+                break
+            seen.extend(item["_id"] for item in batch)
+            _enrich_batch(es, settings, batch, rule_pairs, client, io_pool, processes, now, report)
+    return report
+
+
+def _enrich_batch(
+    es: Elasticsearch,
+    settings: Settings,
+    batch: list[dict[str, Any]],
+    rule_pairs: tuple[tuple[str, str], ...],
+    client: Any,
+    io_pool: ThreadPoolExecutor,
+    processes: int | None,
+    now: datetime,
+    report: EnrichReport,
+) -> None:
+    from pipeline.indexing import build_item_document, bulk_write_items
+    from pipeline.stories import assign_stories, update_stories
+
+    work: list[tuple[dict[str, Any], bytes | None, str, tuple[tuple[str, str], ...]]] = []
+    to_fetch = [item for item in batch if not item.get("post")]
+    for item in batch:
+        if item.get("post"):
+            work.append((item, None, item["url"], rule_pairs))
+    for item, result, error in io_pool.map(lambda i: _fetch(client, i), to_fetch):
+        if error is not None:
+            _fetch_failed(es, settings, item, error, now, report)
+        else:
+            work.append((item, result.body, result.final_url, rule_pairs))
+
+    with _cpu_pool(len(work), processes) as pool:
+        analysed = list(pool.map(_analyse_args, work, chunksize=4) if pool else map(_analyse_args, work))
+
+    ready: list[tuple[dict[str, Any], dict[str, Any]]] = []
+    for (item, _, final_url, _), outcome in zip(work, analysed, strict=True):
+        if outcome["ok"]:
+            outcome["final_url"] = final_url
+            ready.append((item, outcome))
+        else:
+            _give_up(es, settings, item, outcome["stage"], outcome["reason"], now, report)
+    if not ready:
+        return
+    story_ids = assign_stories(es, settings, [_story_input(item, outcome) for item, outcome in ready], now=now)
+    documents = [
+        build_item_document(item, outcome, story_id=story_ids[item["_id"]], now=now) for item, outcome in ready
+    ]
+    written = bulk_write_items(es, settings, documents, now=now)
+    update_stories(es, settings, sorted(set(story_ids.values())), now=now)
+    report.stories += len(set(story_ids.values()))
+    for item, outcome in ready:
+        if item["_id"] in written.failed_ids:
+            report.failed += 1
+            report.sources[item.get("source_id") or "unknown"]["errors"] += 1
+            continue
+        report.indexed += 1
+        report.item_ids.append(item["_id"])
+        report.relevant += bool(outcome["tags"]["relevant"])
+        report.sources[item.get("source_id") or "unknown"]["indexed"] += 1
+
+
+def _story_input(item: dict[str, Any], outcome: dict[str, Any]) -> dict[str, Any]:
+    tags = outcome["tags"]
+    post = item.get("post") or {}
+    return {
+        "item_id": item["_id"],
+        "title": outcome["article"]["title"],
+        "text": outcome["article"]["text"],
+        "jurisdiction_key": (tags.get("jurisdiction") or {}).get("key"),
+        "event": tags.get("event"),
+        "relevant": tags.get("relevant", False),
+        "published_at": outcome["article"].get("published_at") or item.get("published_at"),
+        "linked_urls": post.get("linked_urls", []) if isinstance(post, dict) else [],
+        "canonical_url": item.get("canonical_url"),
+    }
+
+
+def _fetch_failed(
+    es: Elasticsearch, settings: Settings, item: dict[str, Any], error: Exception, now: datetime,
+    report: EnrichReport,
+) -> None:
+    attempts = int(item.get("attempts") or 0) + 1
+    reason = getattr(error, "reason", None) or f"{type(error).__name__}: {error}"
+    if _is_transient(error) and attempts < MAX_ATTEMPTS:
+        es.update(index=settings.index("items"), id=item["_id"],
+                  doc={"attempts": attempts, "last_error": str(reason)[:1000], "updated_at": now})
+        report.retry_later += 1
+        report.sources[item.get("source_id") or "unknown"]["errors"] += 1
+        report.errors.append(f"{item['url']}: {reason} (will retry)")
+        return
+    _give_up(es, settings, item, "fetch", str(reason), now, report, attempts=attempts)
+
+
+def _give_up(
+    es: Elasticsearch, settings: Settings, item: dict[str, Any], stage: str, reason: str, now: datetime,
+    report: EnrichReport, attempts: int | None = None,
+) -> None:
+    attempts = attempts or int(item.get("attempts") or 0) + 1
+    es.update(index=settings.index("items"), id=item["_id"],
+              doc={"status": "failed", "attempts": attempts, "last_error": reason[:1000], "updated_at": now})
+    quarantine(es, settings, [Rejected(stage=stage, key=item["canonical_url"], reason=reason,
+                                       source_id=item.get("source_id"), payload={"item_id": item["_id"]})],
+               now=now)
+    report.failed += 1
+    report.sources[item.get("source_id") or "unknown"]["errors"] += 1
+    report.errors.append(f"{item['url']}: {reason}")
+
+
+def _requeue(es: Elasticsearch, settings: Settings, record: dict[str, Any]) -> bool:
+    """Replay of a fetch/extract failure: put the item back in the queue for the next enrich run."""
+    item_id = (record.get("payload") or {}).get("item_id")
+    if not item_id:
+        return False
+    es.update(index=settings.index("items"), id=item_id,
+              doc={"status": "pending", "attempts": 0, "updated_at": datetime.now(UTC)})
+    return True
+
+
+register_replay("fetch", _requeue)
+register_replay("extract", _requeue)
