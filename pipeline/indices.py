@@ -22,6 +22,8 @@ LOGGER = logging.getLogger(__name__)
 
 TEMPLATE_DIR = REPO_ROOT / "config" / "elasticsearch"
 INDEX_NAMES = ("items", "stories", "sources", "subscriptions", "deliveries", "quarantine")
+# (es_url, concrete index, mapping) already brought up to date in this process.
+_MAPPING_APPLIED: set[tuple[str, str, str]] = set()
 
 
 @cache
@@ -50,13 +52,58 @@ def put_template(es: Elasticsearch, settings: Settings, name: str) -> None:
     )
 
 
-def current_index(es: Elasticsearch, settings: Settings, name: str) -> str | None:
-    """The concrete index the alias points at, or None when the alias does not exist yet."""
+def index_version(index: str) -> int:
+    """``muniwatch-items-v12`` → 12 (0 when the name carries no version)."""
+    head, _, tail = index.rpartition("-v")
+    return int(tail) if head and tail.isdigit() else 0
+
+
+def alias_indices(es: Elasticsearch, settings: Settings, name: str) -> dict[str, bool]:
+    """Concrete indices behind the alias → whether each is the write index (empty: no alias)."""
     alias = settings.index(name)
     if not es.indices.exists_alias(name=alias):
+        return {}
+    found: dict[str, bool] = {}
+    for index, body in es.indices.get_alias(name=alias).body.items():
+        options = body.get("aliases", {}).get(alias, {})
+        found[index] = bool(options.get("is_write_index", False))
+    return found
+
+
+def current_index(es: Elasticsearch, settings: Settings, name: str) -> str | None:
+    """The concrete index the alias writes to (newest version), or None when there is no alias yet."""
+    indices = alias_indices(es, settings, name)
+    if not indices:
         return None
-    indices = sorted(es.indices.get_alias(name=alias).body)
-    return indices[-1] if indices else None
+    writers = [index for index, is_writer in indices.items() if is_writer] or list(indices)
+    return max(writers, key=lambda index: (index_version(index), index))
+
+
+def apply_additive_mapping(es: Elasticsearch, settings: Settings, name: str, index: str) -> bool:
+    """Put the template's mapping on a live index: new fields appear, nothing else changes.
+
+    Returns False (and says what to do) when the template changed a field incompatibly;
+    that needs a new index version and ``muniwatch reindex``.
+    """
+    key = (settings.es_url, index, json.dumps(load_template(name)["template"]["mappings"], sort_keys=True))
+    if key in _MAPPING_APPLIED:
+        return True
+    mappings = load_template(name)["template"]["mappings"]
+    try:
+        es.indices.put_mapping(index=index, properties=mappings.get("properties", {}))
+    except ApiError as error:
+        if error.status_code != 400:
+            raise
+        LOGGER.warning(
+            "index %s: config/elasticsearch/%s.json changes an existing field (%s); bump its version "
+            "and run `muniwatch reindex` to move the data to a new index",
+            index,
+            name,
+            error.message,
+        )
+        return False
+    _MAPPING_APPLIED.add(key)
+    return True
 
 
 def ensure_index(es: Elasticsearch, settings: Settings, name: str) -> str:
@@ -64,6 +111,7 @@ def ensure_index(es: Elasticsearch, settings: Settings, name: str) -> str:
     put_template(es, settings, name)
     existing = current_index(es, settings, name)
     if existing:
+        apply_additive_mapping(es, settings, name, existing)
         return existing
     index = versioned_index(settings, name, template_version(name))
     try:

@@ -1,0 +1,77 @@
+"""Near-duplicate fingerprints of texts: word shingles → MinHash signature → LSH band keys.
+
+A signature is built with one-permutation hashing (one 64-bit BLAKE2b hash per word 3-shingle,
+spread over ``SIGNATURE_SIZE`` buckets, the minimum kept per bucket; empty buckets filled by
+rotation densification), which costs one hash per shingle instead of one per shingle and
+permutation. The fraction of equal positions in two signatures estimates the Jaccard similarity
+of the two shingle sets. Band keys (``LSH_ROWS`` values each) let Elasticsearch find candidate
+near-duplicates with a plain ``terms`` query; candidates are then checked with :func:`similarity`.
+Deterministic across processes and runs (no ``hash()``): signatures are stored with the items.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+SHINGLE_WORDS = 3
+SIGNATURE_SIZE = 64
+LSH_ROWS = 2  # 32 bands of 2 rows: a pair at similarity 0.3 becomes a candidate with p ≈ 0.95
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+_EMPTY = 1 << 40  # above any bucket value (values are < 2**32, plus a rotation offset < 2**39)
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    """MinHash signature of a text and the LSH band keys derived from it (both empty for no text)."""
+
+    minhash: tuple[int, ...]
+    bands: tuple[str, ...]
+
+
+def _shingle_hashes(text: str) -> set[int]:
+    words = _WORD.findall(text.lower())
+    if len(words) < SHINGLE_WORDS:
+        grams = [" ".join(words)] if words else []
+    else:
+        grams = [" ".join(words[i : i + SHINGLE_WORDS]) for i in range(len(words) - SHINGLE_WORDS + 1)]
+    return {int.from_bytes(hashlib.blake2b(g.encode(), digest_size=8).digest(), "big") for g in grams}
+
+
+def fingerprint(title: str, text: str) -> Fingerprint:
+    """The signature of ``title`` + ``text``; equal inputs give equal fingerprints in every process."""
+    hashes = _shingle_hashes(f"{title}\n{text}")
+    if not hashes:
+        return Fingerprint((), ())
+    slots = [_EMPTY] * SIGNATURE_SIZE
+    for value in hashes:
+        bucket, rank = value % SIGNATURE_SIZE, value >> 32
+        if rank < slots[bucket]:
+            slots[bucket] = rank
+    signature: list[int] = []
+    for index, slot in enumerate(slots):
+        distance = 0
+        # Rotation densification: an empty bucket borrows from the next filled one, tagged with
+        # the distance so that two texts agree on it only when they agree on the lender.
+        while slot == _EMPTY:
+            distance += 1
+            slot = slots[(index + distance) % SIGNATURE_SIZE]
+        signature.append(slot + (distance << 32))
+    bands = tuple(
+        f"{band}:"
+        + hashlib.blake2b(
+            ",".join(map(str, signature[band * LSH_ROWS : (band + 1) * LSH_ROWS])).encode(), digest_size=6
+        ).hexdigest()
+        for band in range(SIGNATURE_SIZE // LSH_ROWS)
+    )
+    return Fingerprint(tuple(signature), bands)
+
+
+def similarity(a: Sequence[int], b: Sequence[int]) -> float:
+    """Estimated Jaccard similarity of the shingle sets behind two signatures (0 when one is empty)."""
+    if not a or not b or len(a) != len(b):
+        return 0.0
+    return sum(x == y for x, y in zip(a, b, strict=True)) / len(a)

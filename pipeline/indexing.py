@@ -1,0 +1,441 @@
+"""Item documents and how they are written: one document per canonical URL, whatever happens.
+
+``build_item_document`` turns an extracted article and its tags into the document described in
+DESIGN ("Elasticsearch") plus the lifecycle fields (``status: indexed``, ``indexed_at``,
+``alert_status: pending``). ``bulk_write_items`` writes a batch with ``_id = item_id(canonical_url)``
+as partial updates with upsert, so processing an item again updates the same document and keeps
+what other steps wrote (``discovered_at``, ``source_ids``...). Per-item outcomes:
+
+* 429 / 409 / 5xx for an item → retried with exponential backoff (``RetryPolicy``);
+* any other rejection (mapping, bad value) → quarantined (stage ``index``) with Elasticsearch's
+  reason, the item marked ``failed``, counted in the report; ``muniwatch replay`` re-writes it;
+* Elasticsearch unreachable → the request is retried; still down after the policy's attempts →
+  :class:`IndexingUnavailable`, so the task fails and its retry starts over (writes are idempotent).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any, Protocol
+
+from elastic_transport import ConnectionError as TransportConnectionError
+from elastic_transport import ConnectionTimeout
+from elasticsearch import ApiError, Elasticsearch
+
+from pipeline.fingerprints import fingerprint
+from pipeline.indices import ensure_index
+from pipeline.models import Article, Rejected, item_id
+from pipeline.quarantine import quarantine, register_replay
+from pipeline.settings import Settings
+from pipeline.stories import as_datetime, linked_item_ids
+
+LOGGER = logging.getLogger(__name__)
+
+RETRYABLE_STATUSES = frozenset({409, 429, 502, 503, 504})
+RETRY_ON_CONFLICT = 5
+
+
+class IndexingUnavailable(RuntimeError):
+    """Elasticsearch could not take the batch after every retry; nothing is counted as done."""
+
+
+class SupportsTagJson(Protocol):
+    def to_json_dict(self) -> dict[str, Any]: ...
+
+
+@dataclass(frozen=True, kw_only=True)
+class RetryPolicy:
+    """Exponential backoff: ``base_delay_s``, doubled per attempt, capped at ``max_delay_s``."""
+
+    attempts: int = 6
+    base_delay_s: float = 0.5
+    max_delay_s: float = 8.0
+
+    def delay(self, attempt: int) -> float:
+        return float(min(self.max_delay_s, self.base_delay_s * (2**attempt)))
+
+
+DEFAULT_RETRY = RetryPolicy()
+
+
+@dataclass(kw_only=True)
+class BulkReport:
+    """What a ``bulk_write_items`` call did. ``failed_ids`` were quarantined, not written."""
+
+    written_ids: list[str] = field(default_factory=list)
+    created: int = 0
+    updated: int = 0
+    retried: int = 0
+    rejected: list[Rejected] = field(default_factory=list)
+    failed_ids: set[str] = field(default_factory=set)
+
+    @property
+    def written(self) -> int:
+        return len(self.written_ids)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "written": self.written,
+            "created": self.created,
+            "updated": self.updated,
+            "retried": self.retried,
+            "failed": len(self.failed_ids),
+            "errors": [f"{r.key}: {r.reason}" for r in self.rejected][:50],
+        }
+
+
+# --- documents -------------------------------------------------------------------------------
+
+
+def jsonable(value: Any) -> Any:
+    """Dates as ISO-8601 strings, tuples as lists, recursively: the document survives JSON round trips."""
+    if isinstance(value, datetime):
+        return (value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Mapping):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [jsonable(v) for v in value]
+    return value
+
+
+def _label(jurisdiction: Mapping[str, Any]) -> str | None:
+    name, state = jurisdiction.get("name"), jurisdiction.get("state")
+    if not name:
+        return None
+    return f"{name}, {state}" if state and jurisdiction.get("type") != "state" else str(name)
+
+
+def _jurisdiction(raw: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    if not raw:
+        return None
+    out: dict[str, Any] = {k: raw.get(k) for k in ("name", "type", "state", "key")}
+    out["label"] = _label(raw)
+    if raw.get("lat") is not None and raw.get("lon") is not None:
+        out["location"] = {"lat": float(raw["lat"]), "lon": float(raw["lon"])}
+    elif raw.get("location"):
+        out["location"] = raw["location"]
+    return out
+
+
+def _tag_fields(tags: Mapping[str, Any] | SupportsTagJson) -> dict[str, Any]:
+    data = tags if isinstance(tags, Mapping) else tags.to_json_dict()
+    relevant = bool(data.get("relevant"))
+    evidence = data.get("evidence") or {}
+    return {
+        "relevant": relevant,
+        "jurisdiction": _jurisdiction(data.get("jurisdiction")),
+        "other_jurisdictions": [
+            {
+                **{k: j.get(k) for k in ("name", "type", "state") if j.get(k) is not None},
+                **({"key": j["key"]} if j.get("key") else {}),
+                "label": _label(j),
+            }
+            for j in data.get("other_jurisdictions") or []
+        ],
+        "stance": data.get("stance") if relevant else None,
+        "stance_confidence": data.get("stance_confidence") if relevant else None,
+        "event": data.get("event") if relevant else None,
+        "evidence": {
+            "jurisdiction": evidence.get("jurisdiction") or "",
+            "stance": list(evidence.get("stance") or []),
+            "event": evidence.get("event") or "",
+        },
+        "tagger_version": data.get("tagger_version") or None,
+        "tag_notes": list(data.get("notes") or []),
+    }
+
+
+def _published(article_date: Any, feed_date: Any, now: datetime) -> tuple[datetime, str]:
+    # Every indexed item gets a date to plot and window on; where it came from is kept alongside.
+    for value, origin in ((article_date, "article"), (feed_date, "feed")):
+        parsed = as_datetime(value)
+        if parsed is not None:
+            return parsed, origin
+    return now, "ingested"
+
+
+def build_item_document(
+    article: Article | Mapping[str, Any],
+    tags: Mapping[str, Any] | SupportsTagJson,
+    *,
+    story_id: str,
+    now: datetime,
+    matched_rules: Sequence[str] | None = None,
+) -> dict[str, Any]:
+    """The full, JSON-ready item document for an enriched article or post.
+
+    Args:
+        article: an :class:`Article`, or the pending item document (with ``canonical_url``) when
+            ``tags`` is the enrich outcome ``{"article": {...}, "tags": {...}, "matched_rules": [...]}``.
+        tags: the tagger's output: a ``Tags`` object (anything with ``to_json_dict()``) or its
+            JSON dict (DESIGN "Tag output"), or the enrich outcome described above.
+        story_id: from :func:`pipeline.stories.assign_stories`.
+        matched_rules: "watchlist-id: rule" labels (default: those on the article / outcome).
+        now: becomes ``indexed_at``/``ingested_at``/``updated_at``.
+    """
+    if isinstance(article, Article):
+        entry, post = article.entry, article.entry.post
+        base: dict[str, Any] = {
+            "url": article.final_url or entry.url,
+            "canonical_url": entry.canonical_url,
+            "title": article.title,
+            "text": article.text,
+            "summary": entry.summary,
+            "author": article.author or entry.author,
+            "site_name": article.site_name,
+            "language": article.language,
+            "kind": entry.kind,
+            "source_id": entry.source_id,
+            "source_kind": entry.source_kind,
+            "home_state": entry.home_state,
+        }
+        dates = (article.published_at, entry.published_at)
+        rules = list(
+            matched_rules if matched_rules is not None else article.matched_rules or entry.matched_rules
+        )
+        post_fields = (
+            {
+                "platform": post.platform,
+                "post_id": post.post_id,
+                "author": post.author,
+                "handle": post.handle,
+                "text": post.text,
+                "linked_urls": list(post.linked_urls),
+            }
+            if post
+            else None
+        )
+        tag_data: Mapping[str, Any] | SupportsTagJson = tags
+    else:
+        item, outcome = article, tags
+        if not isinstance(outcome, Mapping) or "tags" not in outcome:
+            raise TypeError("with an item document, pass the enrich outcome {'article', 'tags', ...} as tags")
+        extracted = outcome.get("article") or {}
+        base = {
+            "url": outcome.get("final_url") or item.get("url"),
+            "canonical_url": item["canonical_url"],
+            "title": extracted.get("title") or item.get("title") or "",
+            "text": extracted.get("text") or "",
+            "summary": item.get("summary"),
+            "author": extracted.get("author") or item.get("author"),
+            "site_name": extracted.get("site_name"),
+            "language": extracted.get("language"),
+            "kind": "post" if item.get("post") else "article",
+            "source_id": item.get("source_id"),
+            "source_kind": item.get("source_kind"),
+            "home_state": item.get("home_state"),
+        }
+        dates = (extracted.get("published_at"), item.get("published_at"))
+        rules = list(matched_rules if matched_rules is not None else outcome.get("matched_rules") or [])
+        post_fields = dict(item["post"]) if item.get("post") else None
+        tag_data = outcome["tags"]
+    published_at, published_origin = _published(*dates, now)
+    if post_fields is not None:
+        links = list(post_fields.get("linked_urls") or post_fields.get("linked_url") or [])
+        post_fields["linked_urls"] = links
+        post_fields["linked_url"] = links
+        post_fields["linked_item_ids"] = linked_item_ids(links)
+    print_ = fingerprint(base["title"], base["text"])
+    document = {
+        **base,
+        "published_at": published_at,
+        "published_at_source": published_origin,
+        "post": post_fields,
+        **_tag_fields(tag_data),
+        "story_id": story_id,
+        "matched_rules": rules,
+        "watchlists": sorted({rule.split(":", 1)[0].strip() for rule in rules if ":" in rule}),
+        "minhash": list(print_.minhash),
+        "lsh_bands": list(print_.bands),
+        "content_hash": hashlib.sha256(base["text"].encode("utf-8")).hexdigest(),
+        "status": "indexed",
+        "last_error": None,
+        "ingested_at": now,
+        "indexed_at": now,
+        "updated_at": now,
+        "alert_status": "pending",
+        "alerted_at": None,
+    }
+    return {k: v for k, v in jsonable(document).items() if v is not None or k in _NULLABLE}
+
+
+# Fields written as explicit nulls so that re-processing clears what an earlier version set.
+_NULLABLE = frozenset({"jurisdiction", "stance", "stance_confidence", "event", "last_error", "alerted_at"})
+
+
+# --- writing ---------------------------------------------------------------------------------
+
+
+def _send(es: Elasticsearch, operations: list[dict[str, Any]], policy: RetryPolicy) -> dict[str, Any]:
+    """One bulk request, retried while Elasticsearch is unreachable or overloaded as a whole."""
+    for attempt in range(policy.attempts):
+        try:
+            return dict(es.bulk(operations=operations).body)
+        except (TransportConnectionError, ConnectionTimeout) as error:
+            problem = f"{type(error).__name__}: {error}"
+        except ApiError as error:
+            if error.status_code not in RETRYABLE_STATUSES:
+                raise
+            problem = f"HTTP {error.status_code}: {error.message}"
+        if attempt + 1 < policy.attempts:
+            LOGGER.warning("bulk write failed (%s); retrying in %.1fs", problem, policy.delay(attempt))
+            time.sleep(policy.delay(attempt))
+    raise IndexingUnavailable(
+        f"Elasticsearch did not accept the item batch after {policy.attempts} attempts ({problem}); "
+        "nothing in this batch is counted as indexed — the task can simply be run again"
+    )
+
+
+def _reason(error: Any) -> str:
+    if isinstance(error, Mapping):
+        text = f"{error.get('type', 'error')}: {error.get('reason', '')}"
+        cause = error.get("caused_by")
+        return f"{text} (caused by {_reason(cause)})" if cause else text
+    return str(error)
+
+
+def bulk_write_items(
+    es: Elasticsearch,
+    settings: Settings,
+    documents: Sequence[Mapping[str, Any]],
+    *,
+    now: datetime,
+    retry: RetryPolicy = DEFAULT_RETRY,
+    refresh: bool = True,
+) -> BulkReport:
+    """Write item documents idempotently (``_id = item_id(canonical_url)``); see the module docstring.
+
+    Args:
+        documents: from :func:`build_item_document` (any dict with ``canonical_url`` works);
+            two documents for the same URL in one batch: the later one wins.
+        now: stamps quarantine records and ``failed`` markers.
+        retry: backoff for unreachable Elasticsearch and per-item 429/409/5xx.
+        refresh: wait until the documents are searchable (stories and alerts read them next).
+
+    Raises:
+        IndexingUnavailable: Elasticsearch could not take (part of) the batch after all retries.
+    """
+    alias = settings.index("items")
+    ensure_index(es, settings, "items")
+    report = BulkReport()
+    pending: dict[str, dict[str, Any]] = {}
+    for document in documents:
+        url = document.get("canonical_url")
+        if not isinstance(url, str) or not url:
+            report.rejected.append(
+                Rejected(
+                    stage="index",
+                    key=f"no-canonical-url:{hashlib.sha256(repr(document).encode()).hexdigest()[:16]}",
+                    reason="document has no canonical_url",
+                    source_id=document.get("source_id"),
+                    payload={"document": jsonable(document)},
+                )
+            )
+            continue
+        pending[item_id(url)] = jsonable(document)
+    attempt = 0
+    while pending:
+        operations: list[dict[str, Any]] = []
+        for doc_id, document in pending.items():
+            operations.append(
+                {"update": {"_index": alias, "_id": doc_id, "retry_on_conflict": RETRY_ON_CONFLICT}}
+            )
+            operations.append({"doc": document, "doc_as_upsert": True})
+        response = _send(es, operations, retry)
+        retry_ids: dict[str, dict[str, Any]] = {}
+        last_problem = ""
+        for result in response["items"]:
+            outcome = result["update"]
+            doc_id, status = outcome["_id"], int(outcome.get("status", 500))
+            if status < 300:
+                report.written_ids.append(doc_id)
+                report.created += outcome.get("result") == "created"
+                report.updated += outcome.get("result") in ("updated", "noop")
+            elif status in RETRYABLE_STATUSES:
+                retry_ids[doc_id] = pending[doc_id]
+                last_problem = _reason(outcome.get("error"))
+            else:
+                document = pending[doc_id]
+                report.failed_ids.add(doc_id)
+                report.rejected.append(
+                    Rejected(
+                        stage="index",
+                        key=document["canonical_url"],
+                        reason=_reason(outcome.get("error")),
+                        source_id=document.get("source_id"),
+                        payload={"item_id": doc_id, "document": document},
+                    )
+                )
+        pending = retry_ids
+        if pending:
+            attempt += 1
+            report.retried += len(pending)
+            if attempt >= retry.attempts:
+                raise IndexingUnavailable(
+                    f"{len(pending)} of {len(documents)} items were still refused after "
+                    f"{retry.attempts} attempts ({last_problem}); the task can simply be run again"
+                )
+            LOGGER.warning(
+                "%d items refused (%s); retrying in %.1fs",
+                len(pending),
+                last_problem,
+                retry.delay(attempt - 1),
+            )
+            time.sleep(retry.delay(attempt - 1))
+    if report.rejected:
+        _quarantine_rejected(es, settings, report.rejected, now)
+    if refresh and report.written_ids:
+        es.indices.refresh(index=alias)
+    return report
+
+
+def _quarantine_rejected(
+    es: Elasticsearch, settings: Settings, rejected: list[Rejected], now: datetime
+) -> None:
+    quarantine(es, settings, rejected, now=now)
+    markers: list[dict[str, Any]] = []
+    for item in rejected:
+        if item.payload.get("item_id"):
+            markers.append(
+                {
+                    "update": {
+                        "_index": settings.index("items"),
+                        "_id": item.payload["item_id"],
+                        "retry_on_conflict": RETRY_ON_CONFLICT,
+                    }
+                }
+            )
+            markers.append(
+                {
+                    "doc": {
+                        "canonical_url": item.key,
+                        "status": "failed",
+                        "last_error": item.reason[:1000],
+                        "updated_at": now.isoformat(),
+                    },
+                    "doc_as_upsert": True,
+                }
+            )
+    if markers:
+        response = es.bulk(operations=markers)
+        if response.get("errors"):
+            LOGGER.warning("could not mark some rejected items as failed: %s", response["items"][:3])
+
+
+def _replay_index(es: Elasticsearch, settings: Settings, record: dict[str, Any]) -> bool:
+    """Write the stored document again (after the mapping or the data was fixed)."""
+    document = (record.get("payload") or {}).get("document")
+    if not isinstance(document, Mapping):
+        return False
+    report = bulk_write_items(es, settings, [document], now=datetime.now(UTC))
+    return not report.failed_ids and not report.rejected
+
+
+register_replay("index", _replay_index)

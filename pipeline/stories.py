@@ -1,0 +1,478 @@
+"""Stories: items about the same event share a ``story_id``; a story document sums them up.
+
+Two items belong to one story when any of these holds (checked in this order):
+
+1. **link** — one is a post that links to the other (``post.linked_item_ids``), in either order;
+2. **copy** — their texts are near-duplicates (estimated Jaccard similarity of word 3-shingles
+   ≥ ``DUPLICATE_SIMILARITY``) within ``DUPLICATE_WINDOW``: syndicated wire copies with different
+   boilerplate, light rewrites;
+3. **same event** — both relevant, same jurisdiction key, published within ``EVENT_WINDOW`` of each
+   other, and either the same event or related text (≥ ``RELATED_SIMILARITY``): other outlets'
+   reports of the same council vote, posts about it;
+4. **rewrite** — related text (≥ ``RELATED_SIMILARITY``) within ``EVENT_WINDOW`` and jurisdictions
+   that do not contradict each other (one side has none).
+
+Similarity comes from MinHash signatures (:mod:`pipeline.fingerprints`), stored per item
+(``minhash``) together with LSH band keys (``lsh_bands``) so candidates are found with a plain
+``terms`` query on the core-only server. Everything is deterministic: a story's id is derived from
+its first item's id, and an item that already has a story keeps it when processed again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import logging
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from elasticsearch import Elasticsearch, helpers
+
+from pipeline.fingerprints import Fingerprint, fingerprint, similarity
+from pipeline.indices import ensure_index
+from pipeline.models import item_id as make_item_id
+from pipeline.settings import Settings
+
+LOGGER = logging.getLogger(__name__)
+
+DUPLICATE_SIMILARITY = 0.5
+RELATED_SIMILARITY = 0.2
+DUPLICATE_WINDOW = timedelta(days=14)
+EVENT_WINDOW = timedelta(days=4)
+CANDIDATES_PER_ITEM = 50
+STORY_ITEMS_SUMMARY = 100
+STANCES = ("pro_cooperation", "anti_cooperation", "neutral")
+
+
+# --- ids and inputs -------------------------------------------------------------------------
+
+
+def story_id_for(first_item_id: str) -> str:
+    """A story's id: derived from the id of the item that started it, so re-runs agree."""
+    return hashlib.sha256(f"story\0{first_item_id}".encode()).hexdigest()[:32]
+
+
+def linked_item_ids(urls: Sequence[str]) -> list[str]:
+    """Item ids of the pages a post links to (raw and canonical form of each URL)."""
+    canonical = _canonicaliser()
+    ids: list[str] = []
+    for url in urls:
+        for form in (url, canonical(url)):
+            if form and make_item_id(form) not in ids:
+                ids.append(make_item_id(form))
+    return ids
+
+
+def _canonicaliser() -> Any:
+    try:  # the sources step owns URL canonicalisation; without it, raw URLs are still compared
+        urls = importlib.import_module("pipeline.urls")
+    except ImportError:
+        return str
+    return getattr(urls, "canonicalize", None) or getattr(urls, "canonicalise", None) or str
+
+
+def as_datetime(value: datetime | str | None) -> datetime | None:
+    """A UTC datetime from a datetime or an ISO-8601 string (``Z`` accepted); None stays None."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+# --- assigning items to stories --------------------------------------------------------------
+
+
+@dataclass(kw_only=True)
+class StoryCandidate:
+    """What clustering needs to know about one item (``from_mapping`` accepts the same keys)."""
+
+    item_id: str
+    title: str
+    text: str
+    jurisdiction_key: str | None = None
+    event: str | None = None
+    relevant: bool = False
+    published_at: datetime | None = None
+    linked_urls: list[str] = field(default_factory=list)
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any]) -> StoryCandidate:
+        return cls(
+            item_id=str(data["item_id"]),
+            title=str(data.get("title") or ""),
+            text=str(data.get("text") or ""),
+            jurisdiction_key=data.get("jurisdiction_key") or None,
+            event=data.get("event") or None,
+            relevant=bool(data.get("relevant")),
+            published_at=as_datetime(data.get("published_at")),
+            linked_urls=list(data.get("linked_urls") or []),
+        )
+
+
+@dataclass(kw_only=True)
+class _Known:
+    """An item already in a story: from Elasticsearch, or assigned earlier in this batch."""
+
+    item_id: str
+    story_id: str
+    minhash: Sequence[int]
+    jurisdiction_key: str | None
+    event: str | None
+    relevant: bool
+    published_at: datetime | None
+    linked_item_ids: Sequence[str]
+
+    @classmethod
+    def from_hit(cls, hit: Mapping[str, Any]) -> _Known:
+        source = hit["_source"]
+        return cls(
+            item_id=hit["_id"],
+            story_id=source["story_id"],
+            minhash=source.get("minhash") or (),
+            jurisdiction_key=(source.get("jurisdiction") or {}).get("key"),
+            event=source.get("event"),
+            relevant=bool(source.get("relevant")),
+            published_at=as_datetime(source.get("published_at")),
+            linked_item_ids=(source.get("post") or {}).get("linked_item_ids") or (),
+        )
+
+
+def _score(
+    item: StoryCandidate, links: Sequence[str], print_: Fingerprint, known: _Known, now: datetime
+) -> float:
+    """How strongly ``item`` belongs with ``known`` (0: not at all); see the module docstring."""
+    if known.item_id in links or item.item_id in known.linked_item_ids:
+        return 4.0
+    gap = abs((item.published_at or now) - (known.published_at or now))
+    sim = similarity(print_.minhash, known.minhash)
+    if sim >= DUPLICATE_SIMILARITY and gap <= DUPLICATE_WINDOW:
+        return 3.0 + sim
+    if gap > EVENT_WINDOW:
+        return 0.0
+    same_place = item.jurisdiction_key is not None and item.jurisdiction_key == known.jurisdiction_key
+    same_event = item.event is not None and item.event == known.event
+    if item.relevant and known.relevant and same_place and (same_event or sim >= RELATED_SIMILARITY):
+        return 2.0 + sim
+    no_conflict = item.jurisdiction_key is None or known.jurisdiction_key is None or same_place
+    if sim >= RELATED_SIMILARITY and no_conflict:
+        return 1.0 + sim
+    return 0.0
+
+
+def _candidate_query(
+    item: StoryCandidate, links: list[str], print_: Fingerprint, now: datetime
+) -> dict[str, Any]:
+    when = item.published_at or now
+
+    def window(span: timedelta) -> dict[str, Any]:
+        return {"range": {"published_at": {"gte": when - span, "lte": when + span}}}
+
+    should: list[dict[str, Any]] = [{"term": {"post.linked_item_ids": item.item_id}}]
+    if links:
+        should.append({"ids": {"values": links}})
+    if print_.bands:
+        should.append(
+            {"bool": {"filter": [{"terms": {"lsh_bands": list(print_.bands)}}, window(DUPLICATE_WINDOW)]}}
+        )
+    if item.jurisdiction_key:
+        should.append(
+            {
+                "bool": {
+                    "filter": [{"term": {"jurisdiction.key": item.jurisdiction_key}}, window(EVENT_WINDOW)]
+                }
+            }
+        )
+    return {
+        "bool": {
+            "filter": [{"exists": {"field": "story_id"}}],
+            "must_not": [{"ids": {"values": [item.item_id]}}],
+            "should": should,
+            "minimum_should_match": 1,
+        }
+    }
+
+
+_KNOWN_FIELDS = [
+    "story_id",
+    "minhash",
+    "jurisdiction.key",
+    "event",
+    "relevant",
+    "published_at",
+    "post.linked_item_ids",
+]
+
+
+def assign_stories(
+    es: Elasticsearch,
+    settings: Settings,
+    items: Sequence[StoryCandidate | Mapping[str, Any]],
+    *,
+    now: datetime,
+) -> dict[str, str]:
+    """Give each item a story id; returns ``{item_id: story_id}``.
+
+    Args:
+        items: ``StoryCandidate``s, or mappings with the same keys (``item_id``, ``title``,
+            ``text``, ``jurisdiction_key``, ``event``, ``relevant``, ``published_at`` as datetime
+            or ISO string, ``linked_urls``).
+        now: stands in for a missing ``published_at``.
+
+    Costs one ``mget`` (items that already have a story keep it) and one ``msearch`` (candidates
+    for the others) per batch. Items of the same batch are compared with each other too, earliest
+    first, so three copies of a wire story in one poll share a story. Nothing is written here:
+    the ids go into the item documents (``build_item_document``), then ``update_stories``.
+    """
+    candidates = sorted(
+        (i if isinstance(i, StoryCandidate) else StoryCandidate.from_mapping(i) for i in items),
+        key=lambda c: (c.published_at or now, c.item_id),
+    )
+    if not candidates:
+        return {}
+    ensure_index(es, settings, "items")
+    alias = settings.index("items")
+    existing = es.mget(index=alias, ids=[c.item_id for c in candidates], source_includes=["story_id"])
+    kept = {
+        doc["_id"]: doc["_source"]["story_id"]
+        for doc in existing["docs"]
+        if doc.get("found") and doc["_source"].get("story_id")
+    }
+    prints = {c.item_id: fingerprint(c.title, c.text) for c in candidates}
+    links = {c.item_id: linked_item_ids(c.linked_urls) for c in candidates}
+    to_search = [c for c in candidates if c.item_id not in kept]
+    found: dict[str, list[_Known]] = {}
+    if to_search:
+        searches: list[dict[str, Any]] = []
+        for c in to_search:
+            searches.append({"index": alias})
+            searches.append(
+                {
+                    "query": _candidate_query(c, links[c.item_id], prints[c.item_id], now),
+                    "size": CANDIDATES_PER_ITEM,
+                    "_source": _KNOWN_FIELDS,
+                    "sort": [{"published_at": {"order": "asc", "missing": "_last"}}, {"_doc": "asc"}],
+                }
+            )
+        responses = es.msearch(searches=searches)["responses"]
+        for c, response in zip(to_search, responses, strict=True):
+            if "error" in response:
+                raise RuntimeError(f"story candidate search failed for item {c.item_id}: {response['error']}")
+            found[c.item_id] = [_Known.from_hit(hit) for hit in response["hits"]["hits"]]
+
+    assigned: dict[str, str] = {}
+    batch: list[_Known] = []
+    for c in candidates:
+        story = kept.get(c.item_id)
+        if story is None:
+            best, best_score = None, 0.0
+            for known in [*found.get(c.item_id, []), *batch]:
+                score = _score(c, links[c.item_id], prints[c.item_id], known, now)
+                if score > best_score:
+                    best, best_score = known.story_id, score
+            story = best or story_id_for(c.item_id)
+        assigned[c.item_id] = story
+        batch.append(
+            _Known(
+                item_id=c.item_id,
+                story_id=story,
+                minhash=prints[c.item_id].minhash,
+                jurisdiction_key=c.jurisdiction_key,
+                event=c.event,
+                relevant=c.relevant,
+                published_at=c.published_at,
+                linked_item_ids=links[c.item_id],
+            )
+        )
+    LOGGER.info("assigned %d items to %d stories", len(assigned), len(set(assigned.values())))
+    return assigned
+
+
+def assign_story(
+    es: Elasticsearch,
+    settings: Settings,
+    *,
+    item_id: str,
+    title: str,
+    text: str,
+    jurisdiction_key: str | None,
+    event: str | None,
+    relevant: bool,
+    published_at: datetime | None,
+    linked_urls: Sequence[str],
+    now: datetime,
+) -> str:
+    """One item's story id (see :func:`assign_stories`, which does a batch in one round trip)."""
+    candidate = StoryCandidate(
+        item_id=item_id,
+        title=title,
+        text=text,
+        jurisdiction_key=jurisdiction_key,
+        event=event,
+        relevant=relevant,
+        published_at=published_at,
+        linked_urls=list(linked_urls),
+    )
+    return assign_stories(es, settings, [candidate], now=now)[item_id]
+
+
+# --- story documents -------------------------------------------------------------------------
+
+_ITEM_FIELDS = [
+    "url",
+    "canonical_url",
+    "title",
+    "kind",
+    "source_id",
+    "relevant",
+    "jurisdiction",
+    "stance",
+    "event",
+    "evidence.event",
+    "published_at",
+    "indexed_at",
+    "story_id",
+    "minhash",
+    "lsh_bands",
+]
+
+
+def _most_common(values: Sequence[str | None]) -> str | None:
+    """The most frequent non-null value; ties go to the one seen first."""
+    counts = Counter(v for v in values if v)
+    if not counts:
+        return None
+    top = max(counts.values())
+    return next(v for v in values if v and counts[v] == top)
+
+
+def build_story_document(
+    story_id: str, items: Sequence[Mapping[str, Any]], *, now: datetime
+) -> dict[str, Any]:
+    """A story document from its item documents (``_id`` under ``"_id"`` or ``"id"``).
+
+    ``first_seen``/``last_seen`` are the earliest/latest ``published_at`` of its items (when the
+    world saw it), ``first_indexed_at``/``last_indexed_at`` when muniwatch indexed them.
+    Stance mix, jurisdiction and event come from the relevant items (all items when none is).
+    """
+    ordered = sorted(
+        items, key=lambda i: (str(i.get("published_at") or ""), str(i.get("_id") or i.get("id")))
+    )
+    relevant = [i for i in ordered if i.get("relevant")]
+    basis = relevant or ordered
+    key = _most_common([(i.get("jurisdiction") or {}).get("key") for i in basis])
+    jurisdiction = next(
+        (i["jurisdiction"] for i in basis if (i.get("jurisdiction") or {}).get("key") == key), None
+    )
+    event = _most_common([i.get("event") for i in basis])
+    articles = [i for i in basis if i.get("kind") != "post"] or basis
+    stance_counts = {s: sum(1 for i in relevant if i.get("stance") == s) for s in STANCES}
+    published = sorted(str(i["published_at"]) for i in ordered if i.get("published_at"))
+    indexed = sorted(str(i["indexed_at"]) for i in ordered if i.get("indexed_at"))
+    sentence = next(
+        (
+            (i.get("evidence") or {}).get("event")
+            for i in basis
+            if i.get("event") == event and (i.get("evidence") or {}).get("event")
+        ),
+        "",
+    )
+    first = ordered[0] if ordered else {}
+    return {
+        "story_id": story_id,
+        "title": articles[0].get("title") if articles else None,
+        "relevant": bool(relevant),
+        "jurisdiction": dict(jurisdiction) if key and jurisdiction else None,
+        "event": event,
+        "event_sentence": sentence,
+        "stance_counts": stance_counts,
+        "stances": [s for s in STANCES if stance_counts[s]],
+        "item_ids": [i.get("_id") or i.get("id") for i in ordered],
+        "item_count": len(ordered),
+        "relevant_item_count": len(relevant),
+        "urls": list(dict.fromkeys(i["url"] for i in ordered if i.get("url"))),
+        "source_ids": list(dict.fromkeys(i["source_id"] for i in ordered if i.get("source_id"))),
+        "items": [
+            {
+                "id": i.get("_id") or i.get("id"),
+                "title": i.get("title"),
+                "url": i.get("url"),
+                "source_id": i.get("source_id"),
+                "kind": i.get("kind"),
+                "relevant": bool(i.get("relevant")),
+                "stance": i.get("stance"),
+                "event": i.get("event"),
+                "published_at": i.get("published_at"),
+            }
+            for i in ordered[:STORY_ITEMS_SUMMARY]
+        ],
+        "first_seen": published[0] if published else None,
+        "last_seen": published[-1] if published else None,
+        "first_published": published[0] if published else None,
+        "last_published": published[-1] if published else None,
+        "first_indexed_at": indexed[0] if indexed else None,
+        "last_indexed_at": indexed[-1] if indexed else None,
+        "minhash": list(first.get("minhash") or []),
+        "lsh_bands": list(first.get("lsh_bands") or []),
+        "updated_at": now.isoformat(),
+    }
+
+
+def _items_of(
+    es: Elasticsearch, settings: Settings, story_ids: Sequence[str]
+) -> dict[str, list[dict[str, Any]]]:
+    grouped: dict[str, list[dict[str, Any]]] = {sid: [] for sid in story_ids}
+    hits = helpers.scan(
+        es,
+        index=settings.index("items"),
+        query={"query": {"terms": {"story_id": list(story_ids)}}},
+        _source=_ITEM_FIELDS,
+        size=1000,
+        preserve_order=False,
+    )
+    for hit in hits:
+        grouped.setdefault(hit["_source"]["story_id"], []).append({"_id": hit["_id"], **hit["_source"]})
+    return grouped
+
+
+def update_stories(
+    es: Elasticsearch, settings: Settings, story_ids: Sequence[str], *, now: datetime, refresh: bool = True
+) -> int:
+    """Recompute the story documents of ``story_ids`` from their items; returns how many were written.
+
+    Idempotent (a story document is replaced whole, ``_id = story_id``); a story left without items
+    is deleted. Call it after ``bulk_write_items`` so the new items are visible.
+    """
+    ids = sorted(set(story_ids))
+    if not ids:
+        return 0
+    ensure_index(es, settings, "stories")
+    es.indices.refresh(index=settings.index("items"))
+    written = 0
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        actions: list[dict[str, Any]] = []
+        for story_id, items in _items_of(es, settings, chunk).items():
+            if items:
+                actions.append(
+                    {
+                        "_op_type": "index",
+                        "_index": settings.index("stories"),
+                        "_id": story_id,
+                        "_source": build_story_document(story_id, items, now=now),
+                    }
+                )
+            else:
+                actions.append({"_op_type": "delete", "_index": settings.index("stories"), "_id": story_id})
+        _, errors = helpers.bulk(es, actions, raise_on_error=False, refresh="wait_for" if refresh else False)
+        assert isinstance(errors, list)  # with raise_on_error=False, bulk returns the error list
+        failures = [
+            e for e in errors if not (isinstance(e, dict) and e.get("delete", {}).get("status") == 404)
+        ]
+        if failures:
+            raise RuntimeError(f"{len(failures)} story documents could not be written, first: {failures[0]}")
+        written += sum(1 for a in actions if a["_op_type"] == "index")
+    return written
