@@ -21,35 +21,115 @@ DATA_FILE = "gazetteer.tsv.gz"
 
 # AP style state abbreviations (and a few common variants) as they appear after a place name.
 AP_STATE_ABBREVIATIONS: dict[str, str] = {
-    "ala.": "AL", "ariz.": "AZ", "ark.": "AR", "calif.": "CA", "cal.": "CA", "colo.": "CO", "conn.": "CT",
-    "del.": "DE", "fla.": "FL", "ga.": "GA", "ill.": "IL", "ind.": "IN", "kan.": "KS", "kans.": "KS",
-    "ky.": "KY", "la.": "LA", "md.": "MD", "mass.": "MA", "mich.": "MI", "minn.": "MN", "miss.": "MS",
-    "mo.": "MO", "mont.": "MT", "neb.": "NE", "nebr.": "NE", "nev.": "NV", "n.h.": "NH", "n.j.": "NJ",
-    "n.m.": "NM", "n.y.": "NY", "n.c.": "NC", "n.d.": "ND", "okla.": "OK", "ore.": "OR", "oreg.": "OR",
-    "pa.": "PA", "penn.": "PA", "r.i.": "RI", "s.c.": "SC", "s.d.": "SD", "tenn.": "TN", "tex.": "TX",
-    "va.": "VA", "vt.": "VT", "wash.": "WA", "w.va.": "WV", "w. va.": "WV", "wis.": "WI", "wisc.": "WI",
-    "wyo.": "WY", "d.c.": "DC",
+    "ala.": "AL",
+    "ariz.": "AZ",
+    "ark.": "AR",
+    "calif.": "CA",
+    "cal.": "CA",
+    "colo.": "CO",
+    "conn.": "CT",
+    "del.": "DE",
+    "fla.": "FL",
+    "ga.": "GA",
+    "ill.": "IL",
+    "ind.": "IN",
+    "kan.": "KS",
+    "kans.": "KS",
+    "ky.": "KY",
+    "la.": "LA",
+    "md.": "MD",
+    "mass.": "MA",
+    "mich.": "MI",
+    "minn.": "MN",
+    "miss.": "MS",
+    "mo.": "MO",
+    "mont.": "MT",
+    "neb.": "NE",
+    "nebr.": "NE",
+    "nev.": "NV",
+    "n.h.": "NH",
+    "n.j.": "NJ",
+    "n.m.": "NM",
+    "n.y.": "NY",
+    "n.c.": "NC",
+    "n.d.": "ND",
+    "okla.": "OK",
+    "ore.": "OR",
+    "oreg.": "OR",
+    "pa.": "PA",
+    "penn.": "PA",
+    "r.i.": "RI",
+    "s.c.": "SC",
+    "s.d.": "SD",
+    "tenn.": "TN",
+    "tex.": "TX",
+    "va.": "VA",
+    "vt.": "VT",
+    "wash.": "WA",
+    "w.va.": "WV",
+    "w. va.": "WV",
+    "wis.": "WI",
+    "wisc.": "WI",
+    "wyo.": "WY",
+    "d.c.": "DC",
 }
 
 # Residents' names say which state a text is about ("Nebraskans from all walks of life").
 STATE_DEMONYMS: dict[str, str] = {
-    "alabamians": "AL", "alaskans": "AK", "arizonans": "AZ", "arkansans": "AR", "californians": "CA",
-    "coloradans": "CO", "connecticuters": "CT", "delawareans": "DE", "floridians": "FL",
-    "hawaiians": "HI", "idahoans": "ID", "illinoisans": "IL", "hoosiers": "IN", "iowans": "IA",
-    "kansans": "KS", "kentuckians": "KY", "louisianians": "LA", "mainers": "ME", "marylanders": "MD",
-    "michiganders": "MI", "minnesotans": "MN", "mississippians": "MS", "missourians": "MO",
-    "montanans": "MT", "nebraskans": "NE", "nevadans": "NV", "new hampshirites": "NH",
-    "new jerseyans": "NJ", "new mexicans": "NM", "new yorkers": "NY", "north carolinians": "NC",
-    "north dakotans": "ND", "ohioans": "OH", "oklahomans": "OK", "oregonians": "OR",
-    "pennsylvanians": "PA", "rhode islanders": "RI", "south carolinians": "SC", "south dakotans": "SD",
-    "tennesseans": "TN", "texans": "TX", "utahns": "UT", "vermonters": "VT", "virginians": "VA",
-    "washingtonians": "WA", "west virginians": "WV", "wisconsinites": "WI", "wyomingites": "WY",
+    "alabamians": "AL",
+    "alaskans": "AK",
+    "arizonans": "AZ",
+    "arkansans": "AR",
+    "californians": "CA",
+    "coloradans": "CO",
+    "connecticuters": "CT",
+    "delawareans": "DE",
+    "floridians": "FL",
+    "hawaiians": "HI",
+    "idahoans": "ID",
+    "illinoisans": "IL",
+    "hoosiers": "IN",
+    "iowans": "IA",
+    "kansans": "KS",
+    "kentuckians": "KY",
+    "louisianians": "LA",
+    "mainers": "ME",
+    "marylanders": "MD",
+    "michiganders": "MI",
+    "minnesotans": "MN",
+    "mississippians": "MS",
+    "missourians": "MO",
+    "montanans": "MT",
+    "nebraskans": "NE",
+    "nevadans": "NV",
+    "new hampshirites": "NH",
+    "new jerseyans": "NJ",
+    "new mexicans": "NM",
+    "new yorkers": "NY",
+    "north carolinians": "NC",
+    "north dakotans": "ND",
+    "ohioans": "OH",
+    "oklahomans": "OK",
+    "oregonians": "OR",
+    "pennsylvanians": "PA",
+    "rhode islanders": "RI",
+    "south carolinians": "SC",
+    "south dakotans": "SD",
+    "tennesseans": "TN",
+    "texans": "TX",
+    "utahns": "UT",
+    "vermonters": "VT",
+    "virginians": "VA",
+    "washingtonians": "WA",
+    "west virginians": "WV",
+    "wisconsinites": "WI",
+    "wyomingites": "WY",
     "massachusettsans": "MA",
 }
 
 # Short forms in common use that GeoNames does not list as the place's name.
 PLACE_ALIASES: dict[str, tuple[str, str]] = {
-    "la": ("Los Angeles", "CA"),
+    "l.a.": ("Los Angeles", "CA"),
     "nyc": ("New York City", "NY"),
     "new york": ("New York City", "NY"),
     "philly": ("Philadelphia", "PA"),
@@ -58,7 +138,6 @@ PLACE_ALIASES: dict[str, tuple[str, str]] = {
 COUNTY_ALIASES: dict[str, tuple[str, str]] = {
     "la county": ("Los Angeles County", "CA"),
     "l.a. county": ("Los Angeles County", "CA"),
-    "miami-dade county": ("Miami-Dade County", "FL"),
 }
 
 _SLUG_RE = re.compile(r"[^a-z0-9]+")
@@ -113,10 +192,16 @@ def _variants(name: str) -> list[str]:
     out = [key]
     for long, short in _ABBREV_VARIANTS:
         if key.startswith(long):
-            out.append(short + key[len(long):])
+            out.append(short + key[len(long) :])
         elif key.startswith(short):
-            out.append(long + key[len(short):])
+            out.append(long + key[len(short) :])
     return out
+
+
+def _key(kind: str, name: str, state: str, type_: str) -> str:
+    """Stable key, e.g. us-ca-city-glendale, us-nj-county-hudson, us-la-county-orleans-parish."""
+    base = name[: -len(" County")] if kind == "county" and name.endswith(" County") else name
+    return f"us-{state.lower()}-{type_}-{slug(base)}"
 
 
 def _read_rows() -> list[list[str]]:
@@ -131,14 +216,14 @@ def load_gazetteer() -> Gazetteer:
     rows = _read_rows()
     seen: dict[str, int] = defaultdict(int)
     for kind, name, state, type_, *_ in rows:
-        seen[f"us-{state.lower()}-{type_}-{slug(name)}"] += 1
+        seen[_key(kind, name, state, type_)] += 1
     places: dict[str, list[Place]] = defaultdict(list)
     counties: dict[str, list[Place]] = defaultdict(list)
     states_by_name: dict[str, Place] = {}
     states_by_code: dict[str, Place] = {}
     state_population: dict[str, int] = {}
     for kind, name, state, type_, lat, lon, pop, ref, _source in rows:
-        key = f"us-{state.lower()}-{type_}-{slug(name)}"
+        key = _key(kind, name, state, type_)
         if seen[key] > 1:
             key = f"{key}-{ref}"
         jtype: JurisdictionType = "state"

@@ -1,0 +1,125 @@
+"""Event type: what the reported decision does to local cooperation with immigration enforcement.
+
+Each sentence that talks about immigration enforcement is matched against one pattern per event;
+a match counts more in the headline (and the URL slug) and the lead, less inside quotes. Realised
+actions (terminated, signed, renewed, changed policy) outweigh proposals; an action that is only
+asked for ("should end", "urge ... to end", "calls on ... to end") counts as a proposal.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from pipeline.tagging.text import Document
+from pipeline.tagging.types import Event
+
+_OBJECT_RE = re.compile(
+    r"\bice\b|287\s?\(?g\)?|immigra\w+|\bdhs\b|homeland security|detainers?|sanctuary|\bigsa\b"
+    r"|intergovernmental service agreement|deport\w*"
+)
+_NEG = r"(?<!not )(?<!n't )(?<!not to )(?<!against )(?<!never )"
+_PATTERNS: dict[Event, re.Pattern[str]] = {
+    "terminate": re.compile(
+        r"\bterminat\w+|(?:won't|will not|would not|not to|declined to|decided not to|refus\w+ to) renew"
+        r"|\b(?:end|ends|ended|ending)\s+(?:its |the |their |his |her |a |an |this |county's |city's )?"
+        r"(?:\w+['’]?s? ){0,3}(?:contract|agreement|participation|partnership|program|relationship|cooperation"
+        r"|collaborations?|ties)\b|\bcut\w* ties|\bsever\w* (?:ties|its|the)|\bbr(?:eak|oke)\w* ties"
+        r"|\bpull\w* (?:\w+ )?out of|\bwithdr[ae]w\w*|\bcancel\w+|no longer (?:hold|house|cooperate|collaborate"
+        r"|honor|participate|accept|detain|work)\w*|\bstripped of|\babandon\w*|\brescind\w*"
+        r"|\b(?:left|leave|leaves|exit\w*|quit\w*|drop\w*) (?:the |its )?(?:287|program|agreement|contract)"
+        r"|\bceas\w+ (?:cooperation|housing|to house|to hold)"
+    ),
+    "sign_or_join": re.compile(
+        _NEG + r"\bsign\w* (?:\w+ ){0,3}(?:agreements?|contracts?|memorand\w+|mou|287)|\bsigned onto"
+        r"|\bjoin\w* (?:the |a )?(?:287|program|growing list|\w+ (?:agencies|counties))"
+        r"|\benter\w* into (?:a |an |the )?(?:287|agreement with (?:ice|dhs|immigration))"
+        r"|\breached (?:an )?agreement|"
+        + _NEG
+        + r"\b(?:approv\w+|authoriz\w+) (?:an |the |a )?(?:\w+['’]?s? ){0,4}"
+        r"(?:agreement|contract|287)|\bagreement to (?:collaborate|cooperate|work with)"
+        r"|\bagreed to (?:collaborate|cooperate|partner|join|participate)|\bnew (?:287\(g\) )?agreement with"
+    ),
+    "renew_or_expand": re.compile(
+        _NEG + r"(?<!won't )(?<!not to )\brenew\w*|\bextend\w* (?:its |the )?(?:contract|agreement|287)"
+        r"|\bexpan\w+ (?:its |the )?(?:287|program|cooperation|agreement|partnership|capacity|detention)"
+    ),
+    "vote_or_proposal": re.compile(
+        r"\bvot(?:e|es|ed|ing)\b|\bmotion\b|\bresolution\b|\bproposal\b|\bproposed\b|\bordinance\b"
+        r"|\burg\w+ (?:\w+ ){0,4}(?:to end|an end|to stop|to sign|to join)|\bcall\w* on .{0,40} to (?:end|stop|sign|join)"
+        r"|\bpublic hearing|\bpetition\b|\bto decide whether|\bwill consider|\bsplit vote|\breferendum"
+        r"|\bunder advisement"
+    ),
+    "policy_change": re.compile(
+        r"\b(?:change|changes|changed|changing|new|revised|revise|updated?|revers\w+|adopt\w+|implement\w*"
+        r"|rescind\w*|formaliz\w+|return to) (?:its |the |a |their |her |his |this )?(?:\w+ ){0,2}polic(?:y|ies)"
+        r"|\bdirective\b|\bexecutive order|\border\w* (?:\w+ ){0,6}to (?:stop|not|cease|comply|cooperate)"
+        r"|\bdetainer polic\w+|\brevert\w*|\bjudicial warrant|\bsettlement agreement"
+        r"|\bwill (?:no longer|not) honor"
+    ),
+    "enforcement_action": re.compile(
+        r"\braid(?:s|ed)?\b|\barrested \d+|\bsweep\b|\broundup|\btook (?:\w+ )?into (?:ice )?custody"
+        r"|\bhanded (?:\w+ )?over to ice|\bturned (?:\w+ )?over to ice"
+    ),
+}
+_MODAL_RE = re.compile(
+    r"\b(?:should|urg\w+|asking|ask(?:s|ed)? (?:the|him|her|them|sheriff|county|city)|calls? on|called on"
+    r"|calling on|demand\w*|must|petition\w*|would like|time to)\b"
+)
+REALISED = frozenset({"terminate", "sign_or_join", "renew_or_expand", "policy_change"})
+WEIGHT_HEADLINE = 3.0
+WEIGHT_URL = 2.0
+WEIGHT_LEAD = 1.5
+WEIGHT_QUOTED = 0.5
+REALISED_BONUS = 1.5
+ENFORCEMENT_WEIGHT = 0.5
+MIN_SCORE = 1.0
+
+
+@dataclass(kw_only=True)
+class EventResult:
+    event: Event
+    score: float
+    evidence: str
+
+
+def classify_event(doc: Document) -> EventResult:
+    """The event with the most weighted evidence, and the sentence that carries it."""
+    scores: dict[Event, float] = {}
+    best_span: dict[Event, tuple[float, str]] = {}
+    lead = {id(s) for s in doc.sentences[:4] if not s.is_headline}
+    for sentence in doc.sentences:
+        text = doc.lower[sentence.start : sentence.end]
+        if not _OBJECT_RE.search(text) and not sentence.is_headline:
+            continue
+        weight = WEIGHT_HEADLINE if sentence.is_headline else WEIGHT_LEAD if id(sentence) in lead else 1.0
+        modal = bool(_MODAL_RE.search(doc.masked_lower[sentence.start : sentence.end]))
+        for event, pattern in _PATTERNS.items():
+            match = pattern.search(text)
+            if not match:
+                continue
+            value = weight
+            if doc.in_quote(sentence.start + match.start()):
+                value *= WEIGHT_QUOTED
+            target: Event = event
+            if event in REALISED and modal:
+                target = "vote_or_proposal"
+            elif event in REALISED:
+                value *= REALISED_BONUS
+            if event == "enforcement_action":
+                value *= ENFORCEMENT_WEIGHT
+            scores[target] = scores.get(target, 0.0) + value
+            if value > best_span.get(target, (0.0, ""))[0]:
+                best_span[target] = (value, sentence.text.strip())
+    if doc.url_words:
+        slug = doc.url_words.lower()
+        for event, pattern in _PATTERNS.items():
+            if pattern.search(slug) and _OBJECT_RE.search(slug):
+                bonus = WEIGHT_URL * (REALISED_BONUS if event in REALISED else 1.0)
+                scores[event] = scores.get(event, 0.0) + bonus
+    if not scores or max(scores.values()) < MIN_SCORE:
+        return EventResult(event="other", score=0.0, evidence="")
+    event = max(scores, key=lambda e: scores[e])
+    return EventResult(
+        event=event, score=round(scores[event], 2), evidence=best_span.get(event, (0.0, ""))[1]
+    )

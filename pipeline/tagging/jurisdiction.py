@@ -1,0 +1,198 @@
+"""Choose the main jurisdiction (the government whose decision the item reports) among the places found.
+
+Each resolved place, county or state gets a salience score from its mentions: headline and URL,
+first sentences, government cues ("City of X", "X City Council", "X County Sheriff", "Sheriff of X
+County", "Mayor of X"), sentences about immigration enforcement, and frequency. Datelines count little
+(the reporter's location). A state is a candidate only when its own government acts (governor,
+legislature, attorney general, state law, "all N counties", "<State> sheriffs").
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from pipeline.tagging.gazetteer import Place, norm
+from pipeline.tagging.places import Mention, PlaceFinding
+from pipeline.tagging.text import Document
+from pipeline.tagging.types import Jurisdiction
+
+_COUNTY_GOV_AFTER_RE = re.compile(
+    r"(?:['’]s?)?\s+(?:sheriff|sheriff['’]s|board|commission|commissioners|supervisors|jail|detention|government"
+    r"|executive|officials|council|legislature|freeholders|judge|attorney|court|manager|administrator"
+    r"|corrections|police|department of corrections|adult detention)\b",
+    re.IGNORECASE,
+)
+_COUNTY_GOV_BEFORE_RE = re.compile(
+    r"(?:sheriff|board of supervisors|commissioners|commission|county) of\s+(?:the\s+)?$", re.IGNORECASE
+)
+_IMMIGRATION_RE = re.compile(
+    r"\bICE\b|287\s?\(?g\)?|\bdetainers?\b|\bsanctuary\b|\bimmigra\w+|\bdeport\w*|\bHomeland Security\b",
+    re.IGNORECASE,
+)
+_STATE_GOV_RE = re.compile(
+    r"\b(?:gov\.|governor|legislature|general assembly|attorney general|state law|statewide|sanctuary state"
+    r"|state['’]s \d+ counties|all \d+ counties|all (?:of )?the state['’]s)\b",
+    re.IGNORECASE,
+)
+_STATEWIDE_HEADLINE_RE = re.compile(r"\b(?:all|every) (?:\w+ ){0,2}(?:sheriffs|counties)\b", re.IGNORECASE)
+
+SCORE_MENTION = 1.0
+SCORE_MENTION_CAP = 5.0
+SCORE_HEADLINE = 4.0
+SCORE_URL = 2.0
+SCORE_LEAD = 1.5
+SCORE_GOV = 2.5
+SCORE_GOV_CAP = 7.5
+SCORE_TOPIC = 1.0
+SCORE_TOPIC_CAP = 4.0
+SCORE_STATE_MENTION = 0.5
+SCORE_STATEWIDE = 6.0
+
+
+@dataclass(kw_only=True)
+class Candidate:
+    place: Place
+    mentions: list[Mention] = field(default_factory=list)
+    score: float = 0.0
+    evidence: str = ""
+    town: bool = False
+
+
+@dataclass(kw_only=True)
+class JurisdictionResult:
+    main: Jurisdiction | None
+    others: list[Jurisdiction]
+    evidence: str
+    candidates: list[Candidate]
+
+
+def to_jurisdiction(place: Place, *, town: bool = False) -> Jurisdiction:
+    jtype = "town" if town and place.type in ("city", "town") else place.type
+    return Jurisdiction(
+        name=place.name, type=jtype, state=place.state, key=place.key, lat=place.lat, lon=place.lon
+    )
+
+
+def _gov_cue(doc: Document, m: Mention) -> bool:
+    if "gov" in m.cues:
+        return True
+    if m.kind == "county":
+        before = doc.text[max(0, m.start - 40) : m.start]
+        return bool(
+            _COUNTY_GOV_AFTER_RE.match(doc.text, m.end, m.end + 60) or _COUNTY_GOV_BEFORE_RE.search(before)
+        )
+    return False
+
+
+def _score_local(doc: Document, cand: Candidate) -> None:
+    score = min(SCORE_MENTION_CAP, SCORE_MENTION * len(cand.mentions))
+    gov = topic = 0.0
+    headline = lead = False
+    best_span, best_weight = "", -1.0
+    first_sentences = {id(s) for s in doc.sentences[:3] if not s.is_headline}
+    for m in cand.mentions:
+        sentence = doc.sentence_at(m.start)
+        weight = 0.0
+        if "dateline" in m.cues:
+            score -= 1.0
+            continue
+        if doc.in_headline(m.start):
+            headline = True
+            weight += 2
+        elif id(sentence) in first_sentences:
+            lead = True
+        if _gov_cue(doc, m):
+            gov += SCORE_GOV
+            weight += 2
+        if _IMMIGRATION_RE.search(sentence.text):
+            topic += SCORE_TOPIC
+            weight += 1
+        if weight > best_weight:
+            best_span, best_weight = sentence.text.strip(), weight
+        if "town" in m.cues:
+            cand.town = True
+    score += min(gov, SCORE_GOV_CAP) + min(topic, SCORE_TOPIC_CAP)
+    score += SCORE_HEADLINE if headline else 0.0
+    score += SCORE_LEAD if lead else 0.0
+    base = norm(cand.place.name.removesuffix(" County"))
+    if doc.url_words and re.search(rf"\b{re.escape(base)}\b", doc.url_words.lower()):
+        score += SCORE_URL
+    cand.score = score
+    cand.evidence = best_span
+
+
+def _score_state(doc: Document, cand: Candidate) -> None:
+    score = 0.0
+    gov = 0.0
+    best_span = ""
+    for m in cand.mentions:
+        sentence = doc.sentence_at(m.start)
+        score += SCORE_STATE_MENTION
+        if _STATE_GOV_RE.search(sentence.text) and _IMMIGRATION_RE.search(sentence.text):
+            gov += SCORE_GOV
+            best_span = best_span or sentence.text.strip()
+        if doc.in_headline(m.start):
+            score += SCORE_HEADLINE
+            if _STATEWIDE_HEADLINE_RE.search(doc.headline):
+                score += SCORE_STATEWIDE
+                best_span = sentence.text.strip()
+    cand.score = score + min(gov, SCORE_GOV_CAP)
+    cand.evidence = best_span or (
+        doc.sentence_at(cand.mentions[0].start).text.strip() if cand.mentions else ""
+    )
+
+
+def _implicit_state(doc: Document, finding: PlaceFinding, states: dict[str, Place]) -> Candidate | None:
+    """A state government acting without being named ("Governor X's administration ordered ...")."""
+    if not finding.state_context:
+        return None
+    code = max(finding.state_context, key=lambda k: finding.state_context[k])
+    place = states.get(code)
+    if place is None:
+        return None
+    gov = 0.0
+    span = ""
+    for sentence in doc.sentences:
+        if _STATE_GOV_RE.search(sentence.text) and _IMMIGRATION_RE.search(sentence.text):
+            gov += SCORE_GOV * sentence.voice if sentence.voice else 0.5
+            span = span or sentence.text.strip()
+    if gov <= 0:
+        return None
+    return Candidate(place=place, score=min(gov, SCORE_GOV_CAP), evidence=span)
+
+
+def choose_jurisdiction(doc: Document, finding: PlaceFinding, states: dict[str, Place]) -> JurisdictionResult:
+    """Main jurisdiction, the others (by salience) and the sentence that names the main one."""
+    by_key: dict[str, Candidate] = {}
+    for m in finding.mentions:
+        if m.resolved is None or "qualifier" in m.cues:
+            continue
+        cand = by_key.setdefault(m.resolved.key, Candidate(place=m.resolved))
+        cand.mentions.append(m)
+    for cand in by_key.values():
+        if cand.place.kind == "state":
+            _score_state(doc, cand)
+        else:
+            _score_local(doc, cand)
+    if not any(c.place.kind == "state" for c in by_key.values()):
+        implicit = _implicit_state(doc, finding, states)
+        if implicit is not None:
+            by_key[implicit.place.key] = implicit
+    ranked = sorted(
+        by_key.values(),
+        key=lambda c: (-c.score, c.mentions[0].start if c.mentions else 10**9),
+    )
+    locals_ = [c for c in ranked if c.place.kind != "state"]
+    state_cands = [c for c in ranked if c.place.kind == "state" and c.score >= SCORE_GOV]
+    pool = sorted(locals_ + state_cands, key=lambda c: -c.score)
+    if not pool:
+        return JurisdictionResult(main=None, others=[], evidence="", candidates=ranked)
+    main = pool[0]
+    others = [to_jurisdiction(c.place, town=c.town) for c in pool[1:]]
+    return JurisdictionResult(
+        main=to_jurisdiction(main.place, town=main.town),
+        others=others,
+        evidence=main.evidence,
+        candidates=ranked,
+    )

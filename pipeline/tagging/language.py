@@ -1,0 +1,52 @@
+"""Cheap language identification by stopword share (no model): good enough to flag non-English items."""
+
+from __future__ import annotations
+
+import re
+
+_WORD_RE = re.compile(r"[^\W\d_]+")
+STOPWORDS: dict[str, frozenset[str]] = {
+    "en": frozenset(
+        "the of and to in is that for it on with as was by at from this be are have has an not which or but"
+        " its they their will would been said".split()
+    ),
+    "es": frozenset(
+        "el la los las de del que y en un una por con para es se su al lo como más pero sus le ya o fue ha"
+        " esta este son".split()
+    ),
+    "fr": frozenset(
+        "le la les de des du et en un une est que qui dans pour pas sur au aux ce il elle par plus avec ne se"
+        " sont été cette".split()
+    ),
+    "de": frozenset(
+        "der die das und ist nicht ein eine zu den von mit sich des auf für im dem als auch es an wird werden"
+        " wurde bei oder".split()
+    ),
+    "pt": frozenset(
+        "o a os as de do da dos das e em um uma que para com não por se na no mais mas foi ao como são está"
+        " pelo pela".split()
+    ),
+    "it": frozenset(
+        "il lo la gli le di del della e è in un una che per con non si da al alla sono come più ma anche dei"
+        " nel nella".split()
+    ),
+    "nl": frozenset(
+        "de het een en van in is dat op te zijn voor met die niet aan er ook als bij door maar om dan wordt"
+        " werd".split()
+    ),
+}
+MIN_WORDS = 8
+MIN_SHARE = 0.12
+
+
+def detect_language(text: str, *, max_chars: int = 5000) -> str | None:
+    """ISO 639-1 code of the best-matching language, or None when the text is too short or unclear."""
+    words = [w.lower() for w in _WORD_RE.findall(text[:max_chars])]
+    if len(words) < MIN_WORDS:
+        return None
+    best, best_share = None, 0.0
+    for code, stops in STOPWORDS.items():
+        share = sum(1 for w in words if w in stops) / len(words)
+        if share > best_share:
+            best, best_share = code, share
+    return best if best_share >= MIN_SHARE else None

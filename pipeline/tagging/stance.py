@@ -1,0 +1,144 @@
+"""Stance of the item's own voice toward local cooperation with federal immigration enforcement.
+
+Evidence counts by the voice it is said in (``text.Document.voice``): quoted speech and attributed
+claims count (almost) nothing, the headline double, press releases speak through their own quotes.
+Two kinds of evidence: framing phrases (``lexicons.ANTI_PHRASES`` / ``PRO_PHRASES``) and evaluative
+words whose side depends on the sentence's target ("abuses" of a 287(g) program is anti, a
+"dangerous" sanctuary policy is pro). Both sides present in strength, or a balanced structure
+("supporters argue ... critics say"), gives neutral.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+
+from pipeline.tagging.lexicons import (
+    ANTI_PHRASES,
+    BALANCE_MARKERS,
+    COOPERATION_TARGETS,
+    LIMIT_TARGETS,
+    NEGATIVE_WORDS,
+    POSITIVE_WORDS,
+    PRO_PHRASES,
+    compile_weighted,
+)
+from pipeline.tagging.text import Document
+from pipeline.tagging.types import Stance
+
+_ANTI_RE, _ANTI_W = compile_weighted(ANTI_PHRASES)
+_PRO_RE, _PRO_W = compile_weighted(PRO_PHRASES)
+_NEG_RE = re.compile(rf"\b(?:{NEGATIVE_WORDS})\b")
+_POS_RE = re.compile(rf"\b(?:{POSITIVE_WORDS})\b")
+_COOP_RE = re.compile(rf"(?:{COOPERATION_TARGETS})")
+_LIMIT_RE = re.compile(rf"\b(?:{LIMIT_TARGETS})")
+_BALANCE_RE = re.compile(rf"\b(?:{BALANCE_MARKERS})\b")
+_NEGATED_RE = re.compile(r"\b(?:not|no|never|isn't|wasn't|nor)\s+(?:\w+\s+)?$")
+
+TARGET_WEIGHT = 0.75
+MIN_TOTAL = 1.5
+MIN_MARGIN = 1.0
+BALANCE_RATIO = 0.5
+BALANCED_MARGIN = 4.0
+MAX_EVIDENCE = 4
+
+
+@dataclass(kw_only=True)
+class StanceResult:
+    stance: Stance
+    confidence: float
+    pro: float
+    anti: float
+    balanced: bool
+    evidence: list[str] = field(default_factory=list)
+
+
+def _add(bucket: dict[int, float], index: int, value: float) -> None:
+    bucket[index] = bucket.get(index, 0.0) + value
+
+
+def _lexicon_scores(doc: Document, pattern: re.Pattern[str], weights: dict[str, float]) -> dict[int, float]:
+    """Sentence index → weighted phrase score in the item's own voice."""
+    out: dict[int, float] = {}
+    for match in pattern.finditer(doc.lower):
+        voice = doc.voice(match.start())
+        if voice <= 0:
+            continue
+        name = match.lastgroup or ""
+        if _NEGATED_RE.search(doc.lower[max(0, match.start() - 20) : match.start()]):
+            continue
+        _add(out, doc.sentence_index(match.start()), weights.get(name, 1.0) * voice)
+    return out
+
+
+def _target_scores(doc: Document) -> tuple[dict[int, float], dict[int, float]]:
+    """Evaluative words aimed at cooperation (or at limiting it) in own-voice sentences."""
+    pro: dict[int, float] = {}
+    anti: dict[int, float] = {}
+    for index, sentence in enumerate(doc.sentences):
+        voice = sentence.voice
+        if voice < 0.5:
+            continue
+        text = doc.masked_lower[sentence.start : sentence.end]
+        coop = bool(_COOP_RE.search(text))
+        limit = bool(_LIMIT_RE.search(text))
+        if coop == limit:
+            continue
+        neg = len(_NEG_RE.findall(text))
+        pos = len(_POS_RE.findall(text))
+        if neg == pos:
+            continue
+        value = TARGET_WEIGHT * voice * min(2, abs(neg - pos))
+        if (neg > pos) == coop:
+            _add(anti, index, value)
+        else:
+            _add(pro, index, value)
+    return pro, anti
+
+
+def _confidence(margin: float, total: float, stance: Stance) -> float:
+    if stance == "neutral":
+        return round(0.55 + 0.35 * (1.0 - math.tanh(total / 6.0)) + 0.05 * (1 - math.tanh(abs(margin))), 2)
+    return round(min(0.97, 0.5 + 0.45 * math.tanh(abs(margin) / 4.0)), 2)
+
+
+def _evidence(doc: Document, *buckets: dict[int, float]) -> list[str]:
+    merged: dict[int, float] = {}
+    for bucket in buckets:
+        for index, value in bucket.items():
+            _add(merged, index, value)
+    ranked = sorted(merged, key=lambda i: -merged[i])[:MAX_EVIDENCE]
+    return [doc.sentences[i].text.strip() for i in sorted(ranked)]
+
+
+def classify_stance(doc: Document) -> StanceResult:
+    """Stance, calibrated confidence, side scores and the sentences that decided it."""
+    anti_lex = _lexicon_scores(doc, _ANTI_RE, _ANTI_W)
+    pro_lex = _lexicon_scores(doc, _PRO_RE, _PRO_W)
+    pro_tgt, anti_tgt = _target_scores(doc)
+    anti = sum(anti_lex.values()) + sum(anti_tgt.values())
+    pro = sum(pro_lex.values()) + sum(pro_tgt.values())
+    total, margin = pro + anti, pro - anti
+    balance_markers = len(_BALANCE_RE.findall(doc.lower))
+    both_strong = min(pro, anti) >= MIN_TOTAL and min(pro, anti) / max(pro, anti) >= BALANCE_RATIO
+    balanced = both_strong or balance_markers >= 2
+    stance: Stance = "neutral"
+    if total >= MIN_TOTAL and abs(margin) >= MIN_MARGIN and not both_strong:
+        needed = BALANCED_MARGIN if balance_markers >= 2 else MIN_MARGIN
+        if abs(margin) >= needed:
+            stance = "pro_cooperation" if margin > 0 else "anti_cooperation"
+    if stance == "pro_cooperation":
+        evidence = _evidence(doc, pro_lex, pro_tgt)
+    elif stance == "anti_cooperation":
+        evidence = _evidence(doc, anti_lex, anti_tgt)
+    else:
+        evidence = _evidence(doc, pro_lex, pro_tgt, anti_lex, anti_tgt)[:2]
+    return StanceResult(
+        stance=stance,
+        confidence=_confidence(margin, total, stance),
+        pro=round(pro, 2),
+        anti=round(anti, 2),
+        balanced=balanced,
+        evidence=evidence,
+    )
