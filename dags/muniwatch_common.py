@@ -1,0 +1,139 @@
+"""Wiring shared by the muniwatch DAG files: assets, default arguments, settings, run time.
+
+Not a DAG file (listed in ``.airflowignore``). Nothing here touches the network, the metadata DB
+or a Variable at import time: Connections and Variables are read inside running tasks only.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from airflow.providers.smtp.notifications.smtp import SmtpNotifier
+from airflow.sdk import Asset
+
+from pipeline import airflow_settings
+from pipeline.settings import Settings
+from pipeline.tasks import ConfigPaths
+
+LOGGER = logging.getLogger(__name__)
+
+# A static start date: DAG runs never depend on when the file was parsed.
+START_DATE = datetime(2025, 1, 1, tzinfo=UTC)
+OWNER = "muniwatch-ops"
+
+# poll → NEW_ITEMS → enrich → INDEXED_ITEMS → alerts (DESIGN, "Airflow").
+NEW_ITEMS = Asset(name="muniwatch_new_items", uri="muniwatch://items/pending", group="muniwatch")
+INDEXED_ITEMS = Asset(name="muniwatch_indexed_items", uri="muniwatch://items/indexed", group="muniwatch")
+
+FETCH_POOL = airflow_settings.FETCH_POOL
+OPS_EMAIL_TEMPLATE = "{{ var.value.get('muniwatch_ops_email', 'ops@muniwatch.localhost') }}"
+MAIL_FROM_TEMPLATE = (
+    "{{ var.value.get('muniwatch_mail_from', 'muniwatch airflow <airflow@muniwatch.localhost>') }}"
+)
+
+
+def ops_notifier() -> SmtpNotifier:
+    """Failure e-mail to the ops address (Variable ``muniwatch_ops_email``) via ``smtp_default``.
+
+    Templated, so the Variable is read when a task fails, never while the file is parsed.
+    """
+    return SmtpNotifier(
+        to=OPS_EMAIL_TEMPLATE,
+        from_email=MAIL_FROM_TEMPLATE,
+        smtp_conn_id=airflow_settings.SMTP_CONN_ID,
+        subject="[muniwatch] {{ ti.dag_id }}.{{ ti.task_id }} failed (try {{ ti.try_number }})",
+    )
+
+
+def default_args(**overrides: Any) -> dict[str, Any]:
+    """Retries with exponential backoff (a float multiplier: True would mean 1.0, no backoff)."""
+    args: dict[str, Any] = {
+        "owner": OWNER,
+        "retries": 3,
+        "retry_delay": timedelta(seconds=30),
+        "retry_exponential_backoff": 2.0,
+        "max_retry_delay": timedelta(minutes=15),
+        "execution_timeout": timedelta(minutes=30),
+        "on_failure_callback": [ops_notifier()],
+    }
+    args.update(overrides)
+    return args
+
+
+def _connection(conn_id: str) -> airflow_settings.ConnectionFields | None:
+    from airflow.sdk import Connection
+    from airflow.sdk.exceptions import AirflowNotFoundException
+
+    try:
+        return airflow_settings.ConnectionFields.from_object(Connection.get(conn_id))
+    except AirflowNotFoundException:
+        return None
+
+
+def _variables() -> dict[str, str | None]:
+    from airflow.sdk import Variable
+
+    return {name: Variable.get(name, default=None) for name in airflow_settings.SETTING_VARIABLES}
+
+
+def task_settings() -> tuple[Settings, ConfigPaths]:
+    """Settings and config paths for a running task: Connections, Variables, then the environment."""
+    variables = _variables()
+    settings = airflow_settings.settings_from_airflow(
+        es=_connection(airflow_settings.ES_CONN_ID),
+        smtp=_connection(airflow_settings.SMTP_CONN_ID),
+        variables=variables,
+        environ=os.environ,
+    )
+    paths = airflow_settings.config_paths_from_airflow(variables=variables, environ=os.environ)
+    return settings, paths
+
+
+def run_time(context: Mapping[str, Any]) -> datetime:
+    """``now`` for the pipeline: when this run was due, so a re-run sees the same time."""
+    dag_run = context["dag_run"]
+    moment: datetime = dag_run.logical_date or dag_run.run_after
+    return moment.astimezone(UTC)
+
+
+def is_asset_triggered(context: Mapping[str, Any]) -> bool:
+    return str(getattr(context["dag_run"], "run_type", "")).endswith("asset_triggered")
+
+
+def triggered_payloads(context: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Payloads of the trigger events (from an AssetWatcher) that started this run."""
+    payloads: list[dict[str, Any]] = []
+    events: Mapping[Any, Iterable[Any]] = context.get("triggering_asset_events") or {}
+    for asset_events in events.values():
+        for event in asset_events:
+            extra = getattr(event, "extra", None) or {}
+            payload = extra.get("payload")
+            if isinstance(payload, dict):
+                payloads.append(payload)
+    return payloads
+
+
+def report_count(report: Mapping[str, Any] | None, *keys: str) -> int:
+    """A count from a task report: the first of ``keys`` at top level, else summed per source."""
+    if not report:
+        return 0
+    for key in keys:
+        value = report.get(key)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return int(value)
+        if isinstance(value, Mapping):  # e.g. {"totals": {...}} style
+            return report_count(value, *keys)
+    for nested in ("totals", "total"):
+        if isinstance(report.get(nested), Mapping):
+            return report_count(report[nested], *keys)
+    sources = report.get("sources")
+    per_source: Iterable[Any] = sources.values() if isinstance(sources, Mapping) else sources or []
+    return sum(report_count(s, *keys) for s in per_source if isinstance(s, Mapping))
+
+
+NEW_ITEM_KEYS = ("new_items", "enqueued", "new")
+INDEXED_KEYS = ("indexed", "items_indexed")

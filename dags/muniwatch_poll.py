@@ -1,0 +1,101 @@
+"""
+### muniwatch_poll — poll the sources, enqueue new matching entries
+
+Every 5 minutes (and at once when the triggerer sees news on a `priority: true` feed) this DAG
+polls the sources that are due, one mapped task per source `group`, at most as many at a time as
+the `muniwatch_fetch` pool allows. Each new entry that matches a watchlist becomes a *pending*
+item in Elasticsearch; when there is at least one, `announce_new_items` updates the asset
+`muniwatch_new_items`, which starts `muniwatch_enrich`. Nothing new: `announce_new_items` is
+skipped and nothing downstream runs.
+
+**When it fails**
+- `prepare_and_plan` failed: Elasticsearch is down or a config file is invalid — the log names
+  the file, line and field. Fix it, then clear the task.
+- `poll_group` failed for one group: the log names the source and the reason (DNS, TLS, HTTP
+  status, parse error). A single bad source does not fail the task — it is backed off and shown
+  as unhealthy in *muniwatch status*; a failed task means Elasticsearch or the code itself broke.
+- Retries back off exponentially (30 s × 2ⁿ); ops get an e-mail on the final failure.
+"""
+
+from __future__ import annotations
+
+import os
+
+from airflow.sdk import Asset, AssetOrTimeSchedule, AssetWatcher, CronTriggerTimetable, dag, task
+from muniwatch_common import (
+    FETCH_POOL,
+    NEW_ITEM_KEYS,
+    NEW_ITEMS,
+    START_DATE,
+    default_args,
+    is_asset_triggered,
+    report_count,
+    run_time,
+    task_settings,
+    triggered_payloads,
+)
+from muniwatch_triggers import PriorityFeedTrigger
+
+from pipeline import airflow_settings, tasks
+
+PRIORITY_FEEDS = Asset(
+    name="muniwatch_priority_feeds",
+    uri="muniwatch://sources/priority",
+    group="muniwatch",
+    watchers=[
+        AssetWatcher(
+            name="muniwatch_priority_feed_watcher",
+            trigger=PriorityFeedTrigger(
+                # The path only (environment, no Variable, no I/O): the triggerer reads the file.
+                sources_file=str(airflow_settings.config_paths_from_airflow(environ=os.environ).sources),
+                check_interval=60,
+            ),
+        )
+    ],
+)
+
+
+@dag(
+    dag_id="muniwatch_poll",
+    schedule=AssetOrTimeSchedule(
+        timetable=CronTriggerTimetable("*/5 * * * *", timezone="UTC"), assets=PRIORITY_FEEDS
+    ),
+    start_date=START_DATE,
+    catchup=False,
+    max_active_runs=1,
+    default_args=default_args(),
+    tags=["muniwatch", "ingest"],
+    doc_md=__doc__,
+)
+def muniwatch_poll() -> None:
+    @task
+    def prepare_and_plan(**context: object) -> list[list[str]]:
+        """Indices and subscriptions in place; the source groups to poll in this run."""
+        settings, paths = task_settings()
+        tasks.prepare(settings, paths)
+        if is_asset_triggered(context):
+            wanted = sorted({s for p in triggered_payloads(context) for s in p.get("source_ids", [])})
+            return [wanted] if wanted else []
+        return tasks.source_groups(paths)
+
+    @task(pool=FETCH_POOL, map_index_template="{{ task.op_kwargs['source_ids'] | join(', ') }}")
+    def poll_group(source_ids: list[str], **context: object) -> dict[str, object]:
+        settings, paths = task_settings()
+        # A run started by the priority watcher polls those sources now, whatever their interval.
+        return tasks.poll(
+            settings, paths, now=run_time(context), source_ids=source_ids, force=is_asset_triggered(context)
+        )
+
+    @task(outlets=[NEW_ITEMS])
+    def announce_new_items(reports: list[dict[str, object]]) -> dict[str, int]:
+        from airflow.sdk.exceptions import AirflowSkipException
+
+        new_items = sum(report_count(r, *NEW_ITEM_KEYS) for r in reports)
+        if new_items == 0:
+            raise AirflowSkipException("no new items: muniwatch_enrich is not started")
+        return {"new_items": new_items}
+
+    announce_new_items(poll_group.expand(source_ids=prepare_and_plan()))
+
+
+muniwatch_poll()
