@@ -1,0 +1,196 @@
+"""Which newly indexed items match which subscriptions.
+
+The core-only Elasticsearch has no percolator, so each batch of pending items is matched with one
+``_msearch``: one search per active subscription, its filter ANDed with an ``ids`` filter on the
+batch. The filter is the one ``muniwatch search`` uses (``pipeline.search.item_filter_query``), so a
+subscription matches exactly what a search with the same query and filters would find.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from elasticsearch import Elasticsearch, helpers
+
+from pipeline.alerts.content import ITEM_FIELDS
+from pipeline.alerts.storage import iso
+from pipeline.alerts.subscriptions import Subscription
+from pipeline.config import US_STATES
+from pipeline.settings import Settings
+
+LOGGER = logging.getLogger(__name__)
+
+# Fields a subscription query searches when pipeline.search is not there to say.
+QUERY_FIELDS = ("title", "text")
+# Searches per _msearch request: bounded so hundreds of subscriptions do not make one huge request.
+_MSEARCH_CHUNK = 50
+
+
+@dataclass(kw_only=True)
+class PendingItem:
+    id: str
+    doc: dict[str, Any]
+
+    @property
+    def story_id(self) -> str:
+        """The item's story; an item not (yet) clustered is a story of its own."""
+        return str(self.doc.get("story_id") or self.id)
+
+    @property
+    def source_id(self) -> str:
+        return str(self.doc.get("source_id") or "unknown")
+
+
+@dataclass(kw_only=True)
+class MatchResult:
+    by_subscription: dict[str, list[str]] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+def subscription_filter(subscription: Subscription) -> dict[str, Any]:
+    """The Elasticsearch query for a subscription's filter (all parts optional, ANDed)."""
+    args = (
+        subscription.query,
+        list(subscription.jurisdictions),
+        list(subscription.states),
+        list(subscription.stances),
+        list(subscription.events),
+    )
+    try:
+        from pipeline.search import item_filter_query
+    except ImportError:
+        return fallback_filter_query(*args)
+    query: dict[str, Any] = item_filter_query(*args)
+    return query
+
+
+def _jurisdiction_clause(value: str) -> dict[str, Any]:
+    """ "Glendale" matches every Glendale; "Glendale, CA" only California's; a key matches itself."""
+    name, _, state = value.rpartition(",")
+    state = state.strip().upper()
+    if name.strip() and state in US_STATES:
+        return {
+            "bool": {
+                "filter": [
+                    {"term": {"jurisdiction.name.keyword": name.strip().lower()}},
+                    {"term": {"jurisdiction.state": state}},
+                ]
+            }
+        }
+    return {
+        "bool": {
+            "should": [
+                {"term": {"jurisdiction.name.keyword": value.strip().lower()}},
+                {"term": {"jurisdiction.key": value.strip()}},
+            ],
+            "minimum_should_match": 1,
+        }
+    }
+
+
+def fallback_filter_query(
+    query: str | None,
+    jurisdictions: Sequence[str],
+    states: Sequence[str],
+    stances: Sequence[str],
+    events: Sequence[str],
+) -> dict[str, Any]:
+    """Used until ``pipeline.search.item_filter_query`` exists; same contract."""
+    filters: list[dict[str, Any]] = [{"term": {"relevant": True}}]
+    if query:
+        from pipeline.rules import parse_rule
+
+        filters.append(parse_rule(query).to_es_query(list(QUERY_FIELDS)))
+    if jurisdictions:
+        filters.append(
+            {"bool": {"should": [_jurisdiction_clause(j) for j in jurisdictions], "minimum_should_match": 1}}
+        )
+    if states:
+        filters.append({"terms": {"jurisdiction.state": [s.upper() for s in states]}})
+    if stances:
+        filters.append({"terms": {"stance": list(stances)}})
+    if events:
+        filters.append({"terms": {"event": list(events)}})
+    return {"bool": {"filter": filters}}
+
+
+def pending_items(es: Elasticsearch, settings: Settings, *, limit: int) -> list[PendingItem]:
+    """Relevant indexed items not yet through alerts, oldest first."""
+    es.indices.refresh(index=settings.index("items"))
+    response = es.search(
+        index=settings.index("items"),
+        query={"bool": {"filter": [{"term": {"alert_status": "pending"}}, {"term": {"relevant": True}}]}},
+        sort=[{"indexed_at": {"order": "asc", "missing": "_first"}}, {"canonical_url": "asc"}],
+        size=limit,
+        source_includes=ITEM_FIELDS,
+    )
+    return [PendingItem(id=hit["_id"], doc=hit["_source"]) for hit in response["hits"]["hits"]]
+
+
+def settle_irrelevant(es: Elasticsearch, settings: Settings, *, now: datetime) -> int:
+    """Items tagged not relevant never alert: take them off the pending queue (``not_relevant``)."""
+    query = {"bool": {"filter": [{"term": {"alert_status": "pending"}}, {"term": {"relevant": False}}]}}
+    settled = 0
+    while True:
+        response = es.search(index=settings.index("items"), query=query, size=1000, source=False)
+        ids = [hit["_id"] for hit in response["hits"]["hits"]]
+        if not ids:
+            return settled
+        settled += mark_items(es, settings, ids, {"alert_status": "not_relevant", "updated_at": iso(now)})
+
+
+def mark_items(es: Elasticsearch, settings: Settings, item_ids: Sequence[str], fields: dict[str, Any]) -> int:
+    actions = [
+        {"_op_type": "update", "_index": settings.index("items"), "_id": item_id, "doc": fields}
+        for item_id in item_ids
+    ]
+    if not actions:
+        return 0
+    done, errors = helpers.bulk(es, actions, raise_on_error=False, refresh="wait_for")
+    for error in errors if isinstance(errors, list) else []:
+        LOGGER.warning("could not update item alert status: %s", error)
+    return int(done)
+
+
+def match_items(
+    es: Elasticsearch, settings: Settings, subscriptions: Sequence[Subscription], item_ids: Sequence[str]
+) -> MatchResult:
+    """subscription id → ids of the given items it matches (errors per subscription kept apart)."""
+    result = MatchResult()
+    if not subscriptions or not item_ids:
+        return result
+    for start in range(0, len(subscriptions), _MSEARCH_CHUNK):
+        chunk = subscriptions[start : start + _MSEARCH_CHUNK]
+        searches: list[dict[str, Any]] = []
+        runnable: list[Subscription] = []
+        for subscription in chunk:
+            try:
+                flt = subscription_filter(subscription)
+            except ValueError as error:  # a query stored before the rule language changed
+                result.errors[subscription.id] = f"query {subscription.query!r} does not parse: {error}"
+                continue
+            searches.append({"index": settings.index("items")})
+            searches.append(
+                {
+                    "query": {"bool": {"filter": [{"ids": {"values": list(item_ids)}}, flt]}},
+                    "size": len(item_ids),
+                    "_source": False,
+                }
+            )
+            runnable.append(subscription)
+        if not searches:
+            continue
+        responses = es.msearch(searches=searches)["responses"]
+        for subscription, response in zip(runnable, responses, strict=True):
+            if "error" in response:
+                reason = response["error"].get("reason") or response["error"].get("type") or response["error"]
+                result.errors[subscription.id] = f"search failed: {reason}"
+                continue
+            result.by_subscription[subscription.id] = [hit["_id"] for hit in response["hits"]["hits"]]
+    for subscription_id, reason in result.errors.items():
+        LOGGER.error("subscription %s could not be matched: %s", subscription_id, reason)
+    return result
