@@ -9,7 +9,7 @@ asked for ("should end", "urge ... to end", "calls on ... to end") counts as a p
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from pipeline.tagging.text import Document
 from pipeline.tagging.types import Event
@@ -23,8 +23,8 @@ _PATTERNS: dict[Event, re.Pattern[str]] = {
     "terminate": re.compile(
         r"\bterminat\w+|(?:won't|will not|would not|not to|declined to|decided not to|refus\w+ to) renew"
         r"|\b(?:end|ends|ended|ending)\s+(?:its |the |their |his |her |a |an |this |county's |city's )?"
-        r"(?:\w+['’]?s? ){0,3}(?:contract|agreement|participation|partnership|program|relationship|cooperation"
-        r"|collaborations?|ties)\b|\bcut\w* ties|\bsever\w* (?:ties|its|the)|\bbr(?:eak|oke)\w* ties"
+        r"(?:[\w()'’]+ ){0,3}(?:contract|agreement|participation|partnership|program|relationship|cooperation"
+        r"|collaborations?|ties|287\s?\(g\)|287g)|\bcut\w* ties|\bsever\w* (?:ties|its|the)|\bbr(?:eak|oke)\w* ties"
         r"|\bpull\w* (?:\w+ )?out of|\bwithdr[ae]w\w*|\bcancel\w+|no longer (?:hold|house|cooperate|collaborate"
         r"|honor|participate|accept|detain|work)\w*|\bstripped of|\babandon\w*|\brescind\w*"
         r"|\b(?:left|leave|leaves|exit\w*|quit\w*|drop\w*) (?:the |its )?(?:287|program|agreement|contract)"
@@ -64,8 +64,16 @@ _PATTERNS: dict[Event, re.Pattern[str]] = {
 }
 _MODAL_RE = re.compile(
     r"\b(?:should|urg\w+|asking|ask(?:s|ed)? (?:the|him|her|them|sheriff|county|city)|calls? on|called on"
-    r"|calling on|demand\w*|must|petition\w*|would like|time to)\b"
+    r"|calling on|demand\w*|must|petition\w*|would like|time to|promis\w+|pledg\w+|vow\w*|plans? to"
+    r"|proposes|proposed|consider\w*|whether to)\b"
 )
+# Background, not the news: "In June 2016, former Sheriff X renewed ...".
+_BACKGROUND_RE = re.compile(
+    r"\b(?:in|since|until|by) (?:\w+ )?(?:19|20)\d\d\b|\blast year\b|\bpreviously\b|\bformer\b|\byears ago\b"
+)
+MODAL_WINDOW = 70
+MATCHES_PER_SENTENCE = 2
+BACKGROUND_WEIGHT = 0.5
 REALISED = frozenset({"terminate", "sign_or_join", "renew_or_expand", "policy_change"})
 WEIGHT_HEADLINE = 3.0
 WEIGHT_URL = 2.0
@@ -76,50 +84,101 @@ ENFORCEMENT_WEIGHT = 0.5
 MIN_SCORE = 1.0
 
 
+_LIMITING_RE = re.compile(
+    r"\b(?:end|ends|ended|ending|terminat\w+|repeal\w*|remov\w+|withdr\w+|stop\w*|no longer|refus\w+|sanctuary"
+    r"|not (?:to )?(?:cooperate|honor|approve|renew)|limit\w*|restrict\w*)\b"
+)
+_EXPANDING_RE = re.compile(r"\b(?:sign\w*|join\w*|approv\w+|renew\w*|expand\w*|extend\w*|cooperate fully)\b")
+
+
 @dataclass(kw_only=True)
 class EventResult:
     event: Event
     score: float
     evidence: str
+    calls: list[tuple[int, str]] = field(default_factory=list)
+
+    @property
+    def direction(self) -> str | None:
+        """The decision's effect on cooperation: "limit", "coop" or None when unclear."""
+        if self.event == "terminate":
+            return "limit"
+        if self.event in ("sign_or_join", "renew_or_expand"):
+            return "coop"
+        text = self.evidence.lower()
+        if self.event in ("vote_or_proposal", "policy_change") and text:
+            if _LIMITING_RE.search(text):
+                return "limit"
+            if _EXPANDING_RE.search(text):
+                return "coop"
+        return None
+
+
+def _modal_before(text: str, start: int) -> bool:
+    window = text[max(0, start - MODAL_WINDOW) : start]
+    window = re.split(r"[;:]|, (?:and|but|while) |\. ", window)[-1]
+    return bool(_MODAL_RE.search(window))
+
+
+def _sentence_has_object(doc: Document, index: int) -> bool:
+    sentence = doc.sentences[index]
+    if _OBJECT_RE.search(doc.lower[sentence.start : sentence.end]):
+        return True
+    if index > 0 and doc.sentences[index - 1].paragraph == sentence.paragraph:
+        previous = doc.sentences[index - 1]
+        return bool(_OBJECT_RE.search(doc.lower[previous.start : previous.end]))
+    return False
 
 
 def classify_event(doc: Document) -> EventResult:
     """The event with the most weighted evidence, and the sentence that carries it."""
     scores: dict[Event, float] = {}
     best_span: dict[Event, tuple[float, str]] = {}
+    calls: list[tuple[int, str]] = []
     lead = {id(s) for s in doc.sentences[:4] if not s.is_headline}
-    for sentence in doc.sentences:
-        text = doc.lower[sentence.start : sentence.end]
-        if not _OBJECT_RE.search(text) and not sentence.is_headline:
+    for index, sentence in enumerate(doc.sentences):
+        if not sentence.is_headline and not _sentence_has_object(doc, index):
             continue
+        text = doc.lower[sentence.start : sentence.end]
+        masked = doc.masked_lower[sentence.start : sentence.end]
         weight = WEIGHT_HEADLINE if sentence.is_headline else WEIGHT_LEAD if id(sentence) in lead else 1.0
-        modal = bool(_MODAL_RE.search(doc.masked_lower[sentence.start : sentence.end]))
+        if not sentence.is_headline and _BACKGROUND_RE.search(masked):
+            weight *= BACKGROUND_WEIGHT
+        sentence_scores: dict[Event, float] = {}
         for event, pattern in _PATTERNS.items():
-            match = pattern.search(text)
-            if not match:
-                continue
-            value = weight
-            if doc.in_quote(sentence.start + match.start()):
-                value *= WEIGHT_QUOTED
-            target: Event = event
-            if event in REALISED and modal:
-                target = "vote_or_proposal"
-            elif event in REALISED:
-                value *= REALISED_BONUS
-            if event == "enforcement_action":
-                value *= ENFORCEMENT_WEIGHT
+            for match in list(pattern.finditer(text))[:MATCHES_PER_SENTENCE]:
+                value = weight
+                if doc.in_quote(sentence.start + match.start()):
+                    value *= WEIGHT_QUOTED
+                target: Event = event
+                if event in REALISED and _modal_before(masked, match.start()):
+                    target = "vote_or_proposal"
+                    if event in ("terminate", "sign_or_join", "renew_or_expand"):
+                        calls.append((sentence.start + match.start(), "limit" if event == "terminate" else "coop"))
+                elif event in REALISED:
+                    value *= REALISED_BONUS
+                if event == "enforcement_action":
+                    value *= ENFORCEMENT_WEIGHT
+                # Several matches of one event in a sentence add up (capped); a proposal counts once.
+                previous = sentence_scores.get(target, 0.0)
+                sentence_scores[target] = max(previous, value) if target == "vote_or_proposal" else previous + value
+        for target, value in sentence_scores.items():
             scores[target] = scores.get(target, 0.0) + value
             if value > best_span.get(target, (0.0, ""))[0]:
                 best_span[target] = (value, sentence.text.strip())
     if doc.url_words:
         slug = doc.url_words.lower()
         for event, pattern in _PATTERNS.items():
-            if pattern.search(slug) and _OBJECT_RE.search(slug):
-                bonus = WEIGHT_URL * (REALISED_BONUS if event in REALISED else 1.0)
-                scores[event] = scores.get(event, 0.0) + bonus
+            match = pattern.search(slug)
+            if match and _OBJECT_RE.search(slug):
+                target = event
+                if event in REALISED and _modal_before(slug, match.start()):
+                    target = "vote_or_proposal"
+                bonus = WEIGHT_URL * (REALISED_BONUS if target in REALISED else 1.0)
+                scores[target] = scores.get(target, 0.0) + bonus
     if not scores or max(scores.values()) < MIN_SCORE:
-        return EventResult(event="other", score=0.0, evidence="")
+        return EventResult(event="other", score=0.0, evidence="", calls=calls)
     event = max(scores, key=lambda e: scores[e])
     return EventResult(
-        event=event, score=round(scores[event], 2), evidence=best_span.get(event, (0.0, ""))[1]
+        event=event, score=round(scores[event], 2), evidence=best_span.get(event, (0.0, ""))[1], calls=calls
     )

@@ -37,10 +37,14 @@ _BALANCE_RE = re.compile(rf"\b(?:{BALANCE_MARKERS})\b")
 _NEGATED_RE = re.compile(r"\b(?:not|no|never|isn't|wasn't|nor)\s+(?:\w+\s+)?$")
 
 TARGET_WEIGHT = 0.75
+EVENT_TARGET_WEIGHT = 0.5
 MIN_TOTAL = 1.5
 MIN_MARGIN = 1.0
 BALANCE_RATIO = 0.5
+BALANCED_RATIO = 0.3
 BALANCED_MARGIN = 4.0
+CALL_WEIGHT = 1.5
+PRESS_RELEASE_QUOTE_VOICE = 0.6
 MAX_EVIDENCE = 4
 
 
@@ -72,24 +76,37 @@ def _lexicon_scores(doc: Document, pattern: re.Pattern[str], weights: dict[str, 
     return out
 
 
-def _target_scores(doc: Document) -> tuple[dict[int, float], dict[int, float]]:
-    """Evaluative words aimed at cooperation (or at limiting it) in own-voice sentences."""
+def _target_scores(doc: Document, direction: str | None) -> tuple[dict[int, float], dict[int, float]]:
+    """Evaluative words aimed at cooperation (or at limiting it) in own-voice sentences.
+
+    A sentence naming neither side evaluates the reported decision itself when there is one
+    (``direction``: "limit" for ending or limiting cooperation, "coop" for entering or expanding it).
+    """
     pro: dict[int, float] = {}
     anti: dict[int, float] = {}
     for index, sentence in enumerate(doc.sentences):
         voice = sentence.voice
+        text = doc.masked_lower[sentence.start : sentence.end]
+        if doc.press_release:
+            # A press release speaks through its own people's quotes too.
+            voice = max(voice, PRESS_RELEASE_QUOTE_VOICE)
+            text = doc.lower[sentence.start : sentence.end]
         if voice < 0.5:
             continue
-        text = doc.masked_lower[sentence.start : sentence.end]
         coop = bool(_COOP_RE.search(text))
         limit = bool(_LIMIT_RE.search(text))
-        if coop == limit:
+        weight = TARGET_WEIGHT
+        if coop and limit:
             continue
+        if not coop and not limit:
+            if direction is None:
+                continue
+            coop, weight = direction == "coop", EVENT_TARGET_WEIGHT
         neg = len(_NEG_RE.findall(text))
         pos = len(_POS_RE.findall(text))
         if neg == pos:
             continue
-        value = TARGET_WEIGHT * voice * min(2, abs(neg - pos))
+        value = weight * voice * min(2, abs(neg - pos))
         if (neg > pos) == coop:
             _add(anti, index, value)
         else:
@@ -112,11 +129,33 @@ def _evidence(doc: Document, *buckets: dict[int, float]) -> list[str]:
     return [doc.sentences[i].text.strip() for i in sorted(ranked)]
 
 
-def classify_stance(doc: Document) -> StanceResult:
-    """Stance, calibrated confidence, side scores and the sentences that decided it."""
+def _call_scores(doc: Document, calls: list[tuple[int, str]]) -> tuple[dict[int, float], dict[int, float]]:
+    """The item's own calls to act ("should end the 287(g) program", "urge ... to sign")."""
+    pro: dict[int, float] = {}
+    anti: dict[int, float] = {}
+    for offset, direction in calls:
+        voice = doc.voice(offset)
+        if voice < 0.5:
+            continue
+        _add(anti if direction == "limit" else pro, doc.sentence_index(offset), CALL_WEIGHT * voice)
+    return pro, anti
+
+
+def classify_stance(
+    doc: Document, direction: str | None = None, calls: list[tuple[int, str]] | None = None
+) -> StanceResult:
+    """Stance, calibrated confidence, side scores and the sentences that decided it.
+
+    ``direction`` is the reported decision's effect on cooperation ("limit" / "coop" / None);
+    ``calls`` are (offset, direction) of calls to act found by the event step.
+    """
     anti_lex = _lexicon_scores(doc, _ANTI_RE, _ANTI_W)
     pro_lex = _lexicon_scores(doc, _PRO_RE, _PRO_W)
-    pro_tgt, anti_tgt = _target_scores(doc)
+    pro_tgt, anti_tgt = _target_scores(doc, direction)
+    pro_call, anti_call = _call_scores(doc, calls or [])
+    for bucket, extra in ((pro_tgt, pro_call), (anti_tgt, anti_call)):
+        for index, value in extra.items():
+            _add(bucket, index, value)
     anti = sum(anti_lex.values()) + sum(anti_tgt.values())
     pro = sum(pro_lex.values()) + sum(pro_tgt.values())
     total, margin = pro + anti, pro - anti
@@ -125,8 +164,8 @@ def classify_stance(doc: Document) -> StanceResult:
     balanced = both_strong or balance_markers >= 2
     stance: Stance = "neutral"
     if total >= MIN_TOTAL and abs(margin) >= MIN_MARGIN and not both_strong:
-        needed = BALANCED_MARGIN if balance_markers >= 2 else MIN_MARGIN
-        if abs(margin) >= needed:
+        one_sided = min(pro, anti) / max(pro, anti) < BALANCED_RATIO
+        if balance_markers < 2 or (abs(margin) >= BALANCED_MARGIN and one_sided):
             stance = "pro_cooperation" if margin > 0 else "anti_cooperation"
     if stance == "pro_cooperation":
         evidence = _evidence(doc, pro_lex, pro_tgt)

@@ -55,8 +55,8 @@ def tag_item(item: TagInput) -> Tags:
     if not relevance.relevant:
         tags.notes.append(f"not relevant: {relevance.reason}")
         return tags
-    stance = classify_stance(doc)
     event = classify_event(doc)
+    stance = classify_stance(doc, event.direction, event.calls)
     tags.stance = stance.stance
     tags.stance_confidence = stance.confidence
     tags.event = event.event

@@ -40,7 +40,8 @@ _ATTRIBUTION_RE = re.compile(
     r"|criticizes|criticizing|condemned|condemns|praised|praises|applauded|welcomed|urged|urges|describ\w+"
     r"|called (?:it|the|this|them|on)|calling (?:it|the|this)|view(?:s|ed)? (?:it|this|the|these)"
     r"|see(?:s)? (?:it|this) as|worr(?:y|ies|ied)|fear(?:s|ed)? that|express(?:ed|es)? (?:concern|support|hope)"
-    r"|according to|in a statement|spokes(?:wo)?man|spokesperson|suggest(?:s|ed)? that|contend(?:s|ed)?)\b",
+    r"|according to|in a statement|spokes(?:wo)?man|spokesperson|suggest(?:s|ed)? that|contend(?:s|ed)?"
+    r"|aims? to|aiming to|seeks? to|seeking to|hopes? to|intends? to|wants? to)\b",
     re.IGNORECASE,
 )
 _FIRST_PERSON_RE = re.compile(r"(?:^|[\s,;:])(?:we|our|us|i|my)\b(?!\.)", re.IGNORECASE)
