@@ -58,7 +58,9 @@ PRIORITY_FEEDS = Asset(
 @dag(
     dag_id="muniwatch_poll",
     schedule=AssetOrTimeSchedule(
-        timetable=CronTriggerTimetable("*/5 * * * *", timezone="UTC"), assets=PRIORITY_FEEDS
+        # run_immediately: a fresh installation polls at once instead of waiting for the slot.
+        timetable=CronTriggerTimetable("*/5 * * * *", timezone="UTC", run_immediately=True),
+        assets=PRIORITY_FEEDS,
     ),
     start_date=START_DATE,
     catchup=False,

@@ -1,0 +1,144 @@
+"""The priority-feed watcher fires as soon as a new entry appears, fetching politely and safely.
+
+Talks to a real HTTP server on loopback (``http_server``); no other address is ever contacted:
+the address check refuses private targets before any connection is made.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.e2e.conftest import configure_airflow_environment
+from tests.support.http import LoopbackHTTPServer, Route
+
+configure_airflow_environment()  # before Airflow is imported
+
+from muniwatch_triggers import (  # noqa: E402
+    MAX_BODY_BYTES,
+    FeedCursor,
+    FetchRefused,
+    PriorityFeedTrigger,
+    check_feed,
+)
+
+pytestmark = pytest.mark.integration
+
+LOOPBACK = frozenset({"127.0.0.1"})
+ATOM = "application/atom+xml"
+
+
+@pytest.fixture()
+def feeds(fixtures_dir: Path) -> dict[str, bytes]:
+    folder = fixtures_dir / "airflow"
+    return {name: (folder / f"priority-{name}.xml").read_bytes() for name in ("before", "after")}
+
+
+@pytest.fixture()
+def client() -> Any:
+    with httpx.Client(timeout=5.0, follow_redirects=False, trust_env=False) as http:
+        yield http
+
+
+def test_first_look_is_a_baseline_then_a_new_entry_is_reported_once(
+    http_server: LoopbackHTTPServer, feeds: dict[str, bytes], client: httpx.Client
+) -> None:
+    url = http_server.add("/notices.atom", Route(body=feeds["before"], content_type=ATOM, etag='"v1"'))
+    cursor = FeedCursor()
+    assert check_feed(client, url, cursor, LOOPBACK, now=1000.0) == []
+    assert cursor.baseline and cursor.etag == '"v1"'
+
+    # Unchanged: the server answers 304 to the conditional GET, nothing is reported.
+    assert check_feed(client, url, cursor, LOOPBACK, now=1060.0) == []
+    assert http_server.seen("/notices.atom")[-1].headers["if-none-match"] == '"v1"'
+    assert http_server.seen("/notices.atom")[-1].status == 304
+
+    http_server.add("/notices.atom", Route(body=feeds["after"], content_type=ATOM, etag='"v2"'))
+    assert check_feed(client, url, cursor, LOOPBACK, now=1120.0) == ["urn:fixture:city-hall:287g-vote"]
+    assert check_feed(client, url, cursor, LOOPBACK, now=1180.0) == []
+    assert all(r.headers["user-agent"].startswith("muniwatch/") for r in http_server.seen("/notices.atom"))
+
+
+def test_retry_after_is_honoured(http_server: LoopbackHTTPServer, client: httpx.Client) -> None:
+    url = http_server.add("/busy.atom", Route(status=429, headers={"Retry-After": "120"}))
+    cursor = FeedCursor()
+    assert check_feed(client, url, cursor, LOOPBACK, now=1000.0) == []
+    assert cursor.backoff_until == 1120.0
+    check_feed(client, url, cursor, LOOPBACK, now=1100.0)
+    assert len(http_server.seen("/busy.atom")) == 1, "no request during the Retry-After window"
+
+
+def test_loopback_is_refused_unless_allowed(http_server: LoopbackHTTPServer, client: httpx.Client) -> None:
+    url = http_server.add("/feed.atom", Route(body=b"<feed/>", content_type=ATOM))
+    with pytest.raises(FetchRefused, match="non-public address"):
+        check_feed(client, url, FeedCursor(), frozenset(), now=0.0)
+    assert http_server.seen("/feed.atom") == []
+
+
+@pytest.mark.parametrize("target", ["http://169.254.169.254/latest/meta-data/", "http://10.1.2.3/feed.xml"])
+def test_a_redirect_to_a_private_address_is_refused_before_connecting(
+    http_server: LoopbackHTTPServer, client: httpx.Client, target: str
+) -> None:
+    url = http_server.add("/moved.atom", Route(status=302, headers={"Location": target}))
+    with pytest.raises(FetchRefused, match="non-public address"):
+        check_feed(client, url, FeedCursor(), LOOPBACK, now=0.0)
+
+
+def test_an_oversized_feed_is_refused(http_server: LoopbackHTTPServer, client: httpx.Client) -> None:
+    url = http_server.add("/huge.atom", Route(body=b"x" * (MAX_BODY_BYTES + 10), content_type=ATOM))
+    with pytest.raises(FetchRefused, match="larger than"):
+        check_feed(client, url, FeedCursor(), LOOPBACK, now=0.0)
+
+
+class MemoryStateStore:
+    """What the triggerer injects as ``asset_state_store`` (async get/set of JSON values)."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, Any] = {}
+
+    async def aget(self, key: str, default: Any = None) -> Any:
+        return self.values.get(key, default)
+
+    async def aset(self, key: str, value: Any) -> None:
+        self.values[key] = value
+
+
+def test_trigger_fires_an_event_naming_the_priority_source_with_news(
+    http_server: LoopbackHTTPServer, feeds: dict[str, bytes], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MUNIWATCH_ALLOW_HOSTS", "127.0.0.1")
+    url = http_server.add("/notices.atom", Route(body=feeds["before"], content_type=ATOM, etag='"v1"'))
+    quiet = http_server.add("/quiet.atom", Route(body=feeds["before"], content_type=ATOM))
+    sources = tmp_path / "sources.yaml"
+    sources.write_text(
+        "sources:\n"
+        f"  - {{id: city-hall, kind: rss, url: '{url}', priority: true}}\n"
+        f"  - {{id: quiet-priority, kind: rss, url: '{quiet}', priority: true}}\n"
+        f"  - {{id: ordinary, kind: rss, url: '{http_server.url('/ordinary.atom')}'}}\n"
+    )
+    trigger = PriorityFeedTrigger(sources_file=str(sources), check_interval=0.05)
+    store = MemoryStateStore()
+    trigger.asset_state_store = store  # type: ignore[assignment]
+
+    async def scenario() -> Any:
+        events: AsyncIterator[Any] = trigger.run()
+        pending = asyncio.ensure_future(events.__anext__())
+        await asyncio.sleep(0.5)  # several looks at the unchanged feeds: no event
+        assert not pending.done()
+        http_server.add("/notices.atom", Route(body=feeds["after"], content_type=ATOM, etag='"v2"'))
+        event = await asyncio.wait_for(pending, timeout=10)
+        await events.aclose()
+        return event
+
+    event = asyncio.run(scenario())
+    assert event.payload["source_ids"] == ["city-hall"]
+    assert event.payload["new_entries"] == 1
+    assert http_server.seen("/ordinary.atom") == [], "only priority sources are watched"
+    # The cursor survives in the asset's state store (a restarted triggerer does not re-fire).
+    assert "urn:fixture:city-hall:287g-vote" in store.values["feeds"]["city-hall"]["seen"]
+    assert PriorityFeedTrigger(**trigger.serialize()[1]).serialize() == trigger.serialize()
