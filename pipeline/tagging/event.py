@@ -11,16 +11,17 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from pipeline.tagging.lexicons import MultiPattern
 from pipeline.tagging.text import Document
 from pipeline.tagging.types import Event
 
-_OBJECT_RE = re.compile(
+_OBJECT = MultiPattern(
     r"\bice\b|287\s?\(?g\)?|immigra\w+|\bdhs\b|homeland security|detainers?|sanctuary|\bigsa\b"
     r"|intergovernmental service agreement|deport\w*"
 )
 _NEG = r"(?<!not )(?<!n't )(?<!not to )(?<!against )(?<!never )"
-_PATTERNS: dict[Event, re.Pattern[str]] = {
-    "terminate": re.compile(
+_PATTERNS: dict[Event, MultiPattern] = {
+    "terminate": MultiPattern(
         r"\bterminat\w+|(?:won't|will not|would not|not to|declined to|decided not to|refus\w+ to) renew"
         r"|\b(?:end|ends|ended|ending)\s+(?:its |the |their |his |her |a |an |this |county's |city's )?"
         r"(?:[\w()'’]+ ){0,3}(?:contract|agreement|participation|partnership|program|relationship|cooperation"
@@ -30,7 +31,7 @@ _PATTERNS: dict[Event, re.Pattern[str]] = {
         r"|\b(?:left|leave|leaves|exit\w*|quit\w*|drop\w*) (?:the |its )?(?:287|program|agreement|contract)"
         r"|\bceas\w+ (?:cooperation|housing|to house|to hold)"
     ),
-    "sign_or_join": re.compile(
+    "sign_or_join": MultiPattern(
         _NEG + r"\bsign\w* (?:\w+ ){0,3}(?:agreements?|contracts?|memorand\w+|mou|287)|\bsigned onto"
         r"|\bjoin\w* (?:the |a )?(?:287|program|growing list|\w+ (?:agencies|counties))"
         r"|\benter\w* into (?:a |an |the )?(?:287|agreement with (?:ice|dhs|immigration))"
@@ -40,24 +41,24 @@ _PATTERNS: dict[Event, re.Pattern[str]] = {
         r"(?:agreement|contract|287)|\bagreement to (?:collaborate|cooperate|work with)"
         r"|\bagreed to (?:collaborate|cooperate|partner|join|participate)|\bnew (?:287\(g\) )?agreement with"
     ),
-    "renew_or_expand": re.compile(
+    "renew_or_expand": MultiPattern(
         _NEG + r"(?<!won't )(?<!not to )\brenew\w*|\bextend\w* (?:its |the )?(?:contract|agreement|287)"
         r"|\bexpan\w+ (?:its |the )?(?:287|program|cooperation|agreement|partnership|capacity|detention)"
     ),
-    "vote_or_proposal": re.compile(
+    "vote_or_proposal": MultiPattern(
         r"\bvot(?:e|es|ed|ing)\b|\bmotion\b|\bresolution\b|\bproposal\b|\bproposed\b|\bordinance\b"
         r"|\burg\w+ (?:\w+ ){0,4}(?:to end|an end|to stop|to sign|to join)|\bcall\w* on .{0,40} to (?:end|stop|sign|join)"
         r"|\bpublic hearing|\bpetition\b|\bto decide whether|\bwill consider|\bsplit vote|\breferendum"
         r"|\bunder advisement"
     ),
-    "policy_change": re.compile(
+    "policy_change": MultiPattern(
         r"\b(?:change|changes|changed|changing|new|revised|revise|updated?|revers\w+|adopt\w+|implement\w*"
         r"|rescind\w*|formaliz\w+|return to) (?:its |the |a |their |her |his |this )?(?:\w+ ){0,2}polic(?:y|ies)"
         r"|\bdirective\b|\bexecutive order|\border\w* (?:\w+ ){0,6}to (?:stop|not|cease|comply|cooperate)"
         r"|\bdetainer polic\w+|\brevert\w*|\bjudicial warrant|\bsettlement agreement"
         r"|\bwill (?:no longer|not) honor"
     ),
-    "enforcement_action": re.compile(
+    "enforcement_action": MultiPattern(
         r"\braid(?:s|ed)?\b|\barrested \d+|\bsweep\b|\broundup|\btook (?:\w+ )?into (?:ice )?custody"
         r"|\bhanded (?:\w+ )?over to ice|\bturned (?:\w+ )?over to ice"
     ),
@@ -120,14 +121,17 @@ def _modal_before(text: str, start: int) -> bool:
     return bool(_MODAL_RE.search(window))
 
 
-def _sentence_has_object(doc: Document, index: int) -> bool:
-    sentence = doc.sentences[index]
-    if _OBJECT_RE.search(doc.lower[sentence.start : sentence.end]):
-        return True
-    if index > 0 and doc.sentences[index - 1].paragraph == sentence.paragraph:
-        previous = doc.sentences[index - 1]
-        return bool(_OBJECT_RE.search(doc.lower[previous.start : previous.end]))
-    return False
+def _object_flags(doc: Document) -> list[bool]:
+    """Per sentence: does it (or the sentence before it in its paragraph) name the enforcement object?"""
+    object_starts = [start for start, _ in _OBJECT.spans(doc.lower)]
+    own = [False] * len(doc.sentences)
+    for start in object_starts:
+        own[doc.sentence_index(start)] = True
+    flags = list(own)
+    for index in range(1, len(own)):
+        if own[index - 1] and doc.sentences[index - 1].paragraph == doc.sentences[index].paragraph:
+            flags[index] = True
+    return flags
 
 
 def classify_event(doc: Document) -> EventResult:
@@ -136,25 +140,31 @@ def classify_event(doc: Document) -> EventResult:
     best_span: dict[Event, tuple[float, str]] = {}
     calls: list[tuple[int, str]] = []
     lead = {id(s) for s in doc.sentences[:4] if not s.is_headline}
-    for index, sentence in enumerate(doc.sentences):
-        if not sentence.is_headline and not _sentence_has_object(doc, index):
+    has_object = _object_flags(doc)
+    matches: dict[int, dict[Event, list[int]]] = {}
+    for event, pattern in _PATTERNS.items():
+        for start, _end in pattern.spans(doc.lower):
+            per_sentence = matches.setdefault(doc.sentence_index(start), {})
+            per_sentence.setdefault(event, []).append(start)
+    for index in sorted(matches):
+        sentence = doc.sentences[index]
+        if not sentence.is_headline and not has_object[index]:
             continue
-        text = doc.lower[sentence.start : sentence.end]
         masked = doc.masked_lower[sentence.start : sentence.end]
         weight = WEIGHT_HEADLINE if sentence.is_headline else WEIGHT_LEAD if id(sentence) in lead else 1.0
         if not sentence.is_headline and _BACKGROUND_RE.search(masked):
             weight *= BACKGROUND_WEIGHT
         sentence_scores: dict[Event, float] = {}
-        for event, pattern in _PATTERNS.items():
-            for match in list(pattern.finditer(text))[:MATCHES_PER_SENTENCE]:
+        for event, starts in matches[index].items():
+            for start in starts[:MATCHES_PER_SENTENCE]:
                 value = weight
-                if doc.in_quote(sentence.start + match.start()):
+                if doc.in_quote(start):
                     value *= WEIGHT_QUOTED
                 target: Event = event
-                if event in REALISED and _modal_before(masked, match.start()):
+                if event in REALISED and _modal_before(masked, start - sentence.start):
                     target = "vote_or_proposal"
                     if event in ("terminate", "sign_or_join", "renew_or_expand"):
-                        calls.append((sentence.start + match.start(), "limit" if event == "terminate" else "coop"))
+                        calls.append((start, "limit" if event == "terminate" else "coop"))
                 elif event in REALISED:
                     value *= REALISED_BONUS
                 if event == "enforcement_action":
@@ -170,9 +180,9 @@ def classify_event(doc: Document) -> EventResult:
         slug = doc.url_words.lower()
         for event, pattern in _PATTERNS.items():
             match = pattern.search(slug)
-            if match and _OBJECT_RE.search(slug):
+            if match and _OBJECT.search(slug):
                 target = event
-                if event in REALISED and _modal_before(slug, match.start()):
+                if event in REALISED and _modal_before(slug, match[0]):
                     target = "vote_or_proposal"
                 bonus = WEIGHT_URL * (REALISED_BONUS if target in REALISED else 1.0)
                 scores[target] = scores.get(target, 0.0) + bonus

@@ -39,7 +39,7 @@ MIN_WORDS = 8
 MIN_SHARE = 0.12
 
 
-def detect_language(text: str, *, max_chars: int = 5000) -> str | None:
+def detect_language(text: str, *, max_chars: int = 1500) -> str | None:
     """ISO 639-1 code of the best-matching language, or None when the text is too short or unclear."""
     words = [w.lower() for w in _WORD_RE.findall(text[:max_chars])]
     if len(words) < MIN_WORDS:

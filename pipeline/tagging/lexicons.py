@@ -139,12 +139,144 @@ BALANCE_MARKERS = (
 )
 
 
-def compile_weighted(phrases: tuple[tuple[str, float], ...]) -> tuple[re.Pattern[str], dict[str, float]]:
-    """One alternation with a named group per phrase; returns the regex and group-name → weight."""
-    parts = []
-    weights: dict[str, float] = {}
-    for index, (pattern, weight) in enumerate(phrases):
-        name = f"p{index}"
-        parts.append(f"(?P<{name}>{pattern})")
-        weights[name] = weight
-    return re.compile(r"\b(?:" + "|".join(parts) + r")(?!\w)"), weights
+_META = set("\\()[]{}|?*+.^$")
+
+
+def required_literal(pattern: str) -> str:
+    """The longest plain substring every match of ``pattern`` must contain ("" if none is sure).
+
+    Lets the matcher skip a phrase with one ``in`` test instead of a regex scan: most phrases are absent
+    from most texts, and a substring test is two orders of magnitude cheaper than an alternation.
+    """
+    depth = 0
+    runs: list[str] = []
+    current: list[str] = []
+    i = 0
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "\\":
+            runs.append("".join(current))
+            current = []
+            i += 2
+            continue
+        if ch in "[{":
+            # A character class or a repeat count is no literal; a count also makes what precedes optional.
+            close = pattern.find("]" if ch == "[" else "}", i + 1)
+            if ch == "{" and current:
+                current.pop()
+            runs.append("".join(current))
+            current = []
+            i = close + 1 if close > 0 else len(pattern)
+            continue
+        if ch in "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif ch == "|" and depth == 0:
+            return ""
+        if ch in _META or depth > 0:
+            if ch in "?*+{" and current:
+                current.pop()
+            runs.append("".join(current))
+            current = []
+        else:
+            current.append(ch)
+        i += 1
+    runs.append("".join(current))
+    best = max(runs, key=len)
+    return best if len(best.strip()) >= 3 else ""
+
+
+class PhraseMatcher:
+    """Weighted phrases matched on lower-cased text, each skipped unless its required literal occurs."""
+
+    def __init__(self, phrases: tuple[tuple[str, float], ...]) -> None:
+        self.entries = [
+            (required_literal(pattern), re.compile(rf"\b(?:{pattern})(?!\w)"), weight)
+            for pattern, weight in phrases
+        ]
+
+    def finditer(self, text: str) -> list[tuple[int, int, float]]:
+        """(start, end, weight) of every phrase occurrence, sorted by start."""
+        out = []
+        for literal, regex, weight in self.entries:
+            if literal and literal not in text:
+                continue
+            out.extend((m.start(), m.end(), weight) for m in regex.finditer(text))
+        out.sort()
+        return out
+
+
+def split_alternatives(pattern: str) -> list[str]:
+    """Top-level ``|`` branches of a regex (groups and character classes respected)."""
+    parts: list[str] = []
+    depth = 0
+    in_class = False
+    current: list[str] = []
+    i = 0
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "\\":
+            current.append(pattern[i : i + 2])
+            i += 2
+            continue
+        if in_class:
+            in_class = ch != "]"
+        elif ch == "[":
+            in_class = True
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif ch == "|" and depth == 0:
+            parts.append("".join(current))
+            current = []
+            i += 1
+            continue
+        current.append(ch)
+        i += 1
+    parts.append("".join(current))
+    return parts
+
+
+class MultiPattern:
+    """A big alternation split into branches, each scanned only when its required literal occurs.
+
+    Same matches as the alternation (leftmost per branch, merged), several times faster on long texts.
+    """
+
+    def __init__(self, pattern: str, flags: int = 0) -> None:
+        self.entries = [
+            (required_literal(branch), re.compile(branch, flags)) for branch in split_alternatives(pattern)
+        ]
+        self.ignore_case = bool(flags & re.IGNORECASE)
+
+    def _active(self, text: str) -> list[re.Pattern[str]]:
+        probe = text.lower() if self.ignore_case else text
+        return [
+            regex for literal, regex in self.entries
+            if not literal or (literal.lower() if self.ignore_case else literal) in probe
+        ]
+
+    def spans(self, text: str) -> list[tuple[int, int]]:
+        """Non-overlapping match spans, leftmost-longest first, sorted."""
+        found = sorted(
+            ((m.start(), -m.end()) for regex in self._active(text) for m in regex.finditer(text)),
+        )
+        out: list[tuple[int, int]] = []
+        for start, neg_end in found:
+            if out and start < out[-1][1]:
+                continue
+            out.append((start, -neg_end))
+        return out
+
+    def count(self, text: str) -> int:
+        return len(self.spans(text))
+
+    def search(self, text: str) -> tuple[int, int] | None:
+        best: tuple[int, int] | None = None
+        for regex in self._active(text):
+            match = regex.search(text)
+            if match and (best is None or match.start() < best[0]):
+                best = match.span()
+        return best

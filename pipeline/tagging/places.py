@@ -14,6 +14,7 @@ import math
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from pipeline.tagging.gazetteer import (
     AP_STATE_ABBREVIATIONS,
@@ -137,38 +138,37 @@ def _qualifier_after(doc: Document, end: int, gaz: Gazetteer) -> tuple[str | Non
     return None, end
 
 
+_CAP_WORD = r"[A-Z][A-Za-z'’\-]*(?:\.(?:[A-Za-z]\.)*)?"
+_CAP_RUN_RE = re.compile(rf"{_CAP_WORD}(?: (?:(?:of|de|del|la|las|los|le|du|upon|on) )?{_CAP_WORD})*")
+_WORD_SPAN_RE = re.compile(r"\S+")
+
+
 def _tokens_runs(text: str) -> list[list[tuple[int, int, str]]]:
+    """Runs of capitalised words (with "of", "de", "la" ... inside), split after a sentence-final period."""
     runs: list[list[tuple[int, int, str]]] = []
-    current: list[tuple[int, int, str]] = []
-    for match in _TOKEN_RE.finditer(text):
-        word = match.group()
-        start, end = match.span()
-        capital = word[0].isupper()
-        joined = bool(current) and text[current[-1][1] : start] == " " and not current[-1][2].endswith(".")
-        if current and norm(current[-1][2]) in ("st.", "ft.", "mt."):
-            joined = text[current[-1][1] : start] == " "
-        if capital or (word in CONNECTORS and joined):
-            if joined:
-                current.append((start, end, word))
-            else:
-                if current:
-                    runs.append(current)
-                current = [(start, end, word)] if capital else []
-        else:
-            if current:
+    for match in _CAP_RUN_RE.finditer(text):
+        current: list[tuple[int, int, str]] = []
+        for word in _WORD_SPAN_RE.finditer(match.group()):
+            token = word.group()
+            start = match.start() + word.start()
+            current.append((start, start + len(token), token))
+            if token.endswith(".") and norm(token) not in ("st.", "ft.", "mt.") and token.count(".") == 1:
                 runs.append(current)
-            current = []
-    if current:
-        runs.append(current)
-    for run in runs:
-        while run and run[-1][2] in CONNECTORS:
-            run.pop()
-    return [r for r in runs if r]
+                current = []
+        if current:
+            runs.append(current)
+    return runs
 
 
 def _is_titlecase_line(doc: Document, offset: int) -> bool:
     sentence = doc.sentence_at(offset)
-    words = [w for w in sentence.text.split() if w[:1].isalpha()]
+    return _titlecase(sentence.text)
+
+
+@lru_cache(maxsize=4096)
+def _titlecase(text: str) -> bool:
+    sentence_text = text
+    words = [w for w in sentence_text.split() if w[:1].isalpha()]
     if len(words) < 3:
         return False
     caps = sum(1 for w in words if w[0].isupper())

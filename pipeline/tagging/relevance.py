@@ -11,9 +11,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from pipeline.tagging.lexicons import MultiPattern
 from pipeline.tagging.text import Document
 
-_IMMIGRATION_RE = re.compile(
+_IMMIGRATION = MultiPattern(
     r"immigration and customs enforcement|287\s?\(\s?g\s?\)|\b287g\b|immigration detainers?|ice detainers?"
     r"|sanctuary (?:city|cities|county|counties|state|jurisdictions?|polic\w+|ordinances?|laws?|status)"
     r"|secure communities|\bdeport\w+|homeland security|\bundocumented\b|illegal (?:aliens?|immigra\w+)"
@@ -22,22 +23,20 @@ _IMMIGRATION_RE = re.compile(
     r"|\bnoncitizens?\b|\bimmigrants?\b|\bdetainers?\b"
 )
 _ICE_CAPS_RE = re.compile(r"\bICE\b|\bI\.C\.E\.")
-_ICE_ENFORCEMENT_RE = re.compile(
+_ICE_ENFORCEMENT = MultiPattern(
     r"\bICE\b['’s]* (?:agents?|officers?|officials|detainees?|detention|contract|agreement|custody|raids?|holds?"
     r"|warrants?|detainers?|program|partnership|cooperation|jail)|(?:with|to|from|by|and) ICE\b"
 )
-_OTHER_SENSE_RE = re.compile(
+_OTHER_SENSE = MultiPattern(
     r"\bice (?:storms?|rinks?|skat\w+|cream|hockey|age|bucket|cubes?|maker|fishing|dancing|climbing|sheets?"
     r"|jams?|dams?|roads?|accumulation|days)\b|\bon the ice\b|\bhockey\b|\bfigure skating\b|intercity express"
     r"|deutsche bahn|\bice trains?\b|high-speed trains?|intercontinental exchange|\bice futures\b|\bnyse\b"
-    r"|winter storm|freezing rain|\bsleet\b|\bzamboni\b|\bpower outages?\b|\bskating\b",
-    re.IGNORECASE,
+    r"|winter storm|freezing rain|\bsleet\b|\bzamboni\b|\bpower outages?\b|\bskating\b"
 )
 _LOCAL_ACTOR_RE = re.compile(
     r"\bsheriff|\bjail\b|\bpolice\b|\bcouncil\b|\bcounty\b|\bcity\b|\bmayor\b|\bcommission|\bsupervisors\b"
     r"|\bdetainers?\b|287\s?\(?g\)?|\bsanctuary\b|\bgovernor\b|\bgov\.|\blegislature\b|local law enforcement"
-    r"|\bmunicipal|\bfreeholders\b|\btown\b|\bvillage\b|\bdetention (?:center|facility)",
-    re.IGNORECASE,
+    r"|\bmunicipal|\bfreeholders\b|\btown\b|\bvillage\b|\bdetention (?:center|facility)"
 )
 MIN_IMMIGRATION = 2.0
 
@@ -52,10 +51,10 @@ class RelevanceResult:
 
 def assess_relevance(doc: Document, *, has_jurisdiction: bool) -> RelevanceResult:
     """Relevance with its reason; scores are counts of topic phrases (ICE counts when used as the agency)."""
-    immigration = float(len(_IMMIGRATION_RE.findall(doc.lower)))
+    immigration = float(_IMMIGRATION.count(doc.lower))
     ice_caps = len(_ICE_CAPS_RE.findall(doc.text))
-    ice_enforcement = len(_ICE_ENFORCEMENT_RE.findall(doc.text))
-    other = float(len(_OTHER_SENSE_RE.findall(doc.text)))
+    ice_enforcement = _ICE_ENFORCEMENT.count(doc.text)
+    other = float(_OTHER_SENSE.count(doc.lower))
     if immigration >= 1:
         immigration += 0.5 * ice_caps
     immigration += ice_enforcement
@@ -73,7 +72,7 @@ def assess_relevance(doc: Document, *, has_jurisdiction: bool) -> RelevanceResul
             other_sense=other,
             reason="another sense of 'ice' dominates",
         )
-    if not _LOCAL_ACTOR_RE.search(doc.text):
+    if not _LOCAL_ACTOR_RE.search(doc.lower):
         return RelevanceResult(
             relevant=False,
             immigration=immigration,

@@ -22,13 +22,13 @@ from pipeline.tagging.lexicons import (
     NEGATIVE_WORDS,
     POSITIVE_WORDS,
     PRO_PHRASES,
-    compile_weighted,
+    PhraseMatcher,
 )
 from pipeline.tagging.text import Document
 from pipeline.tagging.types import Stance
 
-_ANTI_RE, _ANTI_W = compile_weighted(ANTI_PHRASES)
-_PRO_RE, _PRO_W = compile_weighted(PRO_PHRASES)
+_ANTI = PhraseMatcher(ANTI_PHRASES)
+_PRO = PhraseMatcher(PRO_PHRASES)
 _NEG_RE = re.compile(rf"\b(?:{NEGATIVE_WORDS})\b")
 _POS_RE = re.compile(rf"\b(?:{POSITIVE_WORDS})\b")
 _COOP_RE = re.compile(rf"(?:{COOPERATION_TARGETS})")
@@ -62,17 +62,16 @@ def _add(bucket: dict[int, float], index: int, value: float) -> None:
     bucket[index] = bucket.get(index, 0.0) + value
 
 
-def _lexicon_scores(doc: Document, pattern: re.Pattern[str], weights: dict[str, float]) -> dict[int, float]:
+def _lexicon_scores(doc: Document, matcher: PhraseMatcher) -> dict[int, float]:
     """Sentence index → weighted phrase score in the item's own voice."""
     out: dict[int, float] = {}
-    for match in pattern.finditer(doc.lower):
-        voice = doc.voice(match.start())
+    for start, _end, weight in matcher.finditer(doc.lower):
+        voice = doc.voice(start)
         if voice <= 0:
             continue
-        name = match.lastgroup or ""
-        if _NEGATED_RE.search(doc.lower[max(0, match.start() - 20) : match.start()]):
+        if _NEGATED_RE.search(doc.lower[max(0, start - 20) : start]):
             continue
-        _add(out, doc.sentence_index(match.start()), weights.get(name, 1.0) * voice)
+        _add(out, doc.sentence_index(start), weight * voice)
     return out
 
 
@@ -149,8 +148,8 @@ def classify_stance(
     ``direction`` is the reported decision's effect on cooperation ("limit" / "coop" / None);
     ``calls`` are (offset, direction) of calls to act found by the event step.
     """
-    anti_lex = _lexicon_scores(doc, _ANTI_RE, _ANTI_W)
-    pro_lex = _lexicon_scores(doc, _PRO_RE, _PRO_W)
+    anti_lex = _lexicon_scores(doc, _ANTI)
+    pro_lex = _lexicon_scores(doc, _PRO)
     pro_tgt, anti_tgt = _target_scores(doc, direction)
     pro_call, anti_call = _call_scores(doc, calls or [])
     for bucket, extra in ((pro_tgt, pro_call), (anti_tgt, anti_call)):

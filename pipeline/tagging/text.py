@@ -42,7 +42,6 @@ _ATTRIBUTION_RE = re.compile(
     r"|see(?:s)? (?:it|this) as|worr(?:y|ies|ied)|fear(?:s|ed)? that|express(?:ed|es)? (?:concern|support|hope)"
     r"|according to|in a statement|spokes(?:wo)?man|spokesperson|suggest(?:s|ed)? that|contend(?:s|ed)?"
     r"|aims? to|aiming to|seeks? to|seeking to|hopes? to|intends? to|wants? to)\b",
-    re.IGNORECASE,
 )
 _FIRST_PERSON_RE = re.compile(r"(?:^|[\s,;:])(?:we|our|us|i|my)\b(?!\.)", re.IGNORECASE)
 _PRESS_RELEASE_RE = re.compile(
@@ -124,42 +123,13 @@ def _split_sentences(text: str, start: int, end: int) -> list[tuple[int, int]]:
     return [(a, b) for a, b in pieces if text[a:b].strip()]
 
 
+_QUOTE_RE = re.compile(r"“[^”\n]*(?:”|$)|\"[^\"\n]*(?:\"|$)|(?<!\w)‘[^’\n]{0,120}?’(?![A-Za-z])", re.MULTILINE)
+
+
 def find_quotes(text: str) -> list[tuple[int, int]]:
-    """Spans inside double quotes (curly or straight) and curly single quotes, sorted, disjoint."""
-    spans: list[tuple[int, int]] = []
-    for p_start, p_end in _paragraphs(text):
-        i = p_start
-        while i < p_end:
-            ch = text[i]
-            if ch == "“":
-                close = text.find("”", i + 1, p_end)
-                j = p_end if close < 0 else close + 1
-                spans.append((i, j))
-                i = j
-            elif ch == '"':
-                close = text.find('"', i + 1, p_end)
-                j = p_end if close < 0 else close + 1
-                spans.append((i, j))
-                i = j
-            elif ch == "‘" and (i == p_start or not text[i - 1].isalnum()):
-                j = i + 1
-                while True:
-                    close = text.find("’", j, min(p_end, i + 120))
-                    if close < 0:
-                        j = -1
-                        break
-                    if close + 1 >= p_end or not text[close + 1].isalpha():
-                        j = close + 1
-                        break
-                    j = close + 1
-                if j > 0:
-                    spans.append((i, j))
-                    i = j
-                else:
-                    i += 1
-            else:
-                i += 1
-    return spans
+    """Spans inside double quotes (curly or straight; an unclosed one runs to the paragraph end) and
+    curly single quotes, sorted and disjoint."""
+    return [m.span() for m in _QUOTE_RE.finditer(text)]
 
 
 def _post_quote_spans(text: str) -> list[tuple[int, int]]:
@@ -230,7 +200,7 @@ def analyse(*, title: str, text: str, url: str = "") -> Document:
     for p_index, (p_start, p_end) in enumerate(_paragraphs(full)):
         for s_start, s_end in _split_sentences(full, p_start, p_end):
             raw = full[s_start:s_end]
-            own = _unquoted(full, s_start, s_end, quotes)
+            own = _unquoted(full, s_start, s_end, quotes).lower()
             is_headline = s_start < headline_end
             attributed = bool(_ATTRIBUTION_RE.search(own)) and not (
                 press_release and _FIRST_PERSON_RE.search(own)
