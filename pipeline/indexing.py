@@ -18,10 +18,11 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any, Protocol
+from functools import partial
+from typing import Any, Protocol, TypeVar
 
 from elastic_transport import ConnectionError as TransportConnectionError
 from elastic_transport import ConnectionTimeout
@@ -38,6 +39,7 @@ LOGGER = logging.getLogger(__name__)
 
 RETRYABLE_STATUSES = frozenset({409, 429, 502, 503, 504})
 RETRY_ON_CONFLICT = 5
+_T = TypeVar("_T")
 
 
 class IndexingUnavailable(RuntimeError):
@@ -273,11 +275,12 @@ _NULLABLE = frozenset({"jurisdiction", "stance", "stance_confidence", "event", "
 # --- writing ---------------------------------------------------------------------------------
 
 
-def _send(es: Elasticsearch, operations: list[dict[str, Any]], policy: RetryPolicy) -> dict[str, Any]:
-    """One bulk request, retried while Elasticsearch is unreachable or overloaded as a whole."""
+def _retrying(call: Callable[[], _T], policy: RetryPolicy, es_url: str) -> _T:
+    """Run ``call``, retried with backoff while Elasticsearch is unreachable or overloaded as a whole."""
+    problem = ""
     for attempt in range(policy.attempts):
         try:
-            return dict(es.bulk(operations=operations).body)
+            return call()
         except (TransportConnectionError, ConnectionTimeout) as error:
             problem = f"{type(error).__name__}: {error}"
         except ApiError as error:
@@ -285,12 +288,24 @@ def _send(es: Elasticsearch, operations: list[dict[str, Any]], policy: RetryPoli
                 raise
             problem = f"HTTP {error.status_code}: {error.message}"
         if attempt + 1 < policy.attempts:
-            LOGGER.warning("bulk write failed (%s); retrying in %.1fs", problem, policy.delay(attempt))
+            LOGGER.warning(
+                "Elasticsearch write failed (%s); retrying in %.1fs", problem, policy.delay(attempt)
+            )
             time.sleep(policy.delay(attempt))
     raise IndexingUnavailable(
-        f"Elasticsearch did not accept the item batch after {policy.attempts} attempts ({problem}); "
-        "nothing in this batch is counted as indexed — the task can simply be run again"
+        f"Elasticsearch at {_without_credentials(es_url)} did not accept the item batch after "
+        f"{policy.attempts} attempts ({problem}); nothing in this batch is counted as indexed — "
+        "the task can simply be run again"
     )
+
+
+def _bulk(es: Elasticsearch, operations: list[dict[str, Any]]) -> dict[str, Any]:
+    return dict(es.bulk(operations=operations).body)
+
+
+def _without_credentials(url: str) -> str:
+    scheme, _, rest = url.partition("://")
+    return f"{scheme}://{rest.rsplit('@', 1)[-1]}"
 
 
 def _reason(error: Any) -> str:
@@ -323,7 +338,7 @@ def bulk_write_items(
         IndexingUnavailable: Elasticsearch could not take (part of) the batch after all retries.
     """
     alias = settings.index("items")
-    ensure_index(es, settings, "items")
+    _retrying(lambda: ensure_index(es, settings, "items"), retry, settings.es_url)
     report = BulkReport()
     pending: dict[str, dict[str, Any]] = {}
     for document in documents:
@@ -348,7 +363,7 @@ def bulk_write_items(
                 {"update": {"_index": alias, "_id": doc_id, "retry_on_conflict": RETRY_ON_CONFLICT}}
             )
             operations.append({"doc": document, "doc_as_upsert": True})
-        response = _send(es, operations, retry)
+        response = _retrying(partial(_bulk, es, operations), retry, settings.es_url)
         retry_ids: dict[str, dict[str, Any]] = {}
         last_problem = ""
         for result in response["items"]:
