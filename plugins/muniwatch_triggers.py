@@ -12,47 +12,35 @@ asset's state store (``self.asset_state_store``), so a triggerer restart neither
 entries nor forgets what it saw. The first look at a feed only records a baseline: the scheduled
 poll takes care of what was there before the watcher started.
 
-Fetching follows the house rules for HTTP: timeouts, a body-size cap, a redirect limit with each
-hop re-checked, private and loopback addresses refused unless allowed (``MUNIWATCH_ALLOW_HOSTS``),
-conditional GET, ``Retry-After`` honoured, an honest User-Agent. The blocking work (DNS, feed
-parsing) runs in a thread so the triggerer's event loop stays free.
+Fetching goes through the project's one HTTP client, ``pipeline.http_client.SafeHTTPClient``
+(SSRF guard at connect time and on each redirect, size cap, conditional GET, an honest
+User-Agent, per-host pacing); a 429/503 backs the feed off for its ``Retry-After``. The blocking
+work (fetch, feed parsing) runs in a thread so the triggerer's event loop stays free.
 """
 
 from __future__ import annotations
 
 import asyncio
-import calendar
-import email.utils
-import ipaddress
 import logging
-import socket
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urljoin, urlsplit
 
 import feedparser
-import httpx
 from airflow.triggers.base import BaseEventTrigger, TriggerEvent
 
 from pipeline import config as config_module
-from pipeline.settings import load_settings
+from pipeline.http_client import FetchError, HTTPStatusError, SafeHTTPClient
+from pipeline.settings import Settings, load_settings
 
 LOGGER = logging.getLogger(__name__)
 
-USER_AGENT = "muniwatch/0.1 (priority feed watcher; +https://github.com/muniwatch)"
 MAX_BODY_BYTES = 5 * 1024 * 1024
-MAX_REDIRECTS = 5
-TIMEOUT = httpx.Timeout(20.0, connect=10.0)
 SEEN_PER_FEED = 500
 CURSOR_KEY = "feeds"
-
-
-class FetchRefused(RuntimeError):
-    """The watcher will not fetch this URL (address not allowed, too big, too many redirects)."""
 
 
 @dataclass(kw_only=True)
@@ -85,63 +73,29 @@ class FeedCursor:
         )
 
 
-def _check_address(url: str, allow_hosts: frozenset[str]) -> None:
-    """Refuse private, loopback, link-local and reserved addresses unless the host is allowed."""
-    parts = urlsplit(url)
-    if parts.scheme not in {"http", "https"} or not parts.hostname:
-        raise FetchRefused(f"{url}: only http(s) URLs with a host are fetched")
-    host = parts.hostname.lower()
-    if host in allow_hosts:
-        return
+def watcher_client(settings: Settings) -> SafeHTTPClient:
+    """The client the watcher fetches with (feeds are small: a lower cap than for pages)."""
+    return SafeHTTPClient(settings, max_bytes=MAX_BODY_BYTES)
+
+
+def fetch_feed(client: SafeHTTPClient, url: str, cursor: FeedCursor, now: float) -> bytes | None:
+    """Conditional GET through the project's client; None when unchanged or backed off by the server.
+
+    Raises:
+        FetchError: the source cannot be fetched (refused address, too large, HTTP error...).
+    """
     try:
-        infos = socket.getaddrinfo(host, parts.port or (443 if parts.scheme == "https" else 80))
-    except socket.gaierror as error:
-        raise FetchRefused(f"{url}: cannot resolve {host}: {error}") from error
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0])
-        if not address.is_global:
-            raise FetchRefused(f"{url}: {host} resolves to {address}, a non-public address")
-
-
-def _retry_after(value: str | None, now: float) -> float:
-    if not value:
-        return now + 300.0
-    if value.strip().isdigit():
-        return now + float(value.strip())
-    parsed = email.utils.parsedate_tz(value)
-    return float(calendar.timegm(parsed[:9]) - (parsed[9] or 0)) if parsed else now + 300.0
-
-
-def fetch_feed(
-    client: httpx.Client, url: str, cursor: FeedCursor, allow_hosts: frozenset[str], now: float
-) -> tuple[int, bytes]:
-    """Conditional GET with capped body and re-checked redirects; returns (status, body)."""
-    headers = {"User-Agent": USER_AGENT, "Accept": "application/rss+xml, application/atom+xml, */*;q=0.5"}
-    if cursor.etag:
-        headers["If-None-Match"] = cursor.etag
-    if cursor.last_modified:
-        headers["If-Modified-Since"] = cursor.last_modified
-    current = url
-    for _ in range(MAX_REDIRECTS + 1):
-        _check_address(current, allow_hosts)
-        with client.stream("GET", current, headers=headers) as response:
-            if response.is_redirect and response.headers.get("location"):
-                current = urljoin(current, response.headers["location"])
-                continue
-            if response.status_code in {429, 503}:
-                cursor.backoff_until = _retry_after(response.headers.get("retry-after"), now)
-                return response.status_code, b""
-            if response.status_code != 200:
-                return response.status_code, b""
-            body = bytearray()
-            for chunk in response.iter_bytes():
-                body.extend(chunk)
-                if len(body) > MAX_BODY_BYTES:
-                    raise FetchRefused(f"{url}: body larger than {MAX_BODY_BYTES} bytes")
-            cursor.etag = response.headers.get("etag") or cursor.etag
-            cursor.last_modified = response.headers.get("last-modified") or cursor.last_modified
-            return 200, bytes(body)
-    raise FetchRefused(f"{url}: more than {MAX_REDIRECTS} redirects")
+        result = client.get(url, etag=cursor.etag, last_modified=cursor.last_modified, expect="feed")
+    except HTTPStatusError as error:
+        if error.status in {429, 503}:
+            cursor.backoff_until = now + (error.retry_after_s if error.retry_after_s is not None else 300.0)
+            return None
+        raise
+    if result.not_modified:
+        return None
+    cursor.etag = result.etag or cursor.etag
+    cursor.last_modified = result.last_modified or cursor.last_modified
+    return result.body
 
 
 def entry_ids(body: bytes) -> list[str]:
@@ -154,14 +108,12 @@ def entry_ids(body: bytes) -> list[str]:
     return ids
 
 
-def check_feed(
-    client: httpx.Client, url: str, cursor: FeedCursor, allow_hosts: frozenset[str], now: float
-) -> list[str]:
+def check_feed(client: SafeHTTPClient, url: str, cursor: FeedCursor, now: float) -> list[str]:
     """New entry ids of one feed since the cursor (updated in place). Empty on a baseline look."""
     if cursor.backoff_until > now:
         return []
-    status, body = fetch_feed(client, url, cursor, allow_hosts, now)
-    if status != 200:
+    body = fetch_feed(client, url, cursor, now)
+    if body is None:
         return []
     ids = entry_ids(body)
     seen = set(cursor.seen)
@@ -209,16 +161,15 @@ class PriorityFeedTrigger(BaseEventTrigger):
             await self.asset_state_store.aset(CURSOR_KEY, cursors)
 
     def _check_all(self, stored: dict[str, Any]) -> tuple[dict[str, list[str]], dict[str, Any]]:
-        allow_hosts = load_settings().allow_hosts
         now = time.time()
         found: dict[str, list[str]] = {}
         cursors: dict[str, Any] = {}
-        with httpx.Client(timeout=TIMEOUT, follow_redirects=False, trust_env=False) as client:
+        with watcher_client(load_settings()) as client:
             for source_id, url in priority_sources(self.sources_file).items():
                 cursor = FeedCursor.from_json(stored.get(source_id))
                 try:
-                    new = check_feed(client, url, cursor, allow_hosts, now)
-                except (httpx.HTTPError, FetchRefused) as error:
+                    new = check_feed(client, url, cursor, now)
+                except FetchError as error:
                     LOGGER.warning("priority source %s (%s): %s", source_id, url, error)
                     new = []
                 if new:
