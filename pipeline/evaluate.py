@@ -158,7 +158,9 @@ def evaluate_items(items: Iterable[LabelledItem]) -> EvalReport:
         else:
             tn += 1
         if item.relevant != tags.relevant:
-            mismatches.append({"id": item.id, "field": "relevant", "gold": item.relevant, "pred": tags.relevant})
+            mismatches.append(
+                {"id": item.id, "field": "relevant", "gold": item.relevant, "pred": tags.relevant}
+            )
         if not item.relevant:
             continue
         n_rel += 1
@@ -167,8 +169,14 @@ def evaluate_items(items: Iterable[LabelledItem]) -> EvalReport:
         if _same_name(item.jurisdiction, pred_name) and item.state == pred_state:
             juris_ok += 1
         else:
-            mismatches.append({"id": item.id, "field": "jurisdiction",
-                               "gold": f"{item.jurisdiction}, {item.state}", "pred": f"{pred_name}, {pred_state}"})
+            mismatches.append(
+                {
+                    "id": item.id,
+                    "field": "jurisdiction",
+                    "gold": f"{item.jurisdiction}, {item.state}",
+                    "pred": f"{pred_name}, {pred_state}",
+                }
+            )
         if item.state == pred_state:
             state_ok += 1
         pred_stance = tags.stance if tags.relevant else None
@@ -176,7 +184,9 @@ def evaluate_items(items: Iterable[LabelledItem]) -> EvalReport:
         if item.stance:
             stance_pairs.append((item.stance, pred_stance))
             if item.stance != pred_stance:
-                mismatches.append({"id": item.id, "field": "stance", "gold": item.stance, "pred": pred_stance})
+                mismatches.append(
+                    {"id": item.id, "field": "stance", "gold": item.stance, "pred": pred_stance}
+                )
         if item.event:
             event_pairs.append((item.event, pred_event))
             if item.event != pred_event:

@@ -82,8 +82,17 @@ def build_rows() -> list[tuple[str, ...]]:
         pop = sum(p[2] for p in pts)
         state_centre[code] = (lat, lon)
         rows.append(
-            ("state", str(info["name"]), code, "state", f"{lat:.4f}", f"{lon:.4f}", str(pop),
-             str(info["geonameid"]), "places-mean")
+            (
+                "state",
+                str(info["name"]),
+                code,
+                "state",
+                f"{lat:.4f}",
+                f"{lon:.4f}",
+                str(pop),
+                str(info["geonameid"]),
+                "places-mean",
+            )
         )
 
     for county in counties:

@@ -22,7 +22,7 @@ _HEADLINES = (
 _SENTENCES = (
     "{city}, {state} — The {county} Sheriff's Office said Tuesday it would review its jail contract with "
     "U.S. Immigration and Customs Enforcement.",
-    "\"We have a duty to keep every resident safe,\" said Sheriff {name}, who was elected in {year}.",
+    '"We have a duty to keep every resident safe," said Sheriff {name}, who was elected in {year}.',
     "Advocates said the agreement had led to racial profiling, while supporters argued it protects public "
     "safety.",
     "The {city} City Council met for more than four hours and heard from dozens of residents.",
@@ -40,18 +40,25 @@ def synthetic_items(n_items: int, *, seed: int = 7, sentences: int = 40) -> list
     """``n_items`` deterministic article-length items about random real places."""
     gaz = load_gazetteer()
     rng = random.Random(seed)
-    places = sorted({p for group in gaz.places_by_name.values() for p in group if p.population > 20_000},
-                    key=lambda p: p.key)
+    places = sorted(
+        {p for group in gaz.places_by_name.values() for p in group if p.population > 20_000},
+        key=lambda p: p.key,
+    )
     counties = sorted({p for group in gaz.counties_by_name.values() for p in group}, key=lambda p: p.key)
     items = []
     for index in range(n_items):
         city = rng.choice(places)
-        county = rng.choice([c for c in counties[:: 7] if c.state == city.state] or counties)
+        county = rng.choice([c for c in counties[::7] if c.state == city.state] or counties)
         other = rng.choice(places)
         state = gaz.states_by_code[city.state].name
         fields = {
-            "city": city.name, "county": county.name, "state": state, "other": other.name,
-            "name": rng.choice(_NAMES), "year": rng.randint(2008, 2024), "n": rng.randint(5, 90),
+            "city": city.name,
+            "county": county.name,
+            "state": state,
+            "other": other.name,
+            "name": rng.choice(_NAMES),
+            "year": rng.randint(2008, 2024),
+            "n": rng.randint(5, 90),
         }
         body = [rng.choice(_SENTENCES).format(**fields) for _ in range(sentences)]
         paragraphs = ["\n".join(body[i : i + 3]) for i in range(0, len(body), 3)]

@@ -25,9 +25,10 @@ _PATTERNS: dict[Event, MultiPattern] = {
         r"\bterminat\w+|(?:won't|will not|would not|not to|declined to|decided not to|refus\w+ to) renew"
         r"|\b(?:end|ends|ended|ending)\s+(?:its |the |their |his |her |a |an |this |county's |city's )?"
         r"(?:[\w()'’]+ ){0,3}(?:contract|agreement|participation|partnership|program|relationship|cooperation"
-        r"|collaborations?|ties|287\s?\(g\)|287g)|\bcut\w* ties|\bsever\w* (?:ties|its|the)|\bbr(?:eak|oke)\w* ties"
-        r"|\bpull\w* (?:\w+ )?out of|\bwithdr[ae]w\w*|\bcancel\w+|no longer (?:hold|house|cooperate|collaborate"
-        r"|honor|participate|accept|detain|work)\w*|\bstripped of|\babandon\w*|\brescind\w*"
+        r"|collaborations?|ties|287\s?\(g\)|287g)|\bcut\w* ties|\bsever\w* (?:ties|its|the)"
+        r"|\bbr(?:eak|oke)\w* ties|\bpull\w* (?:\w+ )?out of|\bwithdr[ae]w\w*|\bcancel\w+"
+        r"|no longer (?:hold|house|cooperate|collaborate|honor|participate|accept|detain|work)\w*"
+        r"|\bstripped of|\babandon\w*|\brescind\w*"
         r"|\b(?:left|leave|leaves|exit\w*|quit\w*|drop\w*) (?:the |its )?(?:287|program|agreement|contract)"
         r"|\bceas\w+ (?:cooperation|housing|to house|to hold)"
     ),
@@ -47,13 +48,15 @@ _PATTERNS: dict[Event, MultiPattern] = {
     ),
     "vote_or_proposal": MultiPattern(
         r"\bvot(?:e|es|ed|ing)\b|\bmotion\b|\bresolution\b|\bproposal\b|\bproposed\b|\bordinance\b"
-        r"|\burg\w+ (?:\w+ ){0,4}(?:to end|an end|to stop|to sign|to join)|\bcall\w* on .{0,40} to (?:end|stop|sign|join)"
+        r"|\burg\w+ (?:\w+ ){0,4}(?:to end|an end|to stop|to sign|to join)"
+        r"|\bcall\w* on .{0,40} to (?:end|stop|sign|join)"
         r"|\bpublic hearing|\bpetition\b|\bto decide whether|\bwill consider|\bsplit vote|\breferendum"
         r"|\bunder advisement"
     ),
     "policy_change": MultiPattern(
         r"\b(?:change|changes|changed|changing|new|revised|revise|updated?|revers\w+|adopt\w+|implement\w*"
-        r"|rescind\w*|formaliz\w+|return to) (?:its |the |a |their |her |his |this )?(?:\w+ ){0,2}polic(?:y|ies)"
+        r"|rescind\w*|formaliz\w+|return to) (?:its |the |a |their |her |his |this )?"
+        r"(?:\w+ ){0,2}polic(?:y|ies)"
         r"|\bdirective\b|\bexecutive order|\border\w* (?:\w+ ){0,6}to (?:stop|not|cease|comply|cooperate)"
         r"|\bdetainer polic\w+|\brevert\w*|\bjudicial warrant|\bsettlement agreement"
         r"|\bwill (?:no longer|not) honor"
@@ -86,8 +89,8 @@ MIN_SCORE = 1.0
 
 
 _LIMITING_RE = re.compile(
-    r"\b(?:end|ends|ended|ending|terminat\w+|repeal\w*|remov\w+|withdr\w+|stop\w*|no longer|refus\w+|sanctuary"
-    r"|not (?:to )?(?:cooperate|honor|approve|renew)|limit\w*|restrict\w*)\b"
+    r"\b(?:end|ends|ended|ending|terminat\w+|repeal\w*|remov\w+|withdr\w+|stop\w*|no longer|refus\w+"
+    r"|sanctuary|not (?:to )?(?:cooperate|honor|approve|renew)|limit\w*|restrict\w*)\b"
 )
 _EXPANDING_RE = re.compile(r"\b(?:sign\w*|join\w*|approv\w+|renew\w*|expand\w*|extend\w*|cooperate fully)\b")
 
@@ -171,7 +174,9 @@ def classify_event(doc: Document) -> EventResult:
                     value *= ENFORCEMENT_WEIGHT
                 # Several matches of one event in a sentence add up (capped); a proposal counts once.
                 previous = sentence_scores.get(target, 0.0)
-                sentence_scores[target] = max(previous, value) if target == "vote_or_proposal" else previous + value
+                sentence_scores[target] = (
+                    max(previous, value) if target == "vote_or_proposal" else previous + value
+                )
         for target, value in sentence_scores.items():
             scores[target] = scores.get(target, 0.0) + value
             if value > best_span.get(target, (0.0, ""))[0]:

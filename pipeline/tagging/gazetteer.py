@@ -163,6 +163,7 @@ def slug(text: str) -> str:
     return _SLUG_RE.sub("-", text.lower()).strip("-")
 
 
+@lru_cache(maxsize=65536)
 def norm(text: str) -> str:
     """Lookup form of a name: lower case, single spaces, curly apostrophes straightened."""
     return " ".join(text.replace("’", "'").lower().split())
@@ -249,7 +250,8 @@ def load_gazetteer() -> Gazetteer:
     frozen_counties = {
         k: tuple(sorted(v, key=lambda p: -state_population.get(p.state, 0))) for k, v in counties.items() if v
     }
-    max_tokens = max(len(k.split()) for k in frozen_places)
+    # Longer GeoNames names are neighbourhood labels ("Central 14th Street / ..."), never in running text.
+    max_tokens = min(5, max(len(k.split()) for k in frozen_places))
     LOGGER.debug("gazetteer: %d place names, %d county names", len(frozen_places), len(frozen_counties))
     return Gazetteer(
         places_by_name=frozen_places,

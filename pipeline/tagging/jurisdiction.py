@@ -13,7 +13,8 @@ import re
 from dataclasses import dataclass, field
 
 from pipeline.tagging.gazetteer import Place, norm
-from pipeline.tagging.places import Mention, PlaceFinding
+from pipeline.tagging.mentions import Mention
+from pipeline.tagging.places import PlaceFinding
 from pipeline.tagging.text import Document
 from pipeline.tagging.types import Jurisdiction
 
@@ -26,7 +27,9 @@ _COUNTY_GOV_AFTER_RE = re.compile(
 _COUNTY_GOV_BEFORE_RE = re.compile(
     r"(?:sheriff|board of supervisors|commissioners|commission|county) of\s+(?:the\s+)?$", re.IGNORECASE
 )
-_IMMIGRATION_RE = re.compile(r"\bice\b|287\s?\(?g\)?|\bdetainers?\b|\bsanctuary\b|immigra|\bdeport|homeland security")
+_IMMIGRATION_RE = re.compile(
+    r"\bice\b|287\s?\(?g\)?|\bdetainers?\b|\bsanctuary\b|immigra|\bdeport|homeland security"
+)
 _STATE_GOV_RE = re.compile(
     r"\b(?:gov\.|governor|legislature|general assembly|attorney general|state law|statewide|sanctuary state"
     r"|state['’]s \d+ counties|all \d+ counties|all (?:of )?the state['’]s)\b",
@@ -126,7 +129,9 @@ def _score_state(doc: Document, cand: Candidate) -> None:
     for m in cand.mentions:
         sentence = doc.sentence_at(m.start)
         score += SCORE_STATE_MENTION
-        if _STATE_GOV_RE.search(sentence.text) and _IMMIGRATION_RE.search(doc.lower, sentence.start, sentence.end):
+        if _STATE_GOV_RE.search(sentence.text) and _IMMIGRATION_RE.search(
+            doc.lower, sentence.start, sentence.end
+        ):
             gov += SCORE_GOV
             best_span = best_span or sentence.text.strip()
         if doc.in_headline(m.start):
@@ -151,7 +156,9 @@ def _implicit_state(doc: Document, finding: PlaceFinding, states: dict[str, Plac
     gov = 0.0
     span = ""
     for sentence in doc.sentences:
-        if _STATE_GOV_RE.search(sentence.text) and _IMMIGRATION_RE.search(doc.lower, sentence.start, sentence.end):
+        if _STATE_GOV_RE.search(sentence.text) and _IMMIGRATION_RE.search(
+            doc.lower, sentence.start, sentence.end
+        ):
             gov += SCORE_GOV * sentence.voice if sentence.voice else 0.5
             span = span or sentence.text.strip()
     if gov <= 0:

@@ -5,34 +5,54 @@ from __future__ import annotations
 import re
 
 _WORD_RE = re.compile(r"[^\W\d_]+")
+
+
+def _words(text: str) -> list[str]:
+    return text.split()
+
+
 STOPWORDS: dict[str, frozenset[str]] = {
     "en": frozenset(
-        "the of and to in is that for it on with as was by at from this be are have has an not which or but"
-        " its they their will would been said".split()
+        _words(
+            "the of and to in is that for it on with as was by at from this be are have has an not which"
+            " or but its they their will would been said"
+        )
     ),
     "es": frozenset(
-        "el la los las de del que y en un una por con para es se su al lo como más pero sus le ya o fue ha"
-        " esta este son".split()
+        _words(
+            "el la los las de del que y en un una por con para es se su al lo como más pero sus le ya o"
+            " fue ha esta este son"
+        )
     ),
     "fr": frozenset(
-        "le la les de des du et en un une est que qui dans pour pas sur au aux ce il elle par plus avec ne se"
-        " sont été cette".split()
+        _words(
+            "le la les de des du et en un une est que qui dans pour pas sur au aux ce il elle par plus"
+            " avec ne se sont été cette"
+        )
     ),
     "de": frozenset(
-        "der die das und ist nicht ein eine zu den von mit sich des auf für im dem als auch es an wird werden"
-        " wurde bei oder".split()
+        _words(
+            "der die das und ist nicht ein eine zu den von mit sich des auf für im dem als auch es an"
+            " wird werden wurde bei oder"
+        )
     ),
     "pt": frozenset(
-        "o a os as de do da dos das e em um uma que para com não por se na no mais mas foi ao como são está"
-        " pelo pela".split()
+        _words(
+            "o a os as de do da dos das e em um uma que para com não por se na no mais mas foi ao como"
+            " são está pelo pela"
+        )
     ),
     "it": frozenset(
-        "il lo la gli le di del della e è in un una che per con non si da al alla sono come più ma anche dei"
-        " nel nella".split()
+        _words(
+            "il lo la gli le di del della e è in un una che per con non si da al alla sono come più ma"
+            " anche dei nel nella"
+        )
     ),
     "nl": frozenset(
-        "de het een en van in is dat op te zijn voor met die niet aan er ook als bij door maar om dan wordt"
-        " werd".split()
+        _words(
+            "de het een en van in is dat op te zijn voor met die niet aan er ook als bij door maar om dan"
+            " wordt werd"
+        )
     ),
 }
 MIN_WORDS = 8

@@ -13,129 +13,34 @@ from __future__ import annotations
 import math
 import re
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 
-from pipeline.tagging.gazetteer import (
-    AP_STATE_ABBREVIATIONS,
-    STATE_DEMONYMS,
-    Gazetteer,
-    Place,
-    norm,
+from pipeline.tagging.gazetteer import STATE_DEMONYMS, Gazetteer, Place, norm
+from pipeline.tagging.mentions import (
+    Mention,
+    find_counties,
+    find_datelines,
+    overlaps,
+    qualifier_after,
+    strip_token,
+)
+from pipeline.tagging.placewords import (
+    CONNECTORS,
+    FEATURE_AFTER,
+    GOV_AFTER,
+    LEADING_OK,
+    NEEDS_CUE,
+    PERSON_TITLES,
+    STATE_GOV_AFTER,
 )
 from pipeline.tagging.text import Document
-
-_TOKEN_RE = re.compile(r"[A-Za-z][A-Za-z'’\-]*(?:\.(?:[A-Za-z]\.)*)?")
-_COUNTY_SUFFIX_RE = re.compile(
-    r"\b(?:County|COUNTY|Parish|PARISH|Borough|BOROUGH|Counties|COUNTIES|Parishes)\b"
-)
-_COUNTY_OF_RE = re.compile(r"\b[Cc]ounty of ((?:[A-Z][A-Za-z'’.\-]*)(?: [A-Z][A-Za-z'’.\-]*){0,3})")
-_DATELINE_RE = re.compile(
-    r"^\(?(?:[^\n:]{0,60}:\s+)?(?:[A-Z][a-z]{2,8}\.? \d{1,2}, \d{4},\s*)?"
-    r"(?P<place>[A-Z][A-Za-z.'’\- ]{1,40}?)(?:,\s*(?P<state>[A-Z][A-Za-z. ]{1,20}?))?\)?\s*"
-    r"(?:\([^)\n]{1,40}\)\s*)?(?:[—–]|--| - )"
-)
-_QUALIFIER_RE = re.compile(r",?\s*\(?((?:[A-Z][A-Za-z]*\.?(?:[A-Za-z]\.)*)(?:\s+[A-Z][A-Za-z]*\.?){0,2})")
-
-CONNECTORS = frozenset({"of", "de", "del", "la", "las", "los", "le", "du", "upon", "on"})
-PERSON_TITLES = frozenset(
-    "sheriff mayor gov gov. governor sen sen. senator rep rep. representative judge chief commissioner"
-    " president secretary director mr mr. ms ms. mrs mrs. dr dr. officer deputy attorney councilman"
-    " councilwoman councilmember supervisor executive sgt sgt. lt lt. capt capt. detective pastor rev rev."
-    " coach agent spokesman spokeswoman trustee member manager chair chairman chairwoman".split()
-)
-# Capitalised words that may stand just before a place name without making it a person's name.
-LEADING_OK = frozenset(
-    "the in at of on from to for by with near across outside inside throughout and but while when after"
-    " before since unlike like meanwhile today yesterday last this that a an as both neighboring"
-    " neighbouring nearby suburban rural urban downtown greater metro metropolitan north south east west"
-    " northern southern eastern western central northeast northwest southeast southwest upstate downstate"
-    " coastal city town village township borough county suburb suburbs breaking just in update"
-    " exclusive watch video photos opinion editorial letter new".split()
-)
-# Words after a place name that mark it as a government or as the place (not a firm or a person).
-GOV_AFTER = frozenset(
-    "city council mayor police pd sheriff sheriff's jail detention board commission commissioners"
-    " commissioners' township village town municipal government officials leaders residents aldermen"
-    " selectboard selectmen supervisors freeholders legislature court executive manager attorney"
-    " administrator hall department".split()
-)
-FEATURE_AFTER = frozenset(
-    "river lake valley delta bay sound gulf mountains mountain street st st. avenue ave ave. road rd"
-    " boulevard blvd drive parkway highway hwy bridge tunnel airport university college field stadium"
-    " arena center centre mall plaza rink station line express heights".split()
-)
-NEEDS_CUE = frozenset(
-    "enterprise independence paradise surprise mobile jamaica ontario vancouver valencia columbia lincoln"
-    " jackson warren tyler norman montgomery henderson richardson irving everett kent lancaster madison"
-    " lafayette cleveland hampton clovis brandon cary elizabeth athens manchester birmingham cambridge"
-    " orange chinatown koreatown tri-cities meads maryvale bushwick gravesend victoria providence"
-    " washington mission commerce justice industry liberty union hope unity victory security marshall"
-    " harlem queens brooklyn manhattan".split()
-)
-STATE_GOV_AFTER = frozenset(
-    "legislature senate house assembly governor gov attorney sheriffs counties statute law laws code"
-    " department republican democratic gop".split()
-)
-
-
-@dataclass(kw_only=True)
-class Mention:
-    start: int
-    end: int
-    surface: str
-    kind: str  # "place" | "county" | "state"
-    candidates: tuple[Place, ...]
-    qualifier: str | None = None
-    cues: set[str] = field(default_factory=set)
-    strength: float = 0.0
-    resolved: Place | None = None
 
 
 @dataclass(kw_only=True)
 class PlaceFinding:
     mentions: list[Mention]
     state_context: dict[str, float]
-
-
-def _strip(token: str) -> str:
-    if token.endswith(("'s", "’s")):
-        token = token[:-2]
-    if token.endswith(".") and norm(token) not in ("st.", "ft.", "mt.", "d.c.") and token.count(".") == 1:
-        token = token[:-1]
-    return token
-
-
-def _state_from(text: str, gaz: Gazetteer, *, allow_code: bool = True) -> str | None:
-    key = norm(text).rstrip(",")
-    if key in gaz.states_by_name:
-        return gaz.states_by_name[key].state
-    if key in AP_STATE_ABBREVIATIONS:
-        return AP_STATE_ABBREVIATIONS[key]
-    if key.endswith(".") and key[:-1] in gaz.states_by_name:
-        return gaz.states_by_name[key[:-1]].state
-    stripped = text.strip().rstrip(".,")
-    if allow_code and len(stripped) == 2 and stripped.isupper() and stripped in gaz.states_by_code:
-        return stripped
-    return None
-
-
-def _qualifier_after(doc: Document, end: int, gaz: Gazetteer) -> tuple[str | None, int]:
-    """A state named right after a place (", Calif." / ", CA" / " (Texas)" / ", New Jersey")."""
-    text = doc.text
-    if end >= len(text) or text[end] not in ",( ":
-        return None, end
-    match = _QUALIFIER_RE.match(text, end, min(len(text), end + 40))
-    if not match or (text[end] == " " and text[end : end + 2] != " ("):
-        return None, end
-    words = match.group(1).split()
-    for size in range(len(words), 0, -1):
-        candidate = " ".join(words[:size])
-        state = _state_from(candidate, gaz)
-        if state:
-            offset = match.start(1) + len(candidate)
-            return state, offset
-    return None, end
 
 
 _CAP_WORD = r"[A-Z][A-Za-z'’\-]*(?:\.(?:[A-Za-z]\.)*)?"
@@ -175,135 +80,6 @@ def _titlecase(text: str) -> bool:
     return caps / len(words) >= 0.7
 
 
-def _overlaps(spans: list[tuple[int, int]], start: int, end: int) -> bool:
-    return any(a < end and start < b for a, b in spans)
-
-
-def _find_datelines(doc: Document, gaz: Gazetteer, mentions: list[Mention]) -> None:
-    seen_paragraphs = 0
-    last_paragraph = -1
-    for sentence in doc.sentences:
-        if sentence.paragraph == last_paragraph:
-            continue
-        last_paragraph = sentence.paragraph
-        seen_paragraphs += 1
-        if seen_paragraphs > 4:
-            break
-        match = _DATELINE_RE.match(doc.text, sentence.start, min(sentence.end, sentence.start + 120))
-        if not match:
-            continue
-        raw_place = match.group("place").strip()
-        state = _state_from(match.group("state") or "", gaz) if match.group("state") else None
-        if state is None and match.group("state"):
-            continue  # "ALBUQUERQUE, FEBRUARY 12" and the like: the second part is a date
-        words = raw_place.split()
-        if not words or len(words) > 4 or not (raw_place.isupper() or state):
-            continue
-        start = match.start("place")
-        kind, candidates = "place", gaz.places(raw_place)
-        if words[-1].lower() in ("county", "parish"):
-            kind, candidates = "county", gaz.counties(raw_place)
-        elif norm(raw_place) in gaz.states_by_name:
-            kind, candidates = "state", (gaz.states_by_name[norm(raw_place)],)
-        if not candidates:
-            continue
-        mentions.append(
-            Mention(
-                start=start,
-                end=start + len(raw_place),
-                surface=raw_place,
-                kind=kind,
-                candidates=candidates,
-                qualifier=state,
-                cues={"dateline"},
-                strength=3.0,
-            )
-        )
-
-
-def _find_counties(
-    doc: Document, gaz: Gazetteer, mentions: list[Mention], taken: list[tuple[int, int]]
-) -> None:
-    text = doc.text
-    for match in _COUNTY_SUFFIX_RE.finditer(text):
-        suffix = match.group().capitalize()
-        head = text[max(0, match.start() - 160) : match.start()]
-        words = list(re.finditer(r"[A-Za-z][A-Za-z'’.\-]*", head))
-        if suffix in ("Counties", "Parishes"):
-            single = "County" if suffix == "Counties" else "Parish"
-            # "Denton, Hays, Henderson ... and Williamson Counties": walk back over the list.
-            tail = head
-            list_match = re.search(
-                r"((?:[A-Z][A-Za-z'’.\-]*(?: [A-Z][A-Za-z'’.\-]*)?(?:,\s+|\s+and\s+|\s*&\s*|,\s+and\s+))+"
-                r"[A-Z][A-Za-z'’.\-]*(?: [A-Z][A-Za-z'’.\-]*)?)\s+$",
-                tail,
-            )
-            if not list_match:
-                continue
-            base = match.start() - len(head) + list_match.start(1)
-            for item in re.finditer(r"[A-Z][A-Za-z'’.\-]*(?: [A-Z][A-Za-z'’.\-]*)?", list_match.group(1)):
-                name = f"{item.group()} {single}"
-                found = gaz.counties(name)
-                if found:
-                    start = base + item.start()
-                    mentions.append(
-                        Mention(
-                            start=start,
-                            end=start + len(item.group()),
-                            surface=name,
-                            kind="county",
-                            candidates=found,
-                            strength=3.0,
-                            cues={"list"},
-                        )
-                    )
-            taken.append((base, match.end()))
-            continue
-        for size in range(min(4, len(words)), 0, -1):
-            chunk = words[-size:]
-            if head[chunk[0].start() : len(head)].rstrip() != head[chunk[0].start() :].rstrip():
-                continue
-            gap_ok = all(head[a.end() : b.start()] == " " for a, b in zip(chunk, chunk[1:], strict=False))
-            if not gap_ok or head[chunk[-1].end() :] != " ":
-                continue
-            name = " ".join(_strip(w.group()) if w is chunk[-1] else w.group() for w in chunk) + " " + suffix
-            found = gaz.counties(name)
-            if found:
-                start = match.start() - len(head) + chunk[0].start()
-                mentions.append(
-                    Mention(
-                        start=start,
-                        end=match.end(),
-                        surface=text[start : match.end()],
-                        kind="county",
-                        candidates=found,
-                        strength=3.0,
-                    )
-                )
-                taken.append((start, match.end()))
-                break
-    for match in _COUNTY_OF_RE.finditer(text):
-        words = match.group(1).split()
-        for size in range(len(words), 0, -1):
-            name = " ".join(words[:size])
-            found = gaz.counties(_strip(name) + " County")
-            if found and not _overlaps(taken, match.start(), match.end()):
-                end = match.start(1) + len(name)
-                mentions.append(
-                    Mention(
-                        start=match.start(),
-                        end=end,
-                        surface=text[match.start() : end],
-                        kind="county",
-                        candidates=found,
-                        strength=3.0,
-                        cues={"gov"},
-                    )
-                )
-                taken.append((match.start(), end))
-                break
-
-
 def _find_runs(doc: Document, gaz: Gazetteer, mentions: list[Mention], taken: list[tuple[int, int]]) -> None:
     text = doc.text
     for run in _tokens_runs(text):
@@ -315,7 +91,7 @@ def _find_runs(doc: Document, gaz: Gazetteer, mentions: list[Mention], taken: li
             hit: tuple[int, str, tuple[Place, ...]] | None = None
             for size in range(min(gaz.max_place_tokens, len(run) - i), 0, -1):
                 words = [w for _, _, w in run[i : i + size]]
-                words[-1] = _strip(words[-1])
+                words[-1] = strip_token(words[-1])
                 key = norm(" ".join(words))
                 if key in gaz.states_by_name:
                     hit = (size, "state", (gaz.states_by_name[key],))
@@ -329,14 +105,14 @@ def _find_runs(doc: Document, gaz: Gazetteer, mentions: list[Mention], taken: li
                 continue
             size, kind, candidates = hit
             start, end = run[i][0], run[i + size - 1][1]
-            surface = _strip(text[start:end])
+            surface = strip_token(text[start:end])
             end = start + len(surface)
-            if not _overlaps(taken, start, end):
+            if not overlaps(taken, start, end):
                 mention = Mention(start=start, end=end, surface=surface, kind=kind, candidates=candidates)
                 prev_word = run[i - 1][2] if i > 0 else ""
                 next_word = run[i + size][2] if i + size < len(run) else ""
-                mention.cues.add(f"prev:{norm(_strip(prev_word))}" if prev_word else "prev:")
-                mention.cues.add(f"next:{norm(_strip(next_word))}" if next_word else "next:")
+                mention.cues.add(f"prev:{norm(strip_token(prev_word))}" if prev_word else "prev:")
+                mention.cues.add(f"next:{norm(strip_token(next_word))}" if next_word else "next:")
                 mentions.append(mention)
             i += size
 
@@ -387,9 +163,9 @@ def _support(doc: Document, m: Mention, surnames: set[str], ctx: dict[str, float
     if prev and prev not in LEADING_OK and prev not in CONNECTORS and not titlecase and "gov" not in m.cues:
         surnames.add(key)
         return 0.0
-    if nxt and nxt not in GOV_AFTER and nxt not in LEADING_OK and not titlecase and not m.qualifier:
-        if key in surnames or len(m.candidates[0].name.split()) == 1:
-            return 0.0
+    followed_by_name = nxt and nxt not in GOV_AFTER and nxt not in LEADING_OK and not titlecase
+    if followed_by_name and not m.qualifier and (key in surnames or len(m.candidates[0].name.split()) == 1):
+        return 0.0
     if key in surnames and strength < 3.0:
         return 0.0
     if re.match(r"\s+(?:said|says|told|added|argued|wrote|noted|stated)\b", after) and strength < 3.0:
@@ -470,21 +246,21 @@ def _local_states(doc: Document, m: Mention, states: list[Mention]) -> dict[str,
 def find_places(doc: Document, gaz: Gazetteer, home_state: str | None = None) -> PlaceFinding:
     """Every place, county and state mention with its resolved gazetteer entry (``resolved``)."""
     mentions: list[Mention] = []
-    _find_datelines(doc, gaz, mentions)
+    find_datelines(doc, gaz, mentions)
     taken = [(m.start, m.end) for m in mentions]
-    _find_counties(doc, gaz, mentions, taken)
+    find_counties(doc, gaz, mentions, taken)
     taken = [(m.start, m.end) for m in mentions]
     _find_runs(doc, gaz, mentions, taken)
     for m in mentions:
         if m.qualifier is None and "dateline" not in m.cues and m.kind != "state":
-            m.qualifier, _ = _qualifier_after(doc, m.end, gaz)
+            m.qualifier, _ = qualifier_after(doc, m.end, gaz)
     qualifier_spans = []
     for m in mentions:
         if m.kind != "state" and m.qualifier:
-            _, q_end = _qualifier_after(doc, m.end, gaz)
+            _, q_end = qualifier_after(doc, m.end, gaz)
             qualifier_spans.append((m.end, q_end))
     for m in mentions:
-        if m.kind == "state" and _overlaps(qualifier_spans, m.start, m.end):
+        if m.kind == "state" and overlaps(qualifier_spans, m.start, m.end):
             m.cues.add("qualifier")
     pre_ctx = _state_context(doc, gaz, [m for m in mentions if m.kind == "state" or m.qualifier], None)
     for m in mentions:

@@ -18,14 +18,15 @@ _IMMIGRATION = MultiPattern(
     r"immigration and customs enforcement|287\s?\(\s?g\s?\)|\b287g\b|immigration detainers?|ice detainers?"
     r"|sanctuary (?:city|cities|county|counties|state|jurisdictions?|polic\w+|ordinances?|laws?|status)"
     r"|secure communities|\bdeport\w+|homeland security|\bundocumented\b|illegal (?:aliens?|immigra\w+)"
-    r"|criminal aliens?|immigration (?:enforcement|holds?|status|agents?|officials|authorities|laws?|detainees?"
+    r"|criminal aliens?|immigration (?:enforcement|holds?|status|agents?|officials|authorities"
+    r"|laws?|detainees?"
     r"|violations?|policy|policies)|federal immigration|intergovernmental service agreement|\bigsa\b"
     r"|\bnoncitizens?\b|\bimmigrants?\b|\bdetainers?\b"
 )
 _ICE_CAPS_RE = re.compile(r"\bICE\b|\bI\.C\.E\.")
 _ICE_ENFORCEMENT = MultiPattern(
-    r"\bICE\b['’s]* (?:agents?|officers?|officials|detainees?|detention|contract|agreement|custody|raids?|holds?"
-    r"|warrants?|detainers?|program|partnership|cooperation|jail)|(?:with|to|from|by|and) ICE\b"
+    r"\bICE\b['’s]* (?:agents?|officers?|officials|detainees?|detention|contract|agreement|custody"
+    r"|raids?|holds?|warrants?|detainers?|program|partnership|cooperation|jail)|(?:with|to|from|by|and) ICE\b"
 )
 _OTHER_SENSE = MultiPattern(
     r"\bice (?:storms?|rinks?|skat\w+|cream|hockey|age|bucket|cubes?|maker|fishing|dancing|climbing|sheets?"

@@ -22,18 +22,20 @@ from pipeline.tagging.lexicons import (
     NEGATIVE_WORDS,
     POSITIVE_WORDS,
     PRO_PHRASES,
+    MultiPattern,
     PhraseMatcher,
+    split_alternatives,
 )
 from pipeline.tagging.text import Document
 from pipeline.tagging.types import Stance
 
 _ANTI = PhraseMatcher(ANTI_PHRASES)
 _PRO = PhraseMatcher(PRO_PHRASES)
-_NEG_RE = re.compile(rf"\b(?:{NEGATIVE_WORDS})\b")
-_POS_RE = re.compile(rf"\b(?:{POSITIVE_WORDS})\b")
-_COOP_RE = re.compile(rf"(?:{COOPERATION_TARGETS})")
-_LIMIT_RE = re.compile(rf"\b(?:{LIMIT_TARGETS})")
-_BALANCE_RE = re.compile(rf"\b(?:{BALANCE_MARKERS})\b")
+_NEG = MultiPattern("|".join(rf"\b{w}\b" for w in split_alternatives(NEGATIVE_WORDS)))
+_POS = MultiPattern("|".join(rf"\b{w}\b" for w in split_alternatives(POSITIVE_WORDS)))
+_COOP = MultiPattern(COOPERATION_TARGETS)
+_LIMIT = MultiPattern("|".join(rf"\b{w}" for w in split_alternatives(LIMIT_TARGETS)))
+_BALANCE = MultiPattern("|".join(rf"\b{w}\b" for w in split_alternatives(BALANCE_MARKERS)))
 _NEGATED_RE = re.compile(r"\b(?:not|no|never|isn't|wasn't|nor)\s+(?:\w+\s+)?$")
 
 TARGET_WEIGHT = 0.75
@@ -83,17 +85,19 @@ def _target_scores(doc: Document, direction: str | None) -> tuple[dict[int, floa
     """
     pro: dict[int, float] = {}
     anti: dict[int, float] = {}
-    for index, sentence in enumerate(doc.sentences):
-        voice = sentence.voice
-        text = doc.masked_lower[sentence.start : sentence.end]
-        if doc.press_release:
-            # A press release speaks through its own people's quotes too.
-            voice = max(voice, PRESS_RELEASE_QUOTE_VOICE)
-            text = doc.lower[sentence.start : sentence.end]
-        if voice < 0.5:
+    # A press release speaks through its own people's quotes too.
+    text = doc.lower if doc.press_release else doc.masked_lower
+    per_sentence: dict[int, list[int]] = {}
+    for slot, pattern in enumerate((_COOP, _LIMIT, _NEG, _POS)):
+        for start, _end in pattern.spans(text):
+            counts = per_sentence.setdefault(doc.sentence_index(start), [0, 0, 0, 0])
+            counts[slot] += 1
+    for index, (n_coop, n_limit, neg, pos) in per_sentence.items():
+        sentence = doc.sentences[index]
+        voice = max(sentence.voice, PRESS_RELEASE_QUOTE_VOICE) if doc.press_release else sentence.voice
+        if voice < 0.5 or neg == pos:
             continue
-        coop = bool(_COOP_RE.search(text))
-        limit = bool(_LIMIT_RE.search(text))
+        coop, limit = n_coop > 0, n_limit > 0
         weight = TARGET_WEIGHT
         if coop and limit:
             continue
@@ -101,10 +105,6 @@ def _target_scores(doc: Document, direction: str | None) -> tuple[dict[int, floa
             if direction is None:
                 continue
             coop, weight = direction == "coop", EVENT_TARGET_WEIGHT
-        neg = len(_NEG_RE.findall(text))
-        pos = len(_POS_RE.findall(text))
-        if neg == pos:
-            continue
         value = weight * voice * min(2, abs(neg - pos))
         if (neg > pos) == coop:
             _add(anti, index, value)
@@ -158,7 +158,7 @@ def classify_stance(
     anti = sum(anti_lex.values()) + sum(anti_tgt.values())
     pro = sum(pro_lex.values()) + sum(pro_tgt.values())
     total, margin = pro + anti, pro - anti
-    balance_markers = len(_BALANCE_RE.findall(doc.lower))
+    balance_markers = _BALANCE.count(doc.lower)
     both_strong = min(pro, anti) >= MIN_TOTAL and min(pro, anti) / max(pro, anti) >= BALANCE_RATIO
     balanced = both_strong or balance_markers >= 2
     stance: Stance = "neutral"

@@ -39,7 +39,8 @@ _ATTRIBUTION_RE = re.compile(
     r"|maintained|asserted|asserts|alleged|alleges|accused|accuses|accusing|criticized|criticised"
     r"|criticizes|criticizing|condemned|condemns|praised|praises|applauded|welcomed|urged|urges|describ\w+"
     r"|called (?:it|the|this|them|on)|calling (?:it|the|this)|view(?:s|ed)? (?:it|this|the|these)"
-    r"|see(?:s)? (?:it|this) as|worr(?:y|ies|ied)|fear(?:s|ed)? that|express(?:ed|es)? (?:concern|support|hope)"
+    r"|see(?:s)? (?:it|this) as|worr(?:y|ies|ied)|fear(?:s|ed)? that|express(?:ed|es)? (?:concern"
+    r"|support|hope)"
     r"|according to|in a statement|spokes(?:wo)?man|spokesperson|suggest(?:s|ed)? that|contend(?:s|ed)?"
     r"|aims? to|aiming to|seeks? to|seeking to|hopes? to|intends? to|wants? to)\b",
 )
@@ -123,7 +124,9 @@ def _split_sentences(text: str, start: int, end: int) -> list[tuple[int, int]]:
     return [(a, b) for a, b in pieces if text[a:b].strip()]
 
 
-_QUOTE_RE = re.compile(r"“[^”\n]*(?:”|$)|\"[^\"\n]*(?:\"|$)|(?<!\w)‘[^’\n]{0,120}?’(?![A-Za-z])", re.MULTILINE)
+_QUOTE_RE = re.compile(
+    r"“[^”\n]*(?:”|$)|\"[^\"\n]*(?:\"|$)|(?<!\w)‘[^’\n]{0,120}?’(?![A-Za-z])", re.MULTILINE
+)
 
 
 def find_quotes(text: str) -> list[tuple[int, int]]:
@@ -138,7 +141,7 @@ def _post_quote_spans(text: str) -> list[tuple[int, int]]:
     spans = []
     for index, (start, end) in enumerate(paras):
         if index and _POST_CREDIT_RE.match(text[start:end]):
-            prev_start, prev_end = paras[index - 1]
+            prev_start = paras[index - 1][0]
             spans.append((prev_start, end))
     return spans
 

@@ -1,0 +1,208 @@
+"""Place mentions with fixed shapes: datelines, "X County" / "A, B and C Counties" / "County of X",
+and the state qualifier right after a place (", Calif." / ", CA" / " (Texas)")."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from itertools import pairwise
+
+from pipeline.tagging.gazetteer import AP_STATE_ABBREVIATIONS, Gazetteer, Place, norm
+from pipeline.tagging.text import Document
+
+_COUNTY_SUFFIX_RE = re.compile(
+    r"\b(?:County|COUNTY|Parish|PARISH|Borough|BOROUGH|Counties|COUNTIES|Parishes)\b"
+)
+_COUNTY_OF_RE = re.compile(r"\b[Cc]ounty of ((?:[A-Z][A-Za-z'’.\-]*)(?: [A-Z][A-Za-z'’.\-]*){0,3})")
+_DATELINE_RE = re.compile(
+    r"^\(?(?:[^\n:]{0,60}:\s+)?(?:[A-Z][a-z]{2,8}\.? \d{1,2}, \d{4},\s*)?"
+    r"(?P<place>[A-Z][A-Za-z.'’\- ]{1,40}?)(?:,\s*(?P<state>[A-Z][A-Za-z. ]{1,20}?))?\)?\s*"
+    r"(?:\([^)\n]{1,40}\)\s*)?(?:[—–]|--| - )"
+)
+_QUALIFIER_RE = re.compile(r",?\s*\(?((?:[A-Z][A-Za-z]*\.?(?:[A-Za-z]\.)*)(?:\s+[A-Z][A-Za-z]*\.?){0,2})")
+
+
+@dataclass(kw_only=True)
+class Mention:
+    start: int
+    end: int
+    surface: str
+    kind: str  # "place" | "county" | "state"
+    candidates: tuple[Place, ...]
+    qualifier: str | None = None
+    cues: set[str] = field(default_factory=set)
+    strength: float = 0.0
+    resolved: Place | None = None
+
+
+def strip_token(token: str) -> str:
+    if token.endswith(("'s", "’s")):
+        token = token[:-2]
+    if token.endswith(".") and norm(token) not in ("st.", "ft.", "mt.", "d.c.") and token.count(".") == 1:
+        token = token[:-1]
+    return token
+
+
+def _state_from(text: str, gaz: Gazetteer, *, allow_code: bool = True) -> str | None:
+    key = norm(text).rstrip(",")
+    if key in gaz.states_by_name:
+        return gaz.states_by_name[key].state
+    if key in AP_STATE_ABBREVIATIONS:
+        return AP_STATE_ABBREVIATIONS[key]
+    if key.endswith(".") and key[:-1] in gaz.states_by_name:
+        return gaz.states_by_name[key[:-1]].state
+    stripped = text.strip().rstrip(".,")
+    if allow_code and len(stripped) == 2 and stripped.isupper() and stripped in gaz.states_by_code:
+        return stripped
+    return None
+
+
+def qualifier_after(doc: Document, end: int, gaz: Gazetteer) -> tuple[str | None, int]:
+    """A state named right after a place (", Calif." / ", CA" / " (Texas)" / ", New Jersey")."""
+    text = doc.text
+    if end >= len(text) or text[end] not in ",( ":
+        return None, end
+    match = _QUALIFIER_RE.match(text, end, min(len(text), end + 40))
+    if not match or (text[end] == " " and text[end : end + 2] != " ("):
+        return None, end
+    words = match.group(1).split()
+    for size in range(len(words), 0, -1):
+        candidate = " ".join(words[:size])
+        state = _state_from(candidate, gaz)
+        if state:
+            offset = match.start(1) + len(candidate)
+            return state, offset
+    return None, end
+
+
+def overlaps(spans: list[tuple[int, int]], start: int, end: int) -> bool:
+    return any(a < end and start < b for a, b in spans)
+
+
+def find_datelines(doc: Document, gaz: Gazetteer, mentions: list[Mention]) -> None:
+    seen_paragraphs = 0
+    last_paragraph = -1
+    for sentence in doc.sentences:
+        if sentence.paragraph == last_paragraph:
+            continue
+        last_paragraph = sentence.paragraph
+        seen_paragraphs += 1
+        if seen_paragraphs > 4:
+            break
+        match = _DATELINE_RE.match(doc.text, sentence.start, min(sentence.end, sentence.start + 120))
+        if not match:
+            continue
+        raw_place = match.group("place").strip()
+        state = _state_from(match.group("state") or "", gaz) if match.group("state") else None
+        if state is None and match.group("state"):
+            continue  # "ALBUQUERQUE, FEBRUARY 12" and the like: the second part is a date
+        words = raw_place.split()
+        if not words or len(words) > 4 or not (raw_place.isupper() or state):
+            continue
+        start = match.start("place")
+        kind, candidates = "place", gaz.places(raw_place)
+        if words[-1].lower() in ("county", "parish"):
+            kind, candidates = "county", gaz.counties(raw_place)
+        elif norm(raw_place) in gaz.states_by_name:
+            kind, candidates = "state", (gaz.states_by_name[norm(raw_place)],)
+        if not candidates:
+            continue
+        mentions.append(
+            Mention(
+                start=start,
+                end=start + len(raw_place),
+                surface=raw_place,
+                kind=kind,
+                candidates=candidates,
+                qualifier=state,
+                cues={"dateline"},
+                strength=3.0,
+            )
+        )
+
+
+def find_counties(
+    doc: Document, gaz: Gazetteer, mentions: list[Mention], taken: list[tuple[int, int]]
+) -> None:
+    text = doc.text
+    for match in _COUNTY_SUFFIX_RE.finditer(text):
+        suffix = match.group().capitalize()
+        head = text[max(0, match.start() - 160) : match.start()]
+        words = list(re.finditer(r"[A-Za-z][A-Za-z'’.\-]*", head))
+        if suffix in ("Counties", "Parishes"):
+            single = "County" if suffix == "Counties" else "Parish"
+            # "Denton, Hays, Henderson ... and Williamson Counties": walk back over the list.
+            tail = head
+            list_match = re.search(
+                r"((?:[A-Z][A-Za-z'’.\-]*(?: [A-Z][A-Za-z'’.\-]*)?(?:,\s+|\s+and\s+|\s*&\s*|,\s+and\s+))+"
+                r"[A-Z][A-Za-z'’.\-]*(?: [A-Z][A-Za-z'’.\-]*)?)\s+$",
+                tail,
+            )
+            if not list_match:
+                continue
+            base = match.start() - len(head) + list_match.start(1)
+            for item in re.finditer(r"[A-Z][A-Za-z'’.\-]*(?: [A-Z][A-Za-z'’.\-]*)?", list_match.group(1)):
+                name = f"{item.group()} {single}"
+                found = gaz.counties(name)
+                if found:
+                    start = base + item.start()
+                    mentions.append(
+                        Mention(
+                            start=start,
+                            end=start + len(item.group()),
+                            surface=name,
+                            kind="county",
+                            candidates=found,
+                            strength=3.0,
+                            cues={"list"},
+                        )
+                    )
+            taken.append((base, match.end()))
+            continue
+        for size in range(min(4, len(words)), 0, -1):
+            chunk = words[-size:]
+            if head[chunk[0].start() : len(head)].rstrip() != head[chunk[0].start() :].rstrip():
+                continue
+            gap_ok = all(head[a.end() : b.start()] == " " for a, b in pairwise(chunk))
+            if not gap_ok or head[chunk[-1].end() :] != " ":
+                continue
+            name = (
+                " ".join(strip_token(w.group()) if w is chunk[-1] else w.group() for w in chunk)
+                + " "
+                + suffix
+            )
+            found = gaz.counties(name)
+            if found:
+                start = match.start() - len(head) + chunk[0].start()
+                mentions.append(
+                    Mention(
+                        start=start,
+                        end=match.end(),
+                        surface=text[start : match.end()],
+                        kind="county",
+                        candidates=found,
+                        strength=3.0,
+                    )
+                )
+                taken.append((start, match.end()))
+                break
+    for match in _COUNTY_OF_RE.finditer(text):
+        names = match.group(1).split()
+        for size in range(len(names), 0, -1):
+            name = " ".join(names[:size])
+            found = gaz.counties(strip_token(name) + " County")
+            if found and not overlaps(taken, match.start(), match.end()):
+                end = match.start(1) + len(name)
+                mentions.append(
+                    Mention(
+                        start=match.start(),
+                        end=end,
+                        surface=text[match.start() : end],
+                        kind="county",
+                        candidates=found,
+                        strength=3.0,
+                        cues={"gov"},
+                    )
+                )
+                taken.append((match.start(), end))
+                break
