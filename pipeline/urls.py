@@ -55,6 +55,8 @@ class URLError(ValueError):
 def absolute_url(href: str, base: str | None) -> str:
     """``href`` resolved against ``base`` (the feed or page URL); whitespace trimmed."""
     href = (href or "").strip()
+    if not href:
+        return ""  # an empty link is no link, not the base URL
     if href.startswith("//"):
         scheme = urlsplit(base).scheme if base else "https"
         return f"{scheme or 'https'}:{href}"
