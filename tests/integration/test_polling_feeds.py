@@ -30,19 +30,25 @@ def _fixture_file(expected: Path) -> Path:
 
 
 def serve(server: LoopbackHTTPServer, fixture: Path, path: str, content_type: str) -> str:
-    body = fixture.read_bytes().replace(b"{{BASE}}", server.base_url.encode()).replace(
-        b"{{HOST}}", server.host.encode()
+    body = (
+        fixture.read_bytes()
+        .replace(b"{{BASE}}", server.base_url.encode())
+        .replace(b"{{HOST}}", server.host.encode())
     )
     return server.add(path, body=body, content_type=content_type)
 
 
 @pytest.mark.parametrize("expected_file", CASES, ids=[c.name.removesuffix(".expected.yaml") for c in CASES])
-def test_fixture_feed(expected_file: Path, offline_settings: Settings, http_server: LoopbackHTTPServer) -> None:
+def test_fixture_feed(
+    expected_file: Path, offline_settings: Settings, http_server: LoopbackHTTPServer
+) -> None:
     expected: dict[str, Any] = yaml.safe_load(expected_file.read_text(encoding="utf-8"))
     url = serve(http_server, _fixture_file(expected_file), expected["path"], expected["content_type"])
     source = SourceConfig(id="fixture", kind="rss", url=url, home_state="CA")
     fetched = SafeHTTPClient(offline_settings).get(url, expect="feed")
-    feed = parse_feed(fetched.body, source=source, feed_url=fetched.final_url, content_type=fetched.content_type)
+    feed = parse_feed(
+        fetched.body, source=source, feed_url=fetched.final_url, content_type=fetched.content_type
+    )
 
     if "version" in expected:
         assert feed.version == expected["version"]
