@@ -201,8 +201,6 @@ def search_items(
     ``limit`` counts stories; each carries up to ``ITEMS_PER_STORY`` matching items (newest first)
     with highlights. Raises :class:`SearchError` or ``RuleSyntaxError`` for bad input.
     """
-    from pipeline.links import story_link
-
     if limit < 1:
         raise SearchError("--limit must be at least 1")
     dsl = item_filter_query(query, jurisdiction, state, stance, event)
@@ -247,7 +245,7 @@ def search_items(
         found = es.mget(
             index=settings.index("stories"),
             ids=[s for s in story_ids if s],
-            source_includes=["title", "jurisdiction", "event", "item_count"],
+            source_includes=["title", "jurisdiction", "event", "item_count", "first_seen"],
         )
         stories = {doc["_id"]: doc["_source"] for doc in found["docs"] if doc.get("found")}
     result = SearchResult(
@@ -266,11 +264,20 @@ def search_items(
                 jurisdiction=place.get("label") or place.get("name") or items[0].jurisdiction,
                 event=story.get("event") or items[0].event,
                 item_count=int(story.get("item_count") or inner.get("total", {}).get("value") or len(items)),
-                kibana_url=story_link(settings, story_id) if story_id else "",
+                kibana_url=_story_link(settings, story_id, story.get("first_seen")) if story_id else "",
                 items=items,
             )
         )
     return result
+
+
+def _story_link(settings: Settings, story_id: str, first_seen: str | None) -> str:
+    from pipeline.links import story_link
+
+    if not first_seen:
+        return story_link(settings, story_id)
+    start = datetime.fromisoformat(first_seen.replace("Z", "+00:00")) - timedelta(days=1)
+    return story_link(settings, story_id, since=start)
 
 
 # --- the command -----------------------------------------------------------------------------
