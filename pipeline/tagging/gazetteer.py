@@ -177,6 +177,8 @@ class Gazetteer:
     states_by_code: dict[str, Place]
     state_population: dict[str, int]
     max_place_tokens: int
+    # First word of every place or state name → most words such a name has (cheap pre-check).
+    first_words: dict[str, int]
 
     def state(self, code: str) -> Place | None:
         return self.states_by_code.get(code.upper())
@@ -253,7 +255,13 @@ def load_gazetteer() -> Gazetteer:
     # Longer GeoNames names are neighbourhood labels ("Central 14th Street / ..."), never in running text.
     max_tokens = min(5, max(len(k.split()) for k in frozen_places))
     LOGGER.debug("gazetteer: %d place names, %d county names", len(frozen_places), len(frozen_counties))
+    first_words: dict[str, int] = {}
+    for name in [*frozen_places, *states_by_name]:
+        words = name.split()
+        if len(words) <= max_tokens:
+            first_words[words[0]] = max(first_words.get(words[0], 0), len(words))
     return Gazetteer(
+        first_words=first_words,
         places_by_name=frozen_places,
         counties_by_name=frozen_counties,
         states_by_name=states_by_name,

@@ -83,16 +83,19 @@ def _titlecase(text: str) -> bool:
 def _find_runs(doc: Document, gaz: Gazetteer, mentions: list[Mention], taken: list[tuple[int, int]]) -> None:
     text = doc.text
     for run in _tokens_runs(text):
+        plain = [norm(w) for _, _, w in run]
+        stripped = [norm(strip_token(w)) for _, _, w in run]
         i = 0
         while i < len(run):
-            if run[i][2] in CONNECTORS:
+            longest = gaz.first_words.get(stripped[i] if i == len(run) - 1 else plain[i], 0)
+            if not longest and i < len(run) - 1:
+                longest = 1 if stripped[i] in gaz.first_words else 0
+            if plain[i] in CONNECTORS or not longest:
                 i += 1
                 continue
             hit: tuple[int, str, tuple[Place, ...]] | None = None
-            for size in range(min(gaz.max_place_tokens, len(run) - i), 0, -1):
-                words = [w for _, _, w in run[i : i + size]]
-                words[-1] = strip_token(words[-1])
-                key = norm(" ".join(words))
+            for size in range(min(longest, len(run) - i), 0, -1):
+                key = " ".join([*plain[i : i + size - 1], stripped[i + size - 1]])
                 if key in gaz.states_by_name:
                     hit = (size, "state", (gaz.states_by_name[key],))
                     break
@@ -109,10 +112,8 @@ def _find_runs(doc: Document, gaz: Gazetteer, mentions: list[Mention], taken: li
             end = start + len(surface)
             if not overlaps(taken, start, end):
                 mention = Mention(start=start, end=end, surface=surface, kind=kind, candidates=candidates)
-                prev_word = run[i - 1][2] if i > 0 else ""
-                next_word = run[i + size][2] if i + size < len(run) else ""
-                mention.cues.add(f"prev:{norm(strip_token(prev_word))}" if prev_word else "prev:")
-                mention.cues.add(f"next:{norm(strip_token(next_word))}" if next_word else "next:")
+                mention.cues.add(f"prev:{stripped[i - 1]}" if i > 0 else "prev:")
+                mention.cues.add(f"next:{stripped[i + size]}" if i + size < len(run) else "next:")
                 mentions.append(mention)
             i += size
 
@@ -183,14 +184,25 @@ def _support(doc: Document, m: Mention, surnames: set[str], ctx: dict[str, float
     return strength
 
 
-def _state_context(
-    doc: Document, gaz: Gazetteer, mentions: list[Mention], home_state: str | None
-) -> dict[str, float]:
-    ctx: dict[str, float] = defaultdict(float)
-    lower = doc.lower
+_DEMONYM_HINT_RE = re.compile(r"(?:ans|ers|ites|ns|ers)\b")
+
+
+def _demonym_context(lower: str) -> dict[str, float]:
+    """States named through their residents ("Nebraskans", "New Jerseyans")."""
+    ctx: dict[str, float] = {}
+    if not _DEMONYM_HINT_RE.search(lower):
+        return ctx
     for demonym, state in STATE_DEMONYMS.items():
         if demonym in lower:
-            ctx[state] += lower.count(demonym)
+            ctx[state] = ctx.get(state, 0.0) + lower.count(demonym)
+    return ctx
+
+
+def _state_context(
+    doc: Document, demonyms: dict[str, float], mentions: list[Mention], home_state: str | None
+) -> dict[str, float]:
+    ctx: dict[str, float] = defaultdict(float, demonyms)
+    lower = doc.lower
     for m in mentions:
         if m.qualifier:
             ctx[m.qualifier] += 0.5
@@ -262,7 +274,8 @@ def find_places(doc: Document, gaz: Gazetteer, home_state: str | None = None) ->
     for m in mentions:
         if m.kind == "state" and overlaps(qualifier_spans, m.start, m.end):
             m.cues.add("qualifier")
-    pre_ctx = _state_context(doc, gaz, [m for m in mentions if m.kind == "state" or m.qualifier], None)
+    demonyms = _demonym_context(doc.lower)
+    pre_ctx = _state_context(doc, demonyms, [m for m in mentions if m.kind == "state" or m.qualifier], None)
     for m in mentions:
         if m.kind == "state":
             m.strength = _support(doc, m, set(), pre_ctx)
@@ -278,7 +291,7 @@ def find_places(doc: Document, gaz: Gazetteer, home_state: str | None = None) ->
         or (m.kind == "state" and m.strength > 0)
         or m.strength >= 1.5
     ]
-    ctx = _state_context(doc, gaz, kept, home_state)
+    ctx = _state_context(doc, demonyms, kept, home_state)
     for m in kept:
         if len(m.candidates) == 1 and m.kind != "state":
             ctx[m.candidates[0].state] = ctx.get(m.candidates[0].state, 0.0) + 0.5
