@@ -24,7 +24,7 @@ from pipeline.alerts import ledger
 from pipeline.alerts.ledger import Delivery
 from pipeline.alerts.render import sender
 from pipeline.alerts.smtp import SendError, Transport, make_transport
-from pipeline.alerts.storage import iso
+from pipeline.alerts.storage import ensure_alert_indices, iso
 from pipeline.alerts.subscriptions import Subscription, get_subscription, mark_digest_sent
 from pipeline.models import Rejected
 from pipeline.quarantine import quarantine, register_replay
@@ -185,6 +185,7 @@ def recover_pending(
 ) -> SendCounts:
     """Send pending entries that are due: retries whose time has come, and entries left by a run
     that stopped between writing the ledger and sending (claimed more than ``older_than`` ago)."""
+    ensure_alert_indices(es, settings)
     ledger_sender = Sender(es, settings, transport or make_transport(settings), now=now)
     try:
         recover_with(ledger_sender, older_than=older_than)

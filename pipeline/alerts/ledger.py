@@ -212,7 +212,7 @@ def set_status(
     ]
     if not actions:
         return 0
-    done, errors = helpers.bulk(es, actions, raise_on_error=False, refresh="wait_for")
+    done, errors = helpers.bulk(es, actions, raise_on_error=False, refresh=True)
     for error in errors if isinstance(errors, list) else []:
         LOGGER.warning("ledger status update to %s failed: %s", status, error)
     return int(done)

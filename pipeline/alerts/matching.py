@@ -150,7 +150,7 @@ def mark_items(es: Elasticsearch, settings: Settings, item_ids: Sequence[str], f
     ]
     if not actions:
         return 0
-    done, errors = helpers.bulk(es, actions, raise_on_error=False, refresh="wait_for")
+    done, errors = helpers.bulk(es, actions, raise_on_error=False, refresh=True)
     for error in errors if isinstance(errors, list) else []:
         LOGGER.warning("could not update item alert status: %s", error)
     return int(done)

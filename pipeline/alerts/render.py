@@ -91,11 +91,11 @@ def safe_href(url: Any) -> str:
 
 
 def event_phrase(event: str | None, *texts: str | None) -> str:
+    """What the event did, naming the most specific object any of the texts mentions."""
     with_object, plain = _EVENT_PHRASES.get(event or "other", _EVENT_PHRASES["other"])
-    for text in texts:
-        for pattern, thing in _OBJECTS:
-            if text and pattern.search(text):
-                return with_object.format(object=thing)
+    for pattern, thing in _OBJECTS:
+        if any(text and pattern.search(text) for text in texts):
+            return with_object.format(object=thing)
     return plain
 
 
@@ -186,7 +186,7 @@ def sender(settings: Settings) -> Address:
 
 def message_id_for(settings: Settings, delivery_id: str, kind: str) -> str:
     """Deterministic per delivery: a resend after a crash carries the same Message-ID."""
-    return f"<{delivery_id[:40]}.{kind}@{sender(settings).domain or 'muniwatch.localhost'}>"
+    return f"<{delivery_id[:32]}.{kind}@{sender(settings).domain or 'muniwatch.localhost'}>"
 
 
 def unsubscribe_link(settings: Settings, token: str) -> str:
@@ -202,7 +202,7 @@ def build_message(
     message_id: str,
     token: str,
     now: datetime,
-    delivery_id: str,
+    story_id: str | None = None,
 ) -> EmailMessage:
     message = EmailMessage(policy=POLICY)
     from_address = sender(settings)
@@ -220,7 +220,8 @@ def build_message(
     message["List-Id"] = f"muniwatch alerts <{subscription.id}.alerts.{from_address.domain}>"
     message["Auto-Submitted"] = "auto-generated"
     message["X-Muniwatch-Subscription"] = subscription.id
-    message["X-Muniwatch-Delivery"] = delivery_id
+    if story_id:
+        message["X-Muniwatch-Story"] = one_line(story_id, 200)
     message.set_content(rendered.text, charset="utf-8", cte="quoted-printable")
     message.add_alternative(rendered.html, subtype="html", charset="utf-8", cte="quoted-printable")
     return message
@@ -235,6 +236,7 @@ def compose(
     delivery_id: str,
     kind: str,
     now: datetime,
+    story_id: str | None = None,
 ) -> dict[str, Any]:
     """Ledger fields of a new delivery: the recipient, Message-ID, subject and the exact message.
 
@@ -250,7 +252,7 @@ def compose(
         message_id=message_id,
         token=token,
         now=now,
-        delivery_id=delivery_id,
+        story_id=story_id,
     )
     return {
         "email": subscription.email,

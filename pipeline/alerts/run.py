@@ -212,6 +212,7 @@ def _alert_subscription(
                 delivery_id=delivery_ids[story_id],
                 kind="alert",
                 now=now,
+                story_id=story_id,
             ),
             "status": "pending",
             "claimed_at": iso(now),

@@ -129,7 +129,6 @@ def _index(settings: Settings) -> str:
 
 
 def get_subscription(es: Elasticsearch, settings: Settings, subscription_id: str) -> Subscription | None:
-    ensure_alert_indices(es, settings)
     try:
         doc = es.get(index=_index(settings), id=subscription_id)
     except NotFoundError:
@@ -140,15 +139,19 @@ def get_subscription(es: Elasticsearch, settings: Settings, subscription_id: str
 def list_subscriptions(
     es: Elasticsearch, settings: Settings, *, active_only: bool = False
 ) -> list[Subscription]:
-    ensure_alert_indices(es, settings)
-    es.indices.refresh(index=_index(settings))
     query: dict[str, Any] = {"term": {"active": True}} if active_only else {"match_all": {}}
-    response = es.search(index=_index(settings), query=query, size=_MAX_SUBSCRIPTIONS, sort=[{"id": "asc"}])
+    try:
+        es.indices.refresh(index=_index(settings))
+        response = es.search(
+            index=_index(settings), query=query, size=_MAX_SUBSCRIPTIONS, sort=[{"id": "asc"}]
+        )
+    except NotFoundError:  # no subscription was ever stored under this prefix
+        return []
     return [Subscription.from_document(hit["_source"]) for hit in response["hits"]["hits"]]
 
 
 def _write(es: Elasticsearch, settings: Settings, subscription_id: str, doc: dict[str, Any]) -> None:
-    es.index(index=_index(settings), id=subscription_id, document=doc, refresh="wait_for")
+    es.index(index=_index(settings), id=subscription_id, document=doc, refresh=True)
 
 
 def _new_document(subscription: Subscription, now: datetime) -> dict[str, Any]:
@@ -224,6 +227,7 @@ def add_subscription(
     es: Elasticsearch, settings: Settings, config: SubscriptionConfig, *, now: datetime
 ) -> tuple[Subscription, bool]:
     """Create (or redefine) a subscription from the command line; returns (subscription, created)."""
+    ensure_alert_indices(es, settings)
     current = get_subscription(es, settings, config.id)
     subscription = Subscription.from_config(config, origin="cli")
     if current is None:
@@ -248,6 +252,7 @@ def remove_subscription(
 ) -> str:
     """Delete a subscription; an unsubscribed one is kept as a tombstone. Returns what happened."""
     now = now or datetime.now(UTC)
+    ensure_alert_indices(es, settings)
     current = get_subscription(es, settings, subscription_id)
     if current is None:
         raise SubscriptionError(
@@ -258,7 +263,7 @@ def remove_subscription(
             f"{subscription_id}: kept as unsubscribed (so a sync cannot subscribe the address again); "
             "nothing more to do"
         )
-    es.delete(index=_index(settings), id=subscription_id, refresh="wait_for")
+    es.delete(index=_index(settings), id=subscription_id, refresh=True)
     cancelled = cancel_open_deliveries(es, settings, subscription_id, now=now, reason="removed")
     note = f"{subscription_id}: removed"
     if cancelled:
@@ -288,6 +293,7 @@ def unsubscribe(
     """
     now = now or datetime.now(UTC)
     subscription_id = token_subscription_id(token)
+    ensure_alert_indices(es, settings)
     current = get_subscription(es, settings, subscription_id)
     if current is None:
         raise InvalidTokenError(f"no subscription {subscription_id!r}: it may have been removed already")
@@ -298,7 +304,7 @@ def unsubscribe(
         index=_index(settings),
         id=subscription_id,
         doc={"active": False, "unsubscribed_at": iso(now), "updated_at": iso(now)},
-        refresh="wait_for",
+        refresh=True,
     )
     cancelled = cancel_open_deliveries(es, settings, subscription_id, now=now, reason="unsubscribed")
     LOGGER.info("subscription %s unsubscribed (%d unsent alert(s) cancelled)", subscription_id, cancelled)
