@@ -26,7 +26,8 @@ _IMMIGRATION = MultiPattern(
 _ICE_CAPS_RE = re.compile(r"\bICE\b|\bI\.C\.E\.")
 _ICE_ENFORCEMENT = MultiPattern(
     r"\bICE\b['’s]* (?:agents?|officers?|officials|detainees?|detention|contract|agreement|custody"
-    r"|raids?|holds?|warrants?|detainers?|program|partnership|cooperation|jail)|(?:with|to|from|by|and) ICE\b"
+    r"|raids?|holds?|warrants?|detainers?|program|partnership|cooperation|jail)"
+    r"|(?:with|to|from|by|and|for|of) ICE\b"
 )
 _OTHER_SENSE = MultiPattern(
     r"\bice (?:storms?|rinks?|skat\w+|cream|hockey|age|bucket|cubes?|maker|fishing|dancing|climbing|sheets?"
@@ -56,9 +57,9 @@ def assess_relevance(doc: Document, *, has_jurisdiction: bool) -> RelevanceResul
     ice_caps = len(_ICE_CAPS_RE.findall(doc.text))
     ice_enforcement = _ICE_ENFORCEMENT.count(doc.text)
     other = float(_OTHER_SENSE.count(doc.lower))
-    if immigration >= 1:
+    if immigration >= 1 or ice_enforcement:
         immigration += 0.5 * ice_caps
-    immigration += ice_enforcement
+    immigration += 1.5 * ice_enforcement
     if immigration < MIN_IMMIGRATION:
         return RelevanceResult(
             relevant=False,

@@ -50,10 +50,11 @@ def tag_item(item: TagInput) -> Tags:
         other_jurisdictions=choice.others,
         evidence=Evidence(jurisdiction=_clip(choice.evidence)),
         tagger_version=TAGGER_VERSION,
+        language=language,
         notes=notes,
+        reason=relevance.reason,
     )
     if not relevance.relevant:
-        tags.notes.append(f"not relevant: {relevance.reason}")
         return tags
     event = classify_event(doc)
     stance = classify_stance(doc, event.direction, event.calls)

@@ -91,10 +91,12 @@ class Tags:
     event: Event | None = None
     evidence: Evidence = field(default_factory=Evidence)
     tagger_version: str = ""
+    language: str | None = None
     notes: list[str] = field(default_factory=list)
+    reason: str = ""
 
     def to_json_dict(self) -> dict[str, Any]:
-        """The DESIGN JSON shape; ``notes`` (e.g. non-English input) only when there are any."""
+        """The DESIGN JSON shape; ``language`` and ``notes`` are added only for non-English items."""
         out: dict[str, Any] = {
             "id": self.id,
             "relevant": self.relevant,
@@ -107,5 +109,6 @@ class Tags:
             "tagger_version": self.tagger_version,
         }
         if self.notes:
+            out["language"] = self.language
             out["notes"] = list(self.notes)
         return out

@@ -1,0 +1,77 @@
+"""Command bodies for ``muniwatch tag`` and ``muniwatch eval`` (the CLI wires them; no argparse here)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from typing import Any, TextIO
+
+from pipeline.evaluate import evaluate_files, format_table
+from pipeline.tagging.tagger import tag_item
+from pipeline.tagging.types import TagInput
+
+LOGGER = logging.getLogger(__name__)
+
+
+def _parse_line(line: str) -> TagInput:
+    obj: Any = json.loads(line)
+    if not isinstance(obj, dict):
+        raise ValueError("expected a JSON object")
+    if "id" not in obj or not isinstance(obj["id"], (str, int)):
+        raise ValueError("missing field 'id' (string)")
+    if not isinstance(obj.get("text"), str):
+        raise ValueError("missing field 'text' (string)")
+    for name in ("title", "url", "home_state", "language"):
+        if obj.get(name) is not None and not isinstance(obj[name], str):
+            raise ValueError(f"field '{name}' must be a string")
+    return TagInput(
+        id=str(obj["id"]),
+        title=obj.get("title") or "",
+        text=obj["text"],
+        url=obj.get("url") or "",
+        home_state=obj.get("home_state"),
+        language=obj.get("language"),
+    )
+
+
+def run_tag(input_stream: TextIO, output_stream: TextIO, error_stream: TextIO | None = None) -> int:
+    """Tag JSON Lines ({id, title?, text, url?, home_state?}) into JSON Lines per DESIGN "Tag output".
+
+    A bad line is reported on stderr with its line number and counted; the others are still tagged.
+    Returns 0 when every line was tagged, 1 otherwise.
+    """
+    errors = error_stream if error_stream is not None else sys.stderr
+    failed = tagged = 0
+    for number, line in enumerate(input_stream, start=1):
+        if not line.strip():
+            continue
+        try:
+            item = _parse_line(line)
+        except ValueError as exc:  # json.JSONDecodeError is a ValueError
+            failed += 1
+            print(f"muniwatch tag: line {number}: {exc}", file=errors)
+            continue
+        tags = tag_item(item)
+        output_stream.write(json.dumps(tags.to_json_dict(), ensure_ascii=False) + "\n")
+        tagged += 1
+    if failed:
+        print(f"muniwatch tag: {tagged} tagged, {failed} failed", file=errors)
+    return 1 if failed else 0
+
+
+def run_eval(
+    paths: list[str], as_json: bool, output_stream: TextIO, error_stream: TextIO | None = None
+) -> int:
+    """Score the tagger on labelled JSONL files; prints a table (or one JSON object with ``as_json``)."""
+    errors = error_stream if error_stream is not None else sys.stderr
+    try:
+        report = evaluate_files(paths)
+    except (OSError, ValueError) as exc:
+        print(f"muniwatch eval: {exc}", file=errors)
+        return 2
+    if as_json:
+        output_stream.write(json.dumps(report.to_json_dict(), ensure_ascii=False, indent=2) + "\n")
+    else:
+        output_stream.write(format_table(report) + "\n")
+    return 0
