@@ -126,7 +126,8 @@ def _jurisdiction(raw: Mapping[str, Any] | None) -> dict[str, Any] | None:
     return out
 
 
-def _tag_fields(tags: Mapping[str, Any] | SupportsTagJson) -> dict[str, Any]:
+def tag_fields(tags: Mapping[str, Any] | SupportsTagJson) -> dict[str, Any]:
+    """The item fields that come from the tagger (``Tags`` or its JSON dict)."""
     data = tags if isinstance(tags, Mapping) else tags.to_json_dict()
     relevant = bool(data.get("relevant"))
     evidence = data.get("evidence") or {}
@@ -250,7 +251,7 @@ def build_item_document(
         "published_at": published_at,
         "published_at_source": published_origin,
         "post": post_fields,
-        **_tag_fields(tag_data),
+        **tag_fields(tag_data),
         "story_id": story_id,
         "matched_rules": rules,
         "watchlists": sorted({rule.split(":", 1)[0].strip() for rule in rules if ":" in rule}),
