@@ -1,0 +1,461 @@
+"""Poll sources, match watchlist rules, enqueue new matching entries as *pending* items.
+
+``poll_sources(es, settings, config, now=...)`` polls every enabled source that is due (or the
+ids given, e.g. one Airflow task per ``group``): feeds through the project's HTTP client with
+conditional GET, X accounts and searches through tweepy (``pipeline.social``). Each entry whose
+title + summary match a rule becomes an item document in ``{prefix}-items`` with
+``status: pending``, written with a bulk ``create`` and ``_id = item_id(canonical_url)``: a 409
+means another source or an earlier run already has it, counted as a duplicate and never fetched
+again. A social post is an item of its own; the articles it links to are enqueued with it.
+
+Per-source state and health go to ``{prefix}-sources`` (``pipeline.source_state``). Entries that
+cannot be used are counted and quarantined (stage ``poll``) with the reason. Sources are polled
+on a small thread pool; the HTTP client keeps per-host politeness across threads.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+from elasticsearch import Elasticsearch
+
+from pipeline.config import PipelineConfig, SourceConfig
+from pipeline.feeds import parse_feed
+from pipeline.http_client import FetchError, SafeHTTPClient
+from pipeline.indices import ensure_index
+from pipeline.models import FeedEntry, Rejected, item_id
+from pipeline.quarantine import quarantine, register_replay
+from pipeline.rules import RuleSet
+from pipeline.settings import Settings
+from pipeline.source_state import (
+    SourceState,
+    all_states,
+    due,
+    health_of,
+    is_silent,
+    load_states,
+    record_failure,
+    record_success,
+    save_state,
+)
+from pipeline.urls import URLError, canonical_url
+
+LOGGER = logging.getLogger(__name__)
+
+POLL_THREADS = 8
+NO_X_TOKEN = "no X bearer token (set MUNIWATCH_X_BEARER_TOKEN)"
+
+
+class NotAFeed(FetchError):
+    """The body parsed to nothing that looks like a feed (an HTML page, garbage)."""
+
+
+@dataclass(kw_only=True)
+class Harvest:
+    """What one poll of one source brought back, before matching."""
+
+    entries: list[FeedEntry] = field(default_factory=list)
+    rejected: list[Rejected] = field(default_factory=list)
+    not_modified: bool = False
+    status: int | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    cursor: str | None = None
+    problem: str | None = None
+
+
+@dataclass(kw_only=True)
+class SourcePollResult:
+    source_id: str
+    kind: str
+    polled: bool = False
+    skipped: str | None = None
+    entries: int = 0
+    matched: int = 0
+    new_items: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    not_modified: bool = False
+    status: int | None = None
+    error: str | None = None
+    problem: str | None = None
+    retry_after_s: float | None = None
+    item_ids: list[str] = field(default_factory=list)
+
+    @property
+    def errors(self) -> int:
+        """A failed poll counts one; each unusable entry counts one."""
+        return (1 if self.error else 0) + self.rejected
+
+
+@dataclass(kw_only=True)
+class PollReport:
+    now: datetime
+    sources: dict[str, SourcePollResult] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def item_ids(self) -> list[str]:
+        return [i for result in self.sources.values() for i in result.item_ids]
+
+    @property
+    def new_items(self) -> int:
+        return sum(r.new_items for r in self.sources.values())
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: per-source figures (with ``errors`` counted) for XCom and the run summary."""
+        sources = {}
+        for source_id, result in sorted(self.sources.items()):
+            row = asdict(result)
+            row["errors"] = result.errors
+            sources[source_id] = row
+        return {
+            "now": self.now.isoformat(),
+            "polled": sum(r.polled for r in self.sources.values()),
+            "skipped": sum(r.skipped is not None for r in self.sources.values()),
+            "new_items": self.new_items,
+            "item_ids": self.item_ids,
+            "sources": sources,
+            "warnings": self.warnings,
+        }
+
+
+# --- harvesting one source -------------------------------------------------------------------
+
+
+def harvest_feed(client: SafeHTTPClient, source: SourceConfig, state: SourceState) -> Harvest:
+    """Fetch (conditional GET) and parse one RSS/Atom source. Raises FetchError/NotAFeed."""
+    assert source.url is not None
+    fetched = client.get(source.url, etag=state.etag, last_modified=state.last_modified, expect="feed")
+    if fetched.not_modified:
+        # Keep the validators we sent unless the server sent fresh ones.
+        return Harvest(
+            not_modified=True,
+            status=fetched.status,
+            etag=fetched.etag or state.etag,
+            last_modified=fetched.last_modified or state.last_modified,
+        )
+    feed = parse_feed(
+        fetched.body, source=source, feed_url=fetched.final_url, content_type=fetched.content_type
+    )
+    if not feed.version and feed.total == 0:
+        raise NotAFeed(
+            f"not a feed: {feed.problem or 'nothing readable'}", url=source.url, status=fetched.status
+        )
+    return Harvest(
+        entries=feed.entries,
+        rejected=feed.rejected,
+        status=fetched.status,
+        etag=fetched.etag,
+        last_modified=fetched.last_modified,
+        problem=feed.problem,
+    )
+
+
+def _documents(entry: FeedEntry, labels: list[str], now: datetime) -> list[tuple[str, dict[str, Any]]]:
+    """The pending item for an entry, plus one per article a post links to."""
+    watchlists = RuleSet.watchlists_of(labels)
+    base = {
+        "source_id": entry.source_id,
+        "source_ids": [entry.source_id],
+        "source_kind": entry.source_kind,
+        "home_state": entry.home_state,
+        "matched_rules": labels,
+        "watchlists": watchlists,
+        "status": "pending",
+        "attempts": 0,
+        "discovered_at": now.isoformat(),
+        "ingested_at": now.isoformat(),
+        "updated_at": now.isoformat(),
+    }
+    published = entry.published_at.isoformat() if entry.published_at else None
+    documents: list[tuple[str, dict[str, Any]]] = []
+    linked: list[tuple[str, str]] = []
+    if entry.post is not None:
+        for url in entry.post.linked_urls:
+            try:
+                linked.append((url, canonical_url(url)))
+            except URLError:
+                continue
+    doc: dict[str, Any] = {
+        **base,
+        "url": entry.url,
+        "canonical_url": entry.canonical_url,
+        "title": entry.title,
+        "summary": entry.summary,
+        "published_at": published,
+        "author": entry.author,
+        "kind": entry.kind,
+    }
+    if entry.post is not None:
+        post = entry.post
+        doc["post"] = {
+            "platform": post.platform,
+            "post_id": post.post_id,
+            "author": post.author,
+            "handle": post.handle,
+            "text": post.text,
+            "linked_urls": [c for _, c in linked],
+            "linked_item_ids": [item_id(c) for _, c in linked],
+            "linked_url": linked[0][1] if linked else None,
+        }
+    documents.append((entry.id, doc))
+    for url, canonical in linked:
+        if canonical == entry.canonical_url:
+            continue
+        documents.append(
+            (
+                item_id(canonical),
+                {
+                    **base,
+                    "url": url,
+                    "canonical_url": canonical,
+                    "title": "",
+                    "summary": entry.summary,
+                    "published_at": published,
+                    "kind": "article",
+                },
+            )
+        )
+    return documents
+
+
+def enqueue(
+    es: Elasticsearch, settings: Settings, documents: list[tuple[str, dict[str, Any]]], source_id: str
+) -> tuple[list[str], int, list[Rejected]]:
+    """Bulk-create pending items; returns (new ids, duplicates, rejected)."""
+    if not documents:
+        return [], 0, []
+    operations: list[dict[str, Any]] = []
+    for doc_id, doc in documents:
+        operations.append({"create": {"_index": settings.index("items"), "_id": doc_id}})
+        operations.append({k: v for k, v in doc.items() if v is not None})
+    response = es.bulk(operations=operations, refresh="wait_for")
+    created: list[str] = []
+    duplicates = 0
+    rejected: list[Rejected] = []
+    for (doc_id, doc), outcome in zip(documents, response["items"], strict=True):
+        result = outcome["create"]
+        status = int(result.get("status", 0))
+        if 200 <= status < 300:
+            created.append(doc_id)
+        elif status == 409:
+            duplicates += 1
+        else:
+            error = result.get("error") or {}
+            reason = f"Elasticsearch refused the item ({status}): {error.get('type')}: {error.get('reason')}"
+            rejected.append(
+                Rejected(stage="poll", key=doc["canonical_url"], reason=reason, source_id=source_id,
+                         payload={"item_id": doc_id, "document": doc})
+            )  # fmt: skip
+    return created, duplicates, rejected
+
+
+def poll_source(
+    es: Elasticsearch,
+    settings: Settings,
+    source: SourceConfig,
+    state: SourceState,
+    rules: RuleSet,
+    *,
+    now: datetime,
+    client: SafeHTTPClient,
+    x_client: Any = None,
+) -> SourcePollResult:
+    """Poll one source now (no due check), enqueue matches, record state. Never raises FetchError."""
+    result = SourcePollResult(source_id=source.id, kind=source.kind, polled=True)
+    try:
+        if source.kind == "rss":
+            harvest = harvest_feed(client, source, state)
+        else:
+            from pipeline.social import harvest_x
+
+            harvest = harvest_x(x_client, source, state, now=now)
+    except FetchError as error:
+        result.error, result.status, result.retry_after_s = error.reason, error.status, error.retry_after_s
+        record_failure(state, source, now=now, reason=error.reason, status=error.status,
+                       retry_after_s=error.retry_after_s)  # fmt: skip
+        save_state(es, settings, state)
+        LOGGER.warning("source %s failed: %s", source.id, error.reason)
+        return result
+
+    result.status, result.not_modified, result.problem = harvest.status, harvest.not_modified, harvest.problem
+    result.entries = len(harvest.entries) + len(harvest.rejected)
+    documents: list[tuple[str, dict[str, Any]]] = []
+    for entry in harvest.entries:
+        labels = rules.match(entry.title, entry.summary)
+        if labels:
+            entry.matched_rules = labels
+            result.matched += 1
+            documents.extend(_documents(entry, labels, now))
+    created, duplicates, refused = enqueue(es, settings, documents, source.id)
+    rejected = harvest.rejected + refused
+    if rejected:
+        quarantine(es, settings, rejected, now=now)
+    result.new_items, result.duplicates, result.rejected = len(created), duplicates, len(rejected)
+    result.item_ids = created
+    record_success(
+        state, source, now=now, status=harvest.status, not_modified=harvest.not_modified,
+        etag=harvest.etag, last_modified=harvest.last_modified, cursor=harvest.cursor,
+        entry_times=[e.published_at for e in harvest.entries if e.published_at is not None],
+        entries=result.entries, matched=result.matched, new_items=result.new_items,
+        duplicates=duplicates, rejected=result.rejected, problem=harvest.problem,
+    )  # fmt: skip
+    save_state(es, settings, state)
+    return result
+
+
+# --- all sources -----------------------------------------------------------------------------
+
+
+def poll_sources(
+    es: Elasticsearch,
+    settings: Settings,
+    config: PipelineConfig,
+    *,
+    now: datetime,
+    source_ids: Sequence[str] | None = None,
+    force: bool = False,
+    client: SafeHTTPClient | None = None,
+    x_client: Any = None,
+) -> PollReport:
+    """Poll the enabled sources that are due (or only ``source_ids``); see the module docstring.
+
+    Args:
+        now: the time of this poll (UTC); scheduling, backoff and stored times use it.
+        source_ids: restrict to these sources (an Airflow task per group passes its group).
+        force: ignore the per-source interval (``run --once``); a backoff after failures or a
+            server's Retry-After is still honoured, and the report says until when.
+        client: the HTTP client to use (a new one, closed at the end, if None).
+        x_client: a tweepy ``Client`` (tests pass one talking to a fake X API); built from
+            ``settings.x_bearer_token`` when None. Without a token X sources are skipped with
+            one warning.
+    """
+    ensure_index(es, settings, "items")
+    report = PollReport(now=now)
+    wanted = set(source_ids) if source_ids is not None else None
+    sources = [s for s in config.sources if s.enabled and (wanted is None or s.id in wanted)]
+    if wanted is not None:
+        unknown = sorted(wanted - {s.id for s in config.sources})
+        if unknown:
+            report.warnings.append(f"unknown source ids ignored: {', '.join(unknown)}")
+    rules = RuleSet.from_watchlists(config.watchlists)
+    states = load_states(es, settings, [s.id for s in sources])
+
+    x_sources = [s for s in sources if s.kind != "rss"]
+    if x_sources and x_client is None:
+        if settings.x_bearer_token:
+            from pipeline.social import make_x_client
+
+            x_client = make_x_client(settings)
+        else:
+            message = f"X sources skipped ({', '.join(s.id for s in x_sources)}): {NO_X_TOKEN}"
+            LOGGER.warning(message)
+            report.warnings.append(message)
+
+    to_poll: list[SourceConfig] = []
+    for source in sources:
+        if source.kind != "rss" and x_client is None:
+            report.sources[source.id] = SourcePollResult(
+                source_id=source.id, kind=source.kind, skipped=NO_X_TOKEN
+            )
+            continue
+        reason = due(states[source.id], source, now, force=force)
+        if reason is not None:
+            report.sources[source.id] = SourcePollResult(
+                source_id=source.id, kind=source.kind, skipped=reason
+            )
+            continue
+        to_poll.append(source)
+
+    own_client = client is None
+    http = client or SafeHTTPClient(settings)
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, min(POLL_THREADS, len(to_poll)))) as pool:
+            futures = {
+                source.id: pool.submit(_poll_guarded, es, settings, source, states[source.id], rules, now,
+                                       http, x_client)
+                for source in to_poll
+            }  # fmt: skip
+            for source_id, future in futures.items():
+                report.sources[source_id] = future.result()
+    finally:
+        if own_client:
+            http.close()
+    return report
+
+
+def _skipped(source: SourceConfig, reason: str) -> SourcePollResult:
+    return SourcePollResult(source_id=source.id, kind=source.kind, skipped=reason)
+
+
+def _poll_guarded(
+    es: Elasticsearch,
+    settings: Settings,
+    source: SourceConfig,
+    state: SourceState,
+    rules: RuleSet,
+    now: datetime,
+    client: SafeHTTPClient,
+    x_client: Any,
+) -> SourcePollResult:
+    """One source's failure, even an unexpected one, must not stop the others; it is recorded."""
+    try:
+        return poll_source(es, settings, source, state, rules, now=now, client=client, x_client=x_client)
+    except Exception as error:
+        LOGGER.exception("polling %s failed unexpectedly", source.id)
+        reason = f"internal error while polling: {type(error).__name__}: {error}"
+        try:
+            record_failure(state, source, now=now, reason=reason)
+            save_state(es, settings, state)
+        except Exception:  # Elasticsearch itself may be the problem; the report still says why
+            LOGGER.exception("could not record the failure of %s", source.id)
+        return SourcePollResult(source_id=source.id, kind=source.kind, polled=True, error=reason)
+
+
+def poll_group(
+    es: Elasticsearch,
+    settings: Settings,
+    config: PipelineConfig,
+    group: str,
+    *,
+    now: datetime,
+    force: bool = False,
+    client: SafeHTTPClient | None = None,
+) -> PollReport:
+    """Poll the enabled sources of one ``group`` (one coarse Airflow task per group)."""
+    ids = [s.id for s in config.sources if s.group == group]
+    return poll_sources(es, settings, config, now=now, source_ids=ids, force=force, client=client)
+
+
+def source_health(
+    es: Elasticsearch, settings: Settings, *, now: datetime | None = None
+) -> list[dict[str, Any]]:
+    """Health of every source that has state, for the ops view; ``now`` refreshes silent/health."""
+    rows = []
+    for state in all_states(es, settings):
+        if now is not None:
+            state.silent = is_silent(state, now)
+            state.health = health_of(state, now)
+        row = state.to_document()
+        row.pop("entry_times", None)
+        rows.append(row)
+    return sorted(rows, key=lambda row: str(row["source_id"]))
+
+
+def _replay_poll(es: Elasticsearch, settings: Settings, record: dict[str, Any]) -> bool:
+    """Re-create an item Elasticsearch refused; entries without a usable link cannot be replayed."""
+    payload = record.get("payload") or {}
+    document, doc_id = payload.get("document"), payload.get("item_id")
+    if not document or not doc_id:
+        return False
+    created, duplicates, rejected = enqueue(es, settings, [(doc_id, document)], record.get("source_id") or "")
+    return bool(created or duplicates) and not rejected
+
+
+register_replay("poll", _replay_poll)
