@@ -89,7 +89,8 @@ def run_once(settings: Settings, paths: ConfigPaths, *, now: datetime) -> RunOnc
             _merge_counts(summary, report, "indexed", "indexed")
             _merge_counts(summary, report, "errors", "errors")
         else:
-            _merge_counts(summary, report, "alerted", "alerted")
+            for source_id, alerted in report.get("by_source", {}).items():
+                summary.source(source_id).alerted += int(alerted)
     summary.finished_at = datetime.now(UTC)
     return summary
 
