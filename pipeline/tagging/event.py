@@ -27,7 +27,8 @@ _PATTERNS: dict[Event, MultiPattern] = {
         r"(?:[\w()'’]+ ){0,3}(?:contract|agreement|participation|partnership|program|relationship|cooperation"
         r"|collaborations?|ties|287\s?\(g\)|287g)|\bcut\w* ties|\bsever\w* (?:ties|its|the)"
         r"|\bbr(?:eak|oke)\w* ties|\bpull\w* (?:\w+ )?out of|\bwithdr[ae]w\w*|\bcancel\w+"
-        r"|no longer (?:hold|house|cooperate|collaborate|honor|participate|accept|detain|work)\w*"
+        r"|no longer (?:hold|house|cooperate|collaborate|honor|participate|accept|detain|work|notify|share"
+        r"|transfer|rent|help|assist|respond|provide|allow)\w*"
         r"|\bstripped of|\babandon\w*|\brescind\w*"
         r"|\b(?:left|leave|leaves|exit\w*|quit\w*|drop\w*) (?:the |its )?(?:287|program|agreement|contract)"
         r"|\bceas\w+ (?:cooperation|housing|to house|to hold)"
@@ -69,11 +70,15 @@ _PATTERNS: dict[Event, MultiPattern] = {
 _MODAL_RE = re.compile(
     r"\b(?:should|urg\w+|asking|ask(?:s|ed)? (?:the|him|her|them|sheriff|county|city)|calls? on|called on"
     r"|calling on|demand\w*|must|petition\w*|would like|time to|promis\w+|pledg\w+|vow\w*|plans? to"
-    r"|proposes|proposed|consider\w*|whether to)\b"
+    r"|proposes|proposed|consider\w*|whether to|it is time|it's time)\b"
 )
 # Background, not the news: "In June 2016, former Sheriff X renewed ...".
 _BACKGROUND_RE = re.compile(
     r"\b(?:in|since|until|by) (?:\w+ )?(?:19|20)\d\d\b|\blast year\b|\bpreviously\b|\bformer\b|\byears ago\b"
+)
+_FAILED_VOTE_RE = re.compile(
+    r"\b(?:vote failed|failed to pass|voted against|rejected|split vote|deadlocked|tie vote|not to approve"
+    r"|to not approve|blocks?|blocked)\b"
 )
 MODAL_WINDOW = 70
 MATCHES_PER_SENTENCE = 2
@@ -177,6 +182,10 @@ def classify_event(doc: Document) -> EventResult:
                 sentence_scores[target] = (
                     max(previous, value) if target == "vote_or_proposal" else previous + value
                 )
+        realised_here = any(t in REALISED for t in sentence_scores)
+        if realised_here and not _FAILED_VOTE_RE.search(masked):
+            # "voted to end the contract": the vote is how the termination happened, not a separate event.
+            sentence_scores.pop("vote_or_proposal", None)
         for target, value in sentence_scores.items():
             scores[target] = scores.get(target, 0.0) + value
             if value > best_span.get(target, (0.0, ""))[0]:

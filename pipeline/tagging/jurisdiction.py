@@ -31,8 +31,8 @@ _IMMIGRATION_RE = re.compile(
     r"\bice\b|287\s?\(?g\)?|\bdetainers?\b|\bsanctuary\b|immigra|\bdeport|homeland security"
 )
 _STATE_GOV_RE = re.compile(
-    r"\b(?:gov\.|governor|legislature|general assembly|attorney general|state law|statewide|sanctuary state"
-    r"|state['’]s \d+ counties|all \d+ counties|all (?:of )?the state['’]s)\b",
+    r"\bgov\.|\b(?:governor|legislature|general assembly|attorney general|state law|statewide|sanctuary state"
+    r"|state agencies|executive order|state['’]s \d+ counties|all \d+ counties|all (?:of )?the state['’]s)\b",
     re.IGNORECASE,
 )
 _STATEWIDE_HEADLINE_RE = re.compile(r"\b(?:all|every) (?:\w+ ){0,2}(?:sheriffs|counties)\b", re.IGNORECASE)
@@ -95,8 +95,9 @@ def _score_local(doc: Document, cand: Candidate) -> None:
         sentence = doc.sentence_at(m.start)
         weight = 0.0
         if "dateline" in m.cues:
-            score -= 1.0
-            continue
+            score -= 0.5  # the reporter's location: often the actor itself, often just a nearby seat
+        if re.match(r"[\s-]+(?:suburbs?|area|metro)\b", doc.text[m.end : m.end + 10]):
+            continue  # "this Phoenix suburb": the place named is context, not the actor
         if doc.in_headline(m.start):
             headline = True
             weight += 2

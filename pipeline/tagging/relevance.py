@@ -14,20 +14,23 @@ from dataclasses import dataclass
 from pipeline.tagging.lexicons import MultiPattern
 from pipeline.tagging.text import Document
 
-_IMMIGRATION = MultiPattern(
+# Unmistakable phrases (count 2) and topic words that need company (count 1).
+_IMMIGRATION_STRONG = MultiPattern(
     r"immigration and customs enforcement|287\s?\(\s?g\s?\)|\b287g\b|immigration detainers?|ice detainers?"
     r"|sanctuary (?:city|cities|county|counties|state|jurisdictions?|polic\w+|ordinances?|laws?|status)"
-    r"|secure communities|\bdeport\w+|homeland security|\bundocumented\b|illegal (?:aliens?|immigra\w+)"
-    r"|criminal aliens?|immigration (?:enforcement|holds?|status|agents?|officials|authorities"
-    r"|laws?|detainees?"
-    r"|violations?|policy|policies)|federal immigration|intergovernmental service agreement|\bigsa\b"
-    r"|\bnoncitizens?\b|\bimmigrants?\b|\bdetainers?\b"
+    r"|secure communities|immigration detainees|immigration holds?|intergovernmental service agreement"
+    r"|federal immigration (?:authorities|agents|officials|enforcement|law)"
+)
+_IMMIGRATION = MultiPattern(
+    r"\bdeport\w+|homeland security|\bundocumented\b|illegal (?:aliens?|immigra\w+)"
+    r"|criminal aliens?|immigration (?:enforcement|status|agents?|officials|authorities|laws?"
+    r"|violations?|policy|policies|arrests?|raids?|cases?)|\bigsa\b|\bnoncitizens?\b|\bimmigrants?\b|\bdetainers?\b"
 )
 _ICE_CAPS_RE = re.compile(r"\bICE\b|\bI\.C\.E\.")
 _ICE_ENFORCEMENT = MultiPattern(
     r"\bICE\b['’s]* (?:agents?|officers?|officials|detainees?|detention|contract|agreement|custody"
     r"|raids?|holds?|warrants?|detainers?|program|partnership|cooperation|jail)"
-    r"|(?:with|to|from|by|and|for|of) ICE\b"
+    r"|(?:with|to|from|by|and|for|of|help|helping|assist|assisting|notify|notifying|contact) ICE\b"
 )
 _OTHER_SENSE = MultiPattern(
     r"\bice (?:storms?|rinks?|skat\w+|cream|hockey|age|bucket|cubes?|maker|fishing|dancing|climbing|sheets?"
@@ -53,13 +56,13 @@ class RelevanceResult:
 
 def assess_relevance(doc: Document, *, has_jurisdiction: bool) -> RelevanceResult:
     """Relevance with its reason; scores are counts of topic phrases (ICE counts when used as the agency)."""
-    immigration = float(_IMMIGRATION.count(doc.lower))
+    immigration = 2.0 * _IMMIGRATION_STRONG.count(doc.lower) + _IMMIGRATION.count(doc.lower)
     ice_caps = len(_ICE_CAPS_RE.findall(doc.text))
     ice_enforcement = _ICE_ENFORCEMENT.count(doc.text)
     other = float(_OTHER_SENSE.count(doc.lower))
-    if immigration >= 1 or ice_enforcement:
-        immigration += 0.5 * ice_caps
-    immigration += 1.5 * ice_enforcement
+    if not other:
+        immigration += 1.0 * ice_caps
+    immigration += 1.0 * ice_enforcement
     if immigration < MIN_IMMIGRATION:
         return RelevanceResult(
             relevant=False,
