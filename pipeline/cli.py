@@ -31,6 +31,7 @@ HANDLERS: dict[str, tuple[str, str, int]] = {
     "bench": ("pipeline.bench", "bench_command", 8),
     "demo": ("pipeline.demo", "demo_command", 2),
     "es": ("pipeline.cli", "es_command", 2),
+    "stack": ("pipeline.stack", "stack_command", 7),
     "config": ("pipeline.cli", "config_command", 2),
 }
 
@@ -139,6 +140,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     es = commands.add_parser("es", help="the local Elasticsearch node")
     es.add_argument("action", choices=["up", "down", "status"])
+
+    stack = commands.add_parser("stack", help="local stack: Elasticsearch, Airflow, SMTP sink, demo feeds")
+    stack.add_argument("action", choices=["up", "down", "status"])
+    stack.add_argument("--no-demo", action="store_true", help="poll config/sources.yaml, not the demo feeds")
 
     check = commands.add_parser("config", help="validate the configuration files")
     check.add_argument("action", choices=["check"])

@@ -1,0 +1,341 @@
+"""The local long-running stack: ``make up`` / ``make down`` → ``muniwatch stack up|down|status``.
+
+``up`` starts, each only if it is not already running (idempotent):
+
+1. Elasticsearch, through ``pipeline.es_local`` (remembered as ours only if this command started it);
+2. an SMTP sink on 127.0.0.1 (aiosmtpd's Maildir handler) keeping every message under ``var/mail``;
+3. the offline demo feeds and pages (``pipeline.demo``) on 127.0.0.1, with a demo configuration
+   under ``var/stack/demo`` (``--no-demo`` polls the real sources in ``config/`` instead);
+4. Airflow standalone (scheduler, DAG processor, triggerer, API server + UI on :8080) with
+   ``AIRFLOW_HOME=var/airflow``, the repository's ``dags/`` and ``plugins/``, SQLite, the
+   LocalExecutor and the settings in ``config/airflow/standalone.env``; the pool and Variables
+   of ``config/airflow/*.json`` are imported; the Connections point at the ES node and the sink.
+
+``down`` stops what ``up`` started — by the process ids recorded under ``var/stack`` — and
+nothing else. ``status`` says what runs where.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+
+from pipeline.settings import REPO_ROOT, Settings, load_settings
+
+AIRFLOW_CONFIG_DIR = REPO_ROOT / "config" / "airflow"
+SMTP_PORT = int(os.environ.get("MUNIWATCH_STACK_SMTP_PORT", "8025"))
+DEMO_PORT = int(os.environ.get("MUNIWATCH_STACK_DEMO_PORT", "8781"))
+AIRFLOW_PORT = 8080
+AIRFLOW_START_TIMEOUT_S = 240.0
+STOP_TIMEOUT_S = 30.0
+DEMO_INDEX_PREFIX = "muniwatch-demo"
+
+
+class StackError(RuntimeError):
+    """A part of the stack cannot start; the message says which and what to do."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Component:
+    name: str
+    argv: list[str]
+    log: Path
+    pid_file: Path
+    # A word of the command line that tells our process from another one that got the same pid.
+    marker: str
+
+    def pid(self) -> int | None:
+        """The recorded pid if that process still runs *and* is the command we started."""
+        try:
+            pid = int(self.pid_file.read_text().strip())
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except (FileNotFoundError, ValueError, ProcessLookupError):
+            return None
+        return pid if self.marker.encode() in cmdline else None
+
+
+def stack_dir(settings: Settings) -> Path:
+    return settings.var_dir / "stack"
+
+
+def airflow_home(settings: Settings) -> Path:
+    return settings.var_dir / "airflow"
+
+
+def _port_open(port: int) -> bool:
+    import socket
+
+    with socket.socket() as probe:
+        probe.settimeout(0.5)
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _read_env_file(path: Path) -> dict[str, str]:
+    values: dict[str, str] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if line and not line.startswith("#") and "=" in line:
+            key, _, value = line.partition("=")
+            values[key.strip()] = value.strip()
+    return values
+
+
+def _es_connection(es_url: str) -> str:
+    parts = urlsplit(es_url)
+    fields: dict[str, object] = {
+        "conn_type": "elasticsearch",
+        "host": parts.hostname,
+        "port": parts.port or 9200,
+        "extra": {"scheme": parts.scheme},
+    }
+    if parts.username:
+        fields.update(login=parts.username, password=parts.password or "")
+    return json.dumps(fields)
+
+
+def demo_config_dir(settings: Settings) -> Path:
+    return stack_dir(settings) / "demo"
+
+
+def airflow_environment(settings: Settings, *, demo: bool) -> dict[str, str]:
+    """The environment Airflow (and so every task) runs with; the user's MUNIWATCH_* still win."""
+    home = airflow_home(settings)
+    env = dict(os.environ)
+    env.update(_read_env_file(AIRFLOW_CONFIG_DIR / "standalone.env"))
+    env.update(
+        AIRFLOW_HOME=str(home),
+        AIRFLOW__CORE__DAGS_FOLDER=str(REPO_ROOT / "dags"),
+        AIRFLOW__CORE__PLUGINS_FOLDER=str(REPO_ROOT / "plugins"),
+        AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=f"sqlite:///{home}/airflow.db",
+        AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE=str(home / "passwords.json"),
+        AIRFLOW_CONN_ELASTICSEARCH_DEFAULT=_es_connection(settings.es_url),
+        # JSON booleans: the smtp provider reads these extras with bool(), so "false" is true.
+        AIRFLOW_CONN_SMTP_DEFAULT=json.dumps(
+            {
+                "conn_type": "smtp",
+                "host": "127.0.0.1",
+                "port": SMTP_PORT,
+                "extra": {"disable_ssl": True, "disable_tls": True, "from_email": settings.mail_from},
+            }
+        ),
+        MUNIWATCH_VAR_DIR=str(settings.var_dir),
+        PYTHONPATH=os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH", "")])),
+    )
+    if demo:
+        env.setdefault("MUNIWATCH_INDEX_PREFIX", DEMO_INDEX_PREFIX)
+        env["MUNIWATCH_CONFIG_DIR"] = str(demo_config_dir(settings))
+        hosts = {h for h in env.get("MUNIWATCH_ALLOW_HOSTS", "").split(",") if h} | {"127.0.0.1"}
+        env["MUNIWATCH_ALLOW_HOSTS"] = ",".join(sorted(hosts))
+    return env
+
+
+def components(settings: Settings) -> dict[str, Component]:
+    directory = stack_dir(settings)
+    python = sys.executable
+    airflow = str(Path(python).parent / "airflow")
+    mail = str(settings.var_dir / "mail")
+    smtp = ["-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{SMTP_PORT}", "-c", "aiosmtpd.handlers.Mailbox", mail]
+    demo = ["-m", "pipeline.stack", "serve-demo", str(DEMO_PORT), str(demo_config_dir(settings))]
+    return {
+        "smtp": Component(
+            name="SMTP sink", argv=[python, *smtp], marker="aiosmtpd",
+            log=directory / "smtp.log", pid_file=directory / "smtp.pid",
+        ),
+        "demo": Component(
+            name="demo feeds", argv=[python, *demo], marker="serve-demo",
+            log=directory / "demo.log", pid_file=directory / "demo.pid",
+        ),
+        "airflow": Component(
+            name="Airflow standalone", argv=[airflow, "standalone"], marker="standalone",
+            log=directory / "airflow.log", pid_file=directory / "airflow.pid",
+        ),
+    }  # fmt: skip
+
+
+def _start(component: Component, env: dict[str, str]) -> int:
+    running = component.pid()
+    if running is not None:
+        return running
+    component.log.parent.mkdir(parents=True, exist_ok=True)
+    with component.log.open("ab") as log:
+        process = subprocess.Popen(
+            component.argv,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            cwd=REPO_ROOT,
+            start_new_session=True,  # its own process group: down stops all of it
+        )
+    component.pid_file.write_text(f"{process.pid}\n")
+    return process.pid
+
+
+def _airflow_cli(env: dict[str, str], *args: str) -> None:
+    airflow = str(Path(sys.executable).parent / "airflow")
+    done = subprocess.run(
+        [airflow, *args], env=env, capture_output=True, text=True, check=False, cwd=REPO_ROOT
+    )
+    if done.returncode != 0:
+        raise StackError(f"airflow {' '.join(args)} failed:\n{(done.stderr or done.stdout)[-3000:]}")
+
+
+def _wait_for(url: str, timeout: float, what: str, log: Path) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=3.0).status_code < 500:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(2.0)
+    raise StackError(f"{what} did not answer at {url} within {timeout:.0f}s; see {log}")
+
+
+def _login(settings: Settings) -> str:
+    passwords = airflow_home(settings) / "passwords.json"
+    try:
+        users = json.loads(passwords.read_text())
+    except (FileNotFoundError, ValueError):
+        return f"user admin, password in {passwords} once Airflow has written it"
+    return ", ".join(f"user {user} / password {password}" for user, password in users.items())
+
+
+def up(settings: Settings, *, demo: bool = True) -> list[str]:
+    """Start what is not running yet; return lines telling the user where everything is."""
+    from pipeline import es_local
+
+    directory = stack_dir(settings)
+    directory.mkdir(parents=True, exist_ok=True)
+    was_running = es_local.status(settings).reachable
+    node = es_local.up(settings)
+    if not was_running:
+        (directory / "es.started").write_text("started by muniwatch stack up\n")
+    parts = components(settings)
+    env = airflow_environment(settings, demo=demo)
+    lines = [node.describe(settings.es_url)]
+    for key in ("smtp", "demo") if demo else ("smtp",):
+        component = parts[key]
+        port = SMTP_PORT if key == "smtp" else DEMO_PORT
+        if component.pid() is None and _port_open(port):
+            raise StackError(f"{component.name}: port {port} on 127.0.0.1 is taken by another program")
+        (settings.var_dir / "mail").mkdir(parents=True, exist_ok=True)
+        _start(component, env)
+    if demo:
+        _wait_for(f"http://127.0.0.1:{DEMO_PORT}/", 30.0, "the demo server", parts["demo"].log)
+    if parts["airflow"].pid() is None:
+        if _port_open(AIRFLOW_PORT):
+            raise StackError(f"Airflow: port {AIRFLOW_PORT} on 127.0.0.1 is taken by another program")
+        airflow_home(settings).mkdir(parents=True, exist_ok=True)
+        _airflow_cli(env, "db", "migrate")
+        _airflow_cli(env, "pools", "import", str(AIRFLOW_CONFIG_DIR / "pools.json"))
+        _airflow_cli(env, "variables", "import", str(AIRFLOW_CONFIG_DIR / "variables.json"))
+        _start(parts["airflow"], env)
+    _wait_for(
+        f"http://127.0.0.1:{AIRFLOW_PORT}/api/v2/monitor/health",
+        AIRFLOW_START_TIMEOUT_S,
+        "Airflow",
+        parts["airflow"].log,
+    )
+    lines += [
+        f"SMTP sink: smtp://127.0.0.1:{SMTP_PORT}, messages kept in {settings.var_dir / 'mail'}",
+        f"demo feeds: http://127.0.0.1:{DEMO_PORT}/ (config {demo_config_dir(settings)})"
+        if demo
+        else "sources: config/sources.yaml (real feeds)",
+        f"index prefix: {env.get('MUNIWATCH_INDEX_PREFIX', settings.index_prefix)}",
+        f"Airflow UI: http://127.0.0.1:{AIRFLOW_PORT}/  ({_login(settings)})",
+        f"muniwatch status: http://127.0.0.1:{AIRFLOW_PORT}/muniwatch/status (menu: muniwatch status)",
+        f"logs: {directory}/*.log; stop everything with `make down`",
+    ]
+    return lines
+
+
+def _stop(component: Component) -> bool:
+    pid = component.pid()
+    if pid is None:
+        component.pid_file.unlink(missing_ok=True)
+        return False
+    os.killpg(pid, signal.SIGTERM)  # the group this stack created for it, not anyone else's
+    deadline = time.monotonic() + STOP_TIMEOUT_S
+    while time.monotonic() < deadline and Path(f"/proc/{pid}").exists():
+        time.sleep(0.5)
+    if Path(f"/proc/{pid}").exists():
+        os.killpg(pid, signal.SIGKILL)
+    component.pid_file.unlink(missing_ok=True)
+    return True
+
+
+def down(settings: Settings) -> list[str]:
+    """Stop what ``up`` started, and only that."""
+    from pipeline import es_local
+
+    lines = []
+    for component in reversed(list(components(settings).values())):
+        lines.append(f"{component.name}: {'stopped' if _stop(component) else 'was not running'}")
+    marker = stack_dir(settings) / "es.started"
+    if marker.exists():
+        stopped = es_local.down(settings)
+        marker.unlink()
+        lines.append(f"Elasticsearch: {'stopped' if stopped else 'was not running'}")
+    else:
+        lines.append("Elasticsearch: left running (it was running before `make up`)")
+    return lines
+
+
+def status(settings: Settings) -> list[str]:
+    from pipeline import es_local
+
+    lines = [es_local.status(settings).describe(settings.es_url)]
+    for component in components(settings).values():
+        pid = component.pid()
+        lines.append(f"{component.name}: " + (f"running, pid {pid}" if pid else "not running"))
+    if components(settings)["airflow"].pid():
+        lines.append(f"Airflow UI: http://127.0.0.1:{AIRFLOW_PORT}/  ({_login(settings)})")
+    return lines
+
+
+def serve_demo(port: int, config_dir: Path) -> None:
+    """The demo feed server as a long-running process (``up`` starts it; SIGTERM ends it)."""
+    from pipeline.demo import DemoServer, write_demo_config
+
+    server = DemoServer(port=port).start()
+    write_demo_config(config_dir, server.base_url)
+
+    def stop(*_: object) -> None:
+        server.stop()
+        sys.exit(0)
+
+    signal.signal(signal.SIGTERM, stop)
+    while True:
+        time.sleep(3600)
+
+
+def stack_command(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    try:
+        if args.action == "up":
+            lines = up(settings, demo=not getattr(args, "no_demo", False))
+        elif args.action == "down":
+            lines = down(settings)
+        else:
+            lines = status(settings)
+    except StackError as error:
+        print(f"muniwatch stack {args.action}: {error}", file=sys.stderr)
+        return 1
+    print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["serve-demo"]:
+        serve_demo(int(sys.argv[2]), Path(sys.argv[3]))
