@@ -22,6 +22,8 @@ from pipeline.tasks import ConfigPaths
 
 DEMO_DIR = Path(__file__).parent / "data" / "demo"
 DEMO_PREFIX = "muniwatch-demo"
+# A fixed port keeps page URLs (hence item ids) the same from one demo run to the next.
+DEMO_PORT = 18765
 # Paths a real Mastodon server would use, mapped onto the bundled files.
 _ALIASES = {"/@dreyes.rss": "/feeds/reporter-social.rss"}
 _TYPES = {".xml": "application/rss+xml", ".rss": "application/rss+xml", ".atom": "application/atom+xml",
@@ -134,7 +136,10 @@ def demo_settings(settings: Settings, explicit_prefix: bool) -> Settings:
 
 @contextmanager
 def running_demo(directory: Path) -> Iterator[tuple[DemoServer, ConfigPaths]]:
-    server = DemoServer().start()
+    try:
+        server = DemoServer(DEMO_PORT).start()
+    except OSError:  # taken (a second demo, or `make up` serving it): any free port
+        server = DemoServer().start()
     try:
         yield server, write_demo_config(directory, server.base_url)
     finally:

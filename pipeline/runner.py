@@ -56,6 +56,16 @@ def _merge_counts(summary: RunOnceSummary, report: dict[str, Any], key: str, tar
         setattr(entry, target, getattr(entry, target) + int(value or 0))
 
 
+def _poll_note(figures: dict[str, Any]) -> str:
+    if figures.get("error"):
+        return str(figures["error"])
+    if figures.get("skipped"):
+        return f"skipped: {figures['skipped']}"
+    if figures.get("not_modified"):
+        return "not modified since last poll (304)"
+    return str(figures.get("problem") or "")
+
+
 def run_once(settings: Settings, paths: ConfigPaths, *, now: datetime) -> RunOnceSummary:
     """One full pass. A failing step is reported and the following steps still run on what exists."""
     summary = RunOnceSummary(started_at=now)
@@ -83,8 +93,7 @@ def run_once(settings: Settings, paths: ConfigPaths, *, now: datetime) -> RunOnc
             _merge_counts(summary, report, "matched", "matched")
             _merge_counts(summary, report, "errors", "errors")
             for source_id, figures in report.get("sources", {}).items():
-                if isinstance(figures, dict) and figures.get("error"):
-                    summary.source(source_id).note = str(figures["error"])
+                summary.source(source_id).note = _poll_note(figures)
         elif name == "enrich":
             _merge_counts(summary, report, "indexed", "indexed")
             _merge_counts(summary, report, "errors", "errors")
