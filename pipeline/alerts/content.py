@@ -11,13 +11,13 @@ import logging
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import quote
 
 from elasticsearch import Elasticsearch
 
 from pipeline.alerts.storage import parse_time
+from pipeline.links import story_link
 from pipeline.settings import Settings
 
 LOGGER = logging.getLogger(__name__)
@@ -115,21 +115,11 @@ def place_label(jurisdiction: dict[str, Any] | None) -> str:
     return f"{name}, {state}"
 
 
-def story_link(settings: Settings, story_id: str) -> str:
-    """The story in Kibana; built by ``pipeline.links`` when available (one place for every link)."""
-    try:
-        from pipeline.links import story_link as shared_story_link
-    except ImportError:
-        return _fallback_story_link(settings, story_id)
-    return str(shared_story_link(settings, story_id))
-
-
-def _fallback_story_link(settings: Settings, story_id: str) -> str:
-    kql = quote(f'story_id:"{story_id}"', safe="")
-    return (
-        f"{settings.kibana_url}/app/discover#/?_g=(time:(from:now-1y,to:now))"
-        f"&_a=(query:(language:kuery,query:'{kql}'))"
-    )
+def _story_link(settings: Settings, story_id: str, first_seen: datetime | None) -> str:
+    """The story in Kibana, its time range starting the day before the story's first item."""
+    if first_seen is None:
+        return story_link(settings, story_id)
+    return story_link(settings, story_id, since=first_seen - timedelta(days=1))
 
 
 def _item_view(item_id: str, doc: dict[str, Any]) -> ItemView:
@@ -229,8 +219,14 @@ def _build_view(
         stance_counts=counts,
         items=views[:MAX_ITEMS_PER_STORY],
         item_count=max(len(views), int(story.get("item_count") or 0)),
-        link=story_link(settings, story_id),
+        link=_story_link(settings, story_id, _first_seen(story, views)),
     )
+
+
+def _first_seen(story: dict[str, Any], views: list[ItemView]) -> datetime | None:
+    first = parse_time(story.get("first_published") or story.get("first_seen"))
+    dated = [v.published_at for v in views if v.published_at]
+    return min([first, *dated]) if first else min(dated, default=None)
 
 
 def _most_common(values: Iterable[Any]) -> str | None:

@@ -19,13 +19,11 @@ from elasticsearch import Elasticsearch, helpers
 from pipeline.alerts.content import ITEM_FIELDS
 from pipeline.alerts.storage import iso
 from pipeline.alerts.subscriptions import Subscription
-from pipeline.config import US_STATES
+from pipeline.search import item_filter_query
 from pipeline.settings import Settings
 
 LOGGER = logging.getLogger(__name__)
 
-# Fields a subscription query searches when pipeline.search is not there to say.
-QUERY_FIELDS = ("title", "text")
 # Searches per _msearch request: bounded so hundreds of subscriptions do not make one huge request.
 _MSEARCH_CHUNK = 50
 
@@ -52,70 +50,15 @@ class MatchResult:
 
 
 def subscription_filter(subscription: Subscription) -> dict[str, Any]:
-    """The Elasticsearch query for a subscription's filter (all parts optional, ANDed)."""
-    args = (
+    """The Elasticsearch query for a subscription's filter (all parts optional, ANDed): the same
+    function builds ``muniwatch search``'s query. Raises ValueError when the query does not parse."""
+    return item_filter_query(
         subscription.query,
         list(subscription.jurisdictions),
         list(subscription.states),
         list(subscription.stances),
         list(subscription.events),
     )
-    try:
-        from pipeline.search import item_filter_query
-    except ImportError:
-        return fallback_filter_query(*args)
-    query: dict[str, Any] = item_filter_query(*args)
-    return query
-
-
-def _jurisdiction_clause(value: str) -> dict[str, Any]:
-    """ "Glendale" matches every Glendale; "Glendale, CA" only California's; a key matches itself."""
-    name, _, state = value.rpartition(",")
-    state = state.strip().upper()
-    if name.strip() and state in US_STATES:
-        return {
-            "bool": {
-                "filter": [
-                    {"term": {"jurisdiction.name.keyword": name.strip().lower()}},
-                    {"term": {"jurisdiction.state": state}},
-                ]
-            }
-        }
-    return {
-        "bool": {
-            "should": [
-                {"term": {"jurisdiction.name.keyword": value.strip().lower()}},
-                {"term": {"jurisdiction.key": value.strip()}},
-            ],
-            "minimum_should_match": 1,
-        }
-    }
-
-
-def fallback_filter_query(
-    query: str | None,
-    jurisdictions: Sequence[str],
-    states: Sequence[str],
-    stances: Sequence[str],
-    events: Sequence[str],
-) -> dict[str, Any]:
-    """Used until ``pipeline.search.item_filter_query`` exists; same contract."""
-    filters: list[dict[str, Any]] = [{"term": {"relevant": True}}]
-    if query:
-        from pipeline.rules import parse_rule
-
-        filters.append(parse_rule(query).to_es_query(list(QUERY_FIELDS)))
-    if jurisdictions:
-        filters.append(
-            {"bool": {"should": [_jurisdiction_clause(j) for j in jurisdictions], "minimum_should_match": 1}}
-        )
-    if states:
-        filters.append({"terms": {"jurisdiction.state": [s.upper() for s in states]}})
-    if stances:
-        filters.append({"terms": {"stance": list(stances)}})
-    if events:
-        filters.append({"terms": {"event": list(events)}})
-    return {"bool": {"filter": filters}}
 
 
 def pending_items(es: Elasticsearch, settings: Settings, *, limit: int) -> list[PendingItem]:

@@ -126,6 +126,7 @@ def _environment() -> Environment:
     )
     env.filters["one_line"] = one_line
     env.filters["safe_href"] = safe_href
+    env.filters["headline"] = story_subject
     env.globals["EVENT_LABELS"] = EVENT_LABELS
     return env
 

@@ -60,7 +60,8 @@ class AlertReport:
     errors: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """JSON-ready; ``sources`` has the per-source ``alerted`` figure in the runner's shape."""
+        return {**asdict(self), "sources": {s: {"alerted": n} for s, n in sorted(self.by_source.items())}}
 
     def alerted(self, source_id: str) -> int:
         return self.by_source.get(source_id, 0)
