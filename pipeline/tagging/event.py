@@ -30,6 +30,7 @@ _PATTERNS: dict[Event, MultiPattern] = {
         r"|no longer (?:hold|house|cooperate|collaborate|honor|participate|accept|detain|work|notify|share"
         r"|transfer|rent|help|assist|respond|provide|allow)\w*"
         r"|\bstripped of|\babandon\w*|\brescind\w*"
+        r"|\b(?:will|to) stop (?:allowing|letting|housing|renting|holding|sharing|notifying)"
         r"|\b(?:left|leave|leaves|exit\w*|quit\w*|drop\w*) (?:the |its )?(?:287|program|agreement|contract)"
         r"|\bceas\w+ (?:cooperation|housing|to house|to hold)"
     ),
@@ -41,7 +42,8 @@ _PATTERNS: dict[Event, MultiPattern] = {
         + _NEG
         + r"\b(?:approv\w+|authoriz\w+) (?:an |the |a )?(?:\w+['’]?s? ){0,4}"
         r"(?:agreement|contract|287)|\bagreement to (?:collaborate|cooperate|work with)"
-        r"|\bagreed to (?:collaborate|cooperate|partner|join|participate)|\bnew (?:287\(g\) )?agreement with"
+        r"|\bagreed (?:\w+ ){0,2}to (?:collaborate|cooperate|partner|join|participate|rent|house|hold|lease)"
+        r"|\b(?:rent|lease)\w* (?:\w+ ){0,3}beds to|\bnew (?:287\(g\) )?agreement with"
     ),
     "renew_or_expand": MultiPattern(
         _NEG + r"(?<!won't )(?<!not to )\brenew\w*|\bextend\w* (?:its |the )?(?:contract|agreement|287)"
@@ -51,6 +53,7 @@ _PATTERNS: dict[Event, MultiPattern] = {
         r"\bvot(?:e|es|ed|ing)\b|\bmotion\b|\bresolution\b|\bproposal\b|\bproposed\b|\bordinance\b"
         r"|\burg\w+ (?:\w+ ){0,4}(?:to end|an end|to stop|to sign|to join)"
         r"|\bcall\w* on .{0,40} to (?:end|stop|sign|join)"
+        r"|\b(?:approv\w+|pass\w+|adopt\w+|introduc\w+) (?:a |an |the )?(?:\w+ )?(?:measure|ordinance|bill)\b"
         r"|\bpublic hearing|\bpetition\b|\bto decide whether|\bwill consider|\bsplit vote|\breferendum"
         r"|\bunder advisement"
     ),
