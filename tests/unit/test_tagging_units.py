@@ -68,7 +68,8 @@ def test_glendale_california_not_arizona() -> None:
 
 def test_county_naming_and_type() -> None:
     tags = _tag(
-        "The Hudson County freeholders voted to end the county jail's contract with ICE, New Jersey officials said."
+        "The Hudson County freeholders voted to end the county jail's contract with ICE,"
+        " New Jersey officials said."
     )
     assert tags.jurisdiction is not None
     assert (tags.jurisdiction.name, tags.jurisdiction.type, tags.jurisdiction.state) == (
