@@ -116,9 +116,14 @@ def _score_local(doc: Document, cand: Candidate) -> None:
     score += min(gov, SCORE_GOV_CAP) + min(topic, SCORE_TOPIC_CAP)
     score += SCORE_HEADLINE if headline else 0.0
     score += SCORE_LEAD if lead else 0.0
-    base = norm(cand.place.name.removesuffix(" County"))
-    if doc.url_words and re.search(rf"\b{re.escape(base)}\b", doc.url_words.lower()):
-        score += SCORE_URL
+    if doc.url_words:
+        if cand.place.kind == "county":
+            base = norm(cand.place.name.removesuffix(" County"))
+            named = re.search(rf"\b{re.escape(base)} count", doc.url_words.lower())
+        else:
+            named = re.search(rf"\b{re.escape(norm(cand.place.name))}\b(?! count)", doc.url_words.lower())
+        if named:
+            score += SCORE_URL
     cand.score = score
     cand.evidence = best_span
 
