@@ -47,7 +47,11 @@ def es_command(args: argparse.Namespace) -> int:
             return 0
         if args.action == "down":
             stopped = es_local.down(settings)
-            print("stopped the local Elasticsearch node" if stopped else "no local node started by muniwatch is running")
+            print(
+                "stopped the local Elasticsearch node"
+                if stopped
+                else "no local node started by muniwatch is running"
+            )
             return 0
         return es_local.main_status(settings)
     except es_local.LocalESError as error:

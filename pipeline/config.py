@@ -35,10 +35,15 @@ DEFAULT_SOURCES = CONFIG_DIR / "sources.yaml"
 DEFAULT_WATCHLISTS = CONFIG_DIR / "watchlists.yaml"
 DEFAULT_SUBSCRIPTIONS = CONFIG_DIR / "subscriptions.yaml"
 
-US_STATES = frozenset(
-    "AL AK AZ AR CA CO CT DE DC FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH NJ NM "
-    "NY NC ND OH OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY PR".split()
-)
+# USPS codes of the states, DC and Puerto Rico.
+# fmt: off
+US_STATES = frozenset((
+    "AL", "AK", "AZ", "AR", "CA", "CO", "CT", "DE", "DC", "FL", "GA", "HI", "ID", "IL",
+    "IN", "IA", "KS", "KY", "LA", "ME", "MD", "MA", "MI", "MN", "MS", "MO", "MT", "NE",
+    "NV", "NH", "NJ", "NM", "NY", "NC", "ND", "OH", "OK", "OR", "PA", "RI", "SC", "SD",
+    "TN", "TX", "UT", "VT", "VA", "WA", "WV", "WI", "WY", "PR",
+))
+# fmt: on
 STANCES = ("pro_cooperation", "anti_cooperation", "neutral")
 EVENTS = (
     "terminate",
@@ -357,7 +362,7 @@ def load_config(
         ("subscriptions", subscriptions, load_subscriptions),
     ):
         try:
-            loaded[key] = loader(path)  # type: ignore[operator]
+            loaded[key] = loader(path)
         except ConfigError as error:
             problems.extend(error.problems)
     if problems:

@@ -26,8 +26,12 @@ DEMO_PREFIX = "muniwatch-demo"
 DEMO_PORT = 18765
 # Paths a real Mastodon server would use, mapped onto the bundled files.
 _ALIASES = {"/@dreyes.rss": "/feeds/reporter-social.rss"}
-_TYPES = {".xml": "application/rss+xml", ".rss": "application/rss+xml", ".atom": "application/atom+xml",
-          ".html": "text/html; charset=utf-8"}
+_TYPES = {
+    ".xml": "application/rss+xml",
+    ".rss": "application/rss+xml",
+    ".atom": "application/atom+xml",
+    ".html": "text/html; charset=utf-8",
+}
 
 
 class DemoServer:
@@ -88,30 +92,64 @@ def write_demo_config(directory: Path, base_url: str) -> ConfigPaths:
     directory.mkdir(parents=True, exist_ok=True)
     sources = {
         "sources": [
-            {"id": "demo-foothill-ledger", "kind": "rss", "url": f"{base_url}/feeds/foothill-ledger.xml",
-             "home_state": "CA", "priority": True, "group": "demo-news"},
-            {"id": "demo-garden-state-wire", "kind": "rss", "url": f"{base_url}/feeds/garden-state-wire.atom",
-             "home_state": "NJ", "group": "demo-news"},
-            {"id": "demo-civic-safety-review", "kind": "rss", "url": f"{base_url}/feeds/civic-safety-review.xml",
-             "group": "demo-news"},
-            {"id": "demo-reporter-mastodon", "kind": "rss", "url": f"{base_url}/@dreyes.rss",
-             "group": "demo-social"},
+            {
+                "id": "demo-foothill-ledger",
+                "kind": "rss",
+                "url": f"{base_url}/feeds/foothill-ledger.xml",
+                "home_state": "CA",
+                "priority": True,
+                "group": "demo-news",
+            },
+            {
+                "id": "demo-garden-state-wire",
+                "kind": "rss",
+                "url": f"{base_url}/feeds/garden-state-wire.atom",
+                "home_state": "NJ",
+                "group": "demo-news",
+            },
+            {
+                "id": "demo-civic-safety-review",
+                "kind": "rss",
+                "url": f"{base_url}/feeds/civic-safety-review.xml",
+                "group": "demo-news",
+            },
+            {
+                "id": "demo-reporter-mastodon",
+                "kind": "rss",
+                "url": f"{base_url}/@dreyes.rss",
+                "group": "demo-social",
+            },
         ]
     }
     watchlists = {
         "watchlists": [
-            {"id": "ice-cooperation",
-             "rules": ['"ICE contract"', "287(g)", "ICE AND (detainer OR jail OR contract)",
-                       "sanctuary NEAR/5 (city OR county)"]}
+            {
+                "id": "ice-cooperation",
+                "rules": [
+                    '"ICE contract"',
+                    "287(g)",
+                    "ICE AND (detainer OR jail OR contract)",
+                    "sanctuary NEAR/5 (city OR county)",
+                ],
+            }
         ]
     }
     subscriptions = {
         "subscriptions": [
-            {"id": "demo-ca-desk", "email": "ca-desk@example.org", "mode": "immediate",
-             "filter": {"states": ["CA"]}},
-            {"id": "demo-detention-contracts", "email": "investigations@example.org", "mode": "daily",
-             "timezone": "America/New_York", "digest_hour": 7,
-             "filter": {"query": "contract OR 287(g)"}},
+            {
+                "id": "demo-ca-desk",
+                "email": "ca-desk@example.org",
+                "mode": "immediate",
+                "filter": {"states": ["CA"]},
+            },
+            {
+                "id": "demo-detention-contracts",
+                "email": "investigations@example.org",
+                "mode": "daily",
+                "timezone": "America/New_York",
+                "digest_hour": 7,
+                "filter": {"query": "contract OR 287(g)"},
+            },
         ]
     }
     paths = ConfigPaths(
@@ -119,10 +157,15 @@ def write_demo_config(directory: Path, base_url: str) -> ConfigPaths:
         watchlists=directory / "watchlists.yaml",
         subscriptions=directory / "subscriptions.yaml",
     )
-    for path, data in ((paths.sources, sources), (paths.watchlists, watchlists),
-                       (paths.subscriptions, subscriptions)):
-        path.write_text("# Written by muniwatch demo; points at the local demo server.\n"
-                        + yaml.safe_dump(data, sort_keys=False))
+    for path, data in (
+        (paths.sources, sources),
+        (paths.watchlists, watchlists),
+        (paths.subscriptions, subscriptions),
+    ):
+        path.write_text(
+            "# Written by muniwatch demo; points at the local demo server.\n"
+            + yaml.safe_dump(data, sort_keys=False)
+        )
     return paths
 
 

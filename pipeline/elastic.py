@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from elasticsearch import Elasticsearch
 
 from pipeline.settings import Settings
@@ -13,11 +15,12 @@ REQUEST_TIMEOUT_S = 30.0
 
 def make_client(settings: Settings) -> Elasticsearch:
     """A client for ``settings.es_url`` (credentials may be in the URL) with retries on timeouts."""
-    return Elasticsearch(
-        settings.es_url,
-        ca_certs=settings.es_ca_certs,
-        request_timeout=REQUEST_TIMEOUT_S,
-        retry_on_timeout=True,
-        max_retries=3,
-        retry_on_status=(502, 503, 504),
-    )
+    options: dict[str, Any] = {
+        "request_timeout": REQUEST_TIMEOUT_S,
+        "retry_on_timeout": True,
+        "max_retries": 3,
+        "retry_on_status": (502, 503, 504),
+    }
+    if settings.es_ca_certs:  # docker-compose: TLS with the stack's own CA
+        options["ca_certs"] = settings.es_ca_certs
+    return Elasticsearch(settings.es_url, **options)

@@ -94,11 +94,18 @@ def analyse_page(
     from pipeline.tagging import TagInput, tag_item
 
     post = item.get("post") or None
+    article: dict[str, Any]
     if html is None:
         title = item.get("title") or ""
         text = (post or {}).get("text") or item.get("summary") or title
-        article = {"title": title, "text": text, "published_at": item.get("published_at"),
-                   "author": (post or {}).get("author"), "site_name": None, "language": None}
+        article = {
+            "title": title,
+            "text": text,
+            "published_at": item.get("published_at"),
+            "author": (post or {}).get("author"),
+            "site_name": None,
+            "language": None,
+        }
     else:
         extracted = extract_article(html, final_url)
         if not extracted.has_article:
@@ -106,24 +113,35 @@ def analyse_page(
         article = {
             "title": extracted.title or item.get("title") or "",
             "text": extracted.text,
-            "published_at": (extracted.published_at.isoformat() if extracted.published_at
-                             else item.get("published_at")),
+            "published_at": (
+                extracted.published_at.isoformat() if extracted.published_at else item.get("published_at")
+            ),
             "author": extracted.author,
             "site_name": extracted.site_name,
             "language": extracted.language,
         }
-    matched = list(dict.fromkeys([*item.get("matched_rules", []),
-                                  *_rules(rule_pairs).match(article["title"], article["text"])]))
+    title, text = str(article["title"] or ""), str(article["text"] or "")
+    matched = list(
+        dict.fromkeys(
+            [*item.get("matched_rules", []), *_rules(rule_pairs).match(title, text)]
+        )
+    )
     tags = tag_item(
         TagInput(
-            id=item["_id"], title=article["title"], text=article["text"], url=final_url,
-            home_state=item.get("home_state"), language=article["language"],
+            id=item["_id"],
+            title=title,
+            text=text,
+            url=final_url,
+            home_state=item.get("home_state"),
+            language=article["language"],
         )
     )
     return {"ok": True, "article": article, "tags": tags.to_json_dict(), "matched_rules": matched}
 
 
-def _analyse_args(args: tuple[dict[str, Any], bytes | None, str, tuple[tuple[str, str], ...]]) -> dict[str, Any]:
+def _analyse_args(
+    args: tuple[dict[str, Any], bytes | None, str, tuple[tuple[str, str], ...]],
+) -> dict[str, Any]:
     item, html, final_url, rule_pairs = args
     try:
         return analyse_page(item=item, html=html, final_url=final_url, rule_pairs=rule_pairs)
@@ -145,11 +163,17 @@ def _cpu_pool(pages: int, processes: int | None) -> Iterator[Executor | None]:
 # --- the I/O part ------------------------------------------------------------------------------
 
 
-def pending_items(es: Elasticsearch, settings: Settings, *, size: int, exclude: Sequence[str]) -> list[dict[str, Any]]:
+def pending_items(
+    es: Elasticsearch, settings: Settings, *, size: int, exclude: Sequence[str]
+) -> list[dict[str, Any]]:
     response = es.search(
         index=settings.index("items"),
-        query={"bool": {"filter": [{"term": {"status": "pending"}}],
-                        "must_not": [{"ids": {"values": list(exclude)}}] if exclude else []}},
+        query={
+            "bool": {
+                "filter": [{"term": {"status": "pending"}}],
+                "must_not": [{"ids": {"values": list(exclude)}}] if exclude else [],
+            }
+        },
         sort=[{"discovered_at": {"order": "asc", "missing": "_first"}}, {"canonical_url": "asc"}],
         size=size,
     )
@@ -235,9 +259,12 @@ def _enrich_batch(
             _give_up(es, settings, item, outcome["stage"], outcome["reason"], now, report)
     if not ready:
         return
-    story_ids = assign_stories(es, settings, [_story_input(item, outcome) for item, outcome in ready], now=now)
+    story_ids = assign_stories(
+        es, settings, [_story_input(item, outcome) for item, outcome in ready], now=now
+    )
     documents = [
-        build_item_document(item, outcome, story_id=story_ids[item["_id"]], now=now) for item, outcome in ready
+        build_item_document(item, outcome, story_id=story_ids[item["_id"]], now=now)
+        for item, outcome in ready
     ]
     written = bulk_write_items(es, settings, documents, now=now)
     update_stories(es, settings, sorted(set(story_ids.values())), now=now)
@@ -270,14 +297,21 @@ def _story_input(item: dict[str, Any], outcome: dict[str, Any]) -> dict[str, Any
 
 
 def _fetch_failed(
-    es: Elasticsearch, settings: Settings, item: dict[str, Any], error: Exception, now: datetime,
+    es: Elasticsearch,
+    settings: Settings,
+    item: dict[str, Any],
+    error: Exception,
+    now: datetime,
     report: EnrichReport,
 ) -> None:
     attempts = int(item.get("attempts") or 0) + 1
     reason = getattr(error, "reason", None) or f"{type(error).__name__}: {error}"
     if _is_transient(error) and attempts < MAX_ATTEMPTS:
-        es.update(index=settings.index("items"), id=item["_id"],
-                  doc={"attempts": attempts, "last_error": str(reason)[:1000], "updated_at": now})
+        es.update(
+            index=settings.index("items"),
+            id=item["_id"],
+            doc={"attempts": attempts, "last_error": str(reason)[:1000], "updated_at": now},
+        )
         report.retry_later += 1
         report.sources[item.get("source_id") or "unknown"]["errors"] += 1
         report.errors.append(f"{item['url']}: {reason} (will retry)")
@@ -286,15 +320,35 @@ def _fetch_failed(
 
 
 def _give_up(
-    es: Elasticsearch, settings: Settings, item: dict[str, Any], stage: str, reason: str, now: datetime,
-    report: EnrichReport, attempts: int | None = None,
+    es: Elasticsearch,
+    settings: Settings,
+    item: dict[str, Any],
+    stage: str,
+    reason: str,
+    now: datetime,
+    report: EnrichReport,
+    attempts: int | None = None,
 ) -> None:
     attempts = attempts or int(item.get("attempts") or 0) + 1
-    es.update(index=settings.index("items"), id=item["_id"],
-              doc={"status": "failed", "attempts": attempts, "last_error": reason[:1000], "updated_at": now})
-    quarantine(es, settings, [Rejected(stage=stage, key=item["canonical_url"], reason=reason,
-                                       source_id=item.get("source_id"), payload={"item_id": item["_id"]})],
-               now=now)
+    es.update(
+        index=settings.index("items"),
+        id=item["_id"],
+        doc={"status": "failed", "attempts": attempts, "last_error": reason[:1000], "updated_at": now},
+    )
+    quarantine(
+        es,
+        settings,
+        [
+            Rejected(
+                stage=stage,
+                key=item["canonical_url"],
+                reason=reason,
+                source_id=item.get("source_id"),
+                payload={"item_id": item["_id"]},
+            )
+        ],
+        now=now,
+    )
     report.failed += 1
     report.sources[item.get("source_id") or "unknown"]["errors"] += 1
     report.errors.append(f"{item['url']}: {reason}")
@@ -305,8 +359,11 @@ def _requeue(es: Elasticsearch, settings: Settings, record: dict[str, Any]) -> b
     item_id = (record.get("payload") or {}).get("item_id")
     if not item_id:
         return False
-    es.update(index=settings.index("items"), id=item_id,
-              doc={"status": "pending", "attempts": 0, "updated_at": datetime.now(UTC)})
+    es.update(
+        index=settings.index("items"),
+        id=item_id,
+        doc={"status": "pending", "attempts": 0, "updated_at": datetime.now(UTC)},
+    )
     return True
 
 

@@ -32,6 +32,7 @@ import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -157,10 +158,17 @@ def _download(target: Path) -> None:
             LOGGER.info("fetching %s with mvn dependency:copy", MAVEN_ARTIFACT)
             result = subprocess.run(
                 [
-                    mvn, "-q", "-B", "dependency:copy", f"-Dartifact={MAVEN_ARTIFACT}",
+                    mvn,
+                    "-q",
+                    "-B",
+                    "dependency:copy",
+                    f"-Dartifact={MAVEN_ARTIFACT}",
                     f"-DoutputDirectory={tmp}",
                 ],
-                cwd=tmp, capture_output=True, text=True, check=False,
+                cwd=tmp,
+                capture_output=True,
+                text=True,
+                check=False,
             )
             fetched = Path(tmp) / f"elasticsearch-{ES_VERSION}.zip"
             if result.returncode == 0 and fetched.exists():
@@ -299,7 +307,8 @@ def _ensure_user() -> None:
     except KeyError:
         subprocess.run(
             ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", ES_USER],
-            check=True, capture_output=True,
+            check=True,
+            capture_output=True,
         )
 
 
@@ -354,7 +363,7 @@ def status(settings: Settings) -> NodeStatus:
         nodes = httpx.get(f"{settings.es_url}/_nodes/_local", timeout=5.0).json().get("nodes", {})
     except (httpx.HTTPError, ValueError) as error:
         return NodeStatus(reachable=False, pid=pid, ours=pid is not None, detail=str(error))
-    node = next(iter(nodes.values()), {})
+    node: dict[str, Any] = next(iter(nodes.values()), {})
     return NodeStatus(
         reachable=True,
         health=health.json().get("status"),
@@ -416,8 +425,14 @@ def up(settings: Settings) -> NodeStatus:
             # `-d` daemonises once the node is up; the launcher's exit code tells success.
             launcher = subprocess.run(
                 [str(home / "bin" / "elasticsearch"), "-d", "-p", str(_pid_file(directory))],
-                env=env, cwd=directory / "logs", stdout=log, stderr=subprocess.STDOUT,
-                user=run_as, check=False, timeout=START_TIMEOUT_S, start_new_session=True,
+                env=env,
+                cwd=directory / "logs",
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                user=run_as,
+                check=False,
+                timeout=START_TIMEOUT_S,
+                start_new_session=True,
             )
         if launcher.returncode != 0:
             tail = startup_log.read_text(errors="replace").splitlines()[-15:]

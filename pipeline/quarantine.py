@@ -52,13 +52,24 @@ def quarantine(
             index=settings.index("quarantine"),
             id=record_id(item.stage, item.key),
             doc={
-                "stage": item.stage, "key": item.key, "source_id": item.source_id,
-                "reason": item.reason[:4000], "payload": payload, "status": "open", "last_attempt": now,
+                "stage": item.stage,
+                "key": item.key,
+                "source_id": item.source_id,
+                "reason": item.reason[:4000],
+                "payload": payload,
+                "status": "open",
+                "last_attempt": now,
             },
             upsert={
-                "stage": item.stage, "key": item.key, "source_id": item.source_id,
-                "reason": item.reason[:4000], "payload": payload, "status": "open",
-                "attempts": 1, "first_seen": now, "last_attempt": now,
+                "stage": item.stage,
+                "key": item.key,
+                "source_id": item.source_id,
+                "reason": item.reason[:4000],
+                "payload": payload,
+                "status": "open",
+                "attempts": 1,
+                "first_seen": now,
+                "last_attempt": now,
             },
         )
         count += 1
@@ -73,7 +84,9 @@ def open_records(es: Elasticsearch, settings: Settings, stage: str | None = None
         filters.append({"term": {"stage": stage}})
     records: list[dict[str, Any]] = []
     response = es.search(
-        index=settings.index("quarantine"), query={"bool": {"filter": filters}}, size=1000,
+        index=settings.index("quarantine"),
+        query={"bool": {"filter": filters}},
+        size=1000,
         sort=[{"first_seen": "asc"}],
     )
     for hit in response["hits"]["hits"]:
@@ -88,7 +101,8 @@ def count_open(es: Elasticsearch, settings: Settings) -> int:
 
 def mark_resolved(es: Elasticsearch, settings: Settings, record: dict[str, Any], now: datetime) -> None:
     es.update(
-        index=settings.index("quarantine"), id=record["_id"],
+        index=settings.index("quarantine"),
+        id=record["_id"],
         doc={"status": "resolved", "resolved_at": now, "last_attempt": now},
     )
 
@@ -115,7 +129,8 @@ def replay(
             resolved += 1
         else:
             es.update(
-                index=settings.index("quarantine"), id=record["_id"],
+                index=settings.index("quarantine"),
+                id=record["_id"],
                 doc={"last_attempt": now, "attempts": int(record.get("attempts", 1)) + 1},
             )
             failing += 1
@@ -142,7 +157,8 @@ def replay_command(args: argparse.Namespace) -> int:
     if args.list:
         records = open_records(es, settings, args.stage)
         for record in records:
-            print(f"{record['stage']:<10} {record.get('attempts', 1):>3}x  {record['key']}\n    {record['reason']}")
+            attempts = record.get("attempts", 1)
+            print(f"{record['stage']:<10} {attempts:>3}x  {record['key']}\n    {record['reason']}")
         print(f"{len(records)} open record(s)")
         return 0
     _load_handlers()

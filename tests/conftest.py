@@ -87,7 +87,9 @@ def settings(es_session_settings: Settings, es: Elasticsearch, tmp_path: Path) -
 def offline_settings(tmp_path: Path) -> Settings:
     """Settings for unit tests that must not need Elasticsearch."""
     return load_settings({}).with_overrides(
-        index_prefix="mwunit", outbox=tmp_path / "outbox", var_dir=tmp_path / "var",
+        index_prefix="mwunit",
+        outbox=tmp_path / "outbox",
+        var_dir=tmp_path / "var",
         allow_hosts=frozenset({"127.0.0.1", "localhost"}),
     )
 

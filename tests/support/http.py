@@ -89,15 +89,20 @@ class LoopbackHTTPServer:
         return self.add(path, Route(body=file.read_bytes(), content_type=content_type, **kwargs))  # type: ignore[arg-type]
 
     def seen(self, path: str) -> list[SeenRequest]:
+        """Requests for ``path``; without a query string in ``path``, any query string matches."""
         with self._lock:
-            return [r for r in self.requests if r.path == path]
+            if "?" in path:
+                return [r for r in self.requests if r.path == path]
+            return [r for r in self.requests if r.path.split("?")[0] == path]
 
     def _record(self, request: BaseHTTPRequestHandler, status: int) -> None:
         with self._lock:
             self.requests.append(
                 SeenRequest(
-                    method=request.command, path=request.path,
-                    headers={k.lower(): v for k, v in request.headers.items()}, status=status,
+                    method=request.command,
+                    path=request.path,
+                    headers={k.lower(): v for k, v in request.headers.items()},
+                    status=status,
                 )
             )
 

@@ -38,7 +38,7 @@ class _Capture:
 
 
 class LoopbackSMTPServer:
-    """``smtp.url`` for MUNIWATCH_SMTP_URL; ``smtp.messages``; ``stop()``/``start()`` to simulate an outage."""
+    """``smtp.url`` for MUNIWATCH_SMTP_URL; ``smtp.messages``; ``stop()``/``start()`` for an outage."""
 
     def __init__(self) -> None:
         self.port = free_port()

@@ -15,7 +15,9 @@ pytestmark = pytest.mark.unit
 
 
 def _run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "pipeline.cli", *args], capture_output=True, text=True, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "pipeline.cli", *args], capture_output=True, text=True, check=False
+    )
 
 
 def test_help_lists_every_documented_command() -> None:
@@ -49,7 +51,9 @@ def test_config_check_accepts_the_shipped_configuration() -> None:
     assert result.stdout.startswith("ok: ")
 
 
-def test_a_missing_step_says_which_issue_delivers_it(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_missing_step_says_which_issue_delivers_it(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setitem(cli.HANDLERS, "bench", ("pipeline.not_there_yet", "bench_command", 8))
     assert cli.main(["bench"]) == 3
     assert "not built yet (delivered by issue #8)" in capsys.readouterr().err
