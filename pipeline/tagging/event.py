@@ -31,6 +31,7 @@ _PATTERNS: dict[Event, MultiPattern] = {
         r"|transfer|rent|help|assist|respond|provide|allow)\w*"
         r"|\bstripped of|\babandon\w*|\brescind\w*"
         r"|\b(?:will|to) stop (?:allowing|letting|housing|renting|holding|sharing|notifying)"
+        r"|\b(?:end|ends|ending|scrap|scraps|abolish|abolishes) (?:it|this|that)\b"
         r"|\b(?:left|leave|leaves|exit\w*|quit\w*|drop\w*) (?:the |its )?(?:287|program|agreement|contract)"
         r"|\bceas\w+ (?:cooperation|housing|to house|to hold)"
     ),
@@ -61,7 +62,9 @@ _PATTERNS: dict[Event, MultiPattern] = {
         r"\b(?:change|changes|changed|changing|new|revised|revise|updated?|revers\w+|adopt\w+|implement\w*"
         r"|rescind\w*|formaliz\w+|return to) (?:its |the |a |their |her |his |this )?"
         r"(?:\w+ ){0,2}polic(?:y|ies)"
-        r"|\bdirective\b|\bexecutive order|\border\w* (?:\w+ ){0,6}to (?:stop|not|cease|comply|cooperate)"
+        r"|\bdirective\b|\bexecutive order|\b(?:signed|issued|signs|issues) an order"
+        r"|\bbarring (?:\w+ ){0,3}(?:police|deputies|officers|employees|staff|agencies)"
+        r"|\blimit\w* (?:\w+ )?cooperation|\border\w* (?:\w+ ){0,6}to (?:stop|not|cease|comply|cooperate)"
         r"|\bdetainer polic\w+|\brevert\w*|\bjudicial warrant|\bsettlement agreement"
         r"|\bwill (?:no longer|not) honor"
     ),

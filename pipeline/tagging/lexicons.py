@@ -14,6 +14,7 @@ import re
 ANTI_PHRASES: tuple[tuple[str, float], ...] = (
     (r"victory for (?:immigrant|the immigrant|our communit|immigrants|families)", 2.0),
     (r"immigrant rights?", 1.0),
+    (r"stand\w* (?:up )?(?:for|with) (?:immigrants|immigrant families|our immigrant|refugees)", 1.5),
     (r"rights of (?:all )?immigrants", 1.0),
     (r"tear(?:s|ing)? (?:\w+ )?families apart", 2.0),
     (r"deportation (?:machine|pipeline|dragnet)", 2.0),

@@ -106,6 +106,12 @@ def _find_runs(doc: Document, gaz: Gazetteer, mentions: list[Mention], taken: li
             if hit is None:
                 i += 1
                 continue
+            if hit[1] == "place" and hit[0] > 1 and stripped[i + hit[0] - 1] == "city":
+                # "Boulder City Council" is Boulder's council unless "X City" is the bigger place.
+                shorter = gaz.places_by_name.get(" ".join(plain[i : i + hit[0] - 1]))
+                following = stripped[i + hit[0]] if i + hit[0] < len(run) else ""
+                if shorter and following in GOV_AFTER and shorter[0].population > hit[2][0].population:
+                    hit = (hit[0] - 1, "place", shorter)
             size, kind, candidates = hit
             start, end = run[i][0], run[i + size - 1][1]
             surface = strip_token(text[start:end])
