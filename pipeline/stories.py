@@ -21,7 +21,6 @@ its first item's id, and an item that already has a story keeps it when processe
 from __future__ import annotations
 
 import hashlib
-import importlib
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -57,21 +56,18 @@ def story_id_for(first_item_id: str) -> str:
 
 def linked_item_ids(urls: Sequence[str]) -> list[str]:
     """Item ids of the pages a post links to (raw and canonical form of each URL)."""
-    canonical = _canonicaliser()
+    from pipeline.urls import canonical_url  # the sources step owns URL canonicalisation
+
     ids: list[str] = []
     for url in urls:
-        for form in (url, canonical(url)):
+        try:
+            forms = (url, canonical_url(url))
+        except ValueError:  # not a URL canonicalisation understands: the raw form still matches itself
+            forms = (url, url)
+        for form in forms:
             if form and make_item_id(form) not in ids:
                 ids.append(make_item_id(form))
     return ids
-
-
-def _canonicaliser() -> Any:
-    try:  # the sources step owns URL canonicalisation; without it, raw URLs are still compared
-        urls = importlib.import_module("pipeline.urls")
-    except ImportError:
-        return str
-    return getattr(urls, "canonicalize", None) or getattr(urls, "canonicalise", None) or str
 
 
 def as_datetime(value: datetime | str | None) -> datetime | None:
