@@ -235,7 +235,7 @@ def enqueue(
     for doc_id, doc in documents:
         operations.append({"create": {"_index": settings.index("items"), "_id": doc_id}})
         operations.append({k: v for k, v in doc.items() if v is not None})
-    response = es.bulk(operations=operations, refresh="wait_for")
+    response = es.bulk(operations=operations)
     created: list[str] = []
     duplicates = 0
     rejected: list[Rejected] = []
@@ -387,6 +387,9 @@ def poll_sources(
     finally:
         if own_client:
             http.close()
+    if report.new_items:
+        # One refresh for the whole poll, so the enrich step that follows sees every new item.
+        es.indices.refresh(index=settings.index("items"))
     return report
 
 
