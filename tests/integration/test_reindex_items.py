@@ -153,3 +153,31 @@ def test_an_unfinished_swap_is_reported_not_guessed(es: Elasticsearch, settings:
     es.indices.create(index=f"{settings.index('items')}-v7", aliases={settings.index("items"): {}})
     with pytest.raises(ReindexError, match="an earlier reindex did not finish"):
         reindex_items(es, settings, retag=None, now=NOW)
+
+
+def test_reindex_command_retags_with_the_current_tagger(
+    es: Elasticsearch, settings: Settings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from pipeline.cli import main
+    from pipeline.tagging import TagInput, tag_item
+
+    url = "https://news.example/glendale"
+    entry = FeedEntry(source_id="news", source_kind="rss", url=url, canonical_url=url, title="t")
+    text = "The Glendale City Council in California voted to end its contract with ICE to hold detainees."
+    article = Article(
+        entry=entry, final_url=url, title="Glendale ends ICE jail contract", text=text, published_at=NOW
+    )
+    stale = {"relevant": False, "tagger_version": "0.0.1"}
+    bulk_write_items(es, settings, [build_item_document(article, stale, story_id="s", now=NOW)], now=NOW)
+    monkeypatch.setenv("MUNIWATCH_INDEX_PREFIX", settings.index_prefix)
+    monkeypatch.setenv("MUNIWATCH_ES_URL", settings.es_url)
+    assert main(["reindex", "--batch-size", "10"]) == 0
+    out = capsys.readouterr().out
+    assert (
+        f"{settings.index('items')}-v1 -> {settings.index('items')}-v2; copied 1 items (1 re-tagged)" in out
+    )
+    stored = es.get(index=settings.index("items"), id=item_id(url))["_source"]
+    expected = tag_item(TagInput(id=url, title=article.title, text=text, url=url))
+    assert stored["tagger_version"] == expected.tagger_version != "0.0.1"
+    assert stored["relevant"] is expected.relevant is True
+    assert stored["jurisdiction"]["key"] == "us-ca-city-glendale"
