@@ -20,8 +20,8 @@ LOGGER = logging.getLogger("muniwatch")
 # arguments and returns the exit code.
 HANDLERS: dict[str, tuple[str, str, int]] = {
     "run": ("pipeline.runner", "run_command", 3),
-    "tag": ("pipeline.tagging.commands", "tag_command", 4),
-    "eval": ("pipeline.tagging.commands", "eval_command", 4),
+    "tag": ("pipeline.cli", "tag_command", 4),
+    "eval": ("pipeline.cli", "eval_command", 4),
     "search": ("pipeline.search", "search_command", 5),
     "reindex": ("pipeline.reindex", "reindex_command", 5),
     "replay": ("pipeline.quarantine", "replay_command", 5),
@@ -57,6 +57,31 @@ def es_command(args: argparse.Namespace) -> int:
     except es_local.LocalESError as error:
         print(f"muniwatch es {args.action}: {error}", file=sys.stderr)
         return 1
+
+
+def tag_command(args: argparse.Namespace) -> int:
+    """JSON Lines in, JSON Lines out; no Elasticsearch, no network."""
+    from pipeline.tagging.commands import run_tag
+
+    try:
+        source = sys.stdin if args.input == "-" else open(args.input, encoding="utf-8")  # noqa: SIM115
+    except OSError as error:
+        print(f"muniwatch tag: cannot read --input {args.input}: {error.strerror}", file=sys.stderr)
+        return 2
+    try:
+        if args.output == "-":
+            return run_tag(source, sys.stdout)
+        with open(args.output, "w", encoding="utf-8") as target:
+            return run_tag(source, target)
+    finally:
+        if source is not sys.stdin:
+            source.close()
+
+
+def eval_command(args: argparse.Namespace) -> int:
+    from pipeline.tagging.commands import run_eval
+
+    return run_eval(list(args.data), bool(args.json), sys.stdout)
 
 
 def config_command(args: argparse.Namespace) -> int:

@@ -47,7 +47,9 @@ _PATTERNS: dict[Event, MultiPattern] = {
         r"|\b(?:rent|lease)\w* (?:\w+ ){0,3}beds to|\bnew (?:287\(g\) )?agreement with"
     ),
     "renew_or_expand": MultiPattern(
-        _NEG + r"(?<!won't )(?<!not to )\brenew\w*|\bextend\w* (?:its |the )?(?:contract|agreement|287)"
+        _NEG + r"(?<!won't )(?<!not to )\brenew\w*"
+        r"|\bextend\w* (?:\w+['’]?s? ){0,4}(?:contract|agreement|287|partnership|program)"
+        r"|\b(?:\w+[- ])?extension (?:of|to) (?:\w+['’]?s? ){0,4}(?:contract|agreement|287|partnership|program)"
         r"|\bexpan\w+ (?:its |the )?(?:287|program|cooperation|agreement|partnership|capacity|detention)"
     ),
     "vote_or_proposal": MultiPattern(

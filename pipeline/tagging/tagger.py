@@ -23,7 +23,7 @@ from pipeline.tagging.types import Evidence, TagInput, Tags
 LOGGER = logging.getLogger(__name__)
 
 # Bump on any change of behaviour (lexicons, rules, gazetteer): a new version means a new index.
-TAGGER_VERSION = "2026.11.1"
+TAGGER_VERSION = "2026.11.2"
 MAX_EVIDENCE_CHARS = 400
 
 
