@@ -49,7 +49,8 @@ _PATTERNS: dict[Event, MultiPattern] = {
     "renew_or_expand": MultiPattern(
         _NEG + r"(?<!won't )(?<!not to )\brenew\w*"
         r"|\bextend\w* (?:\w+['’]?s? ){0,4}(?:contract|agreement|287|partnership|program)"
-        r"|\b(?:\w+[- ])?extension (?:of|to) (?:\w+['’]?s? ){0,4}(?:contract|agreement|287|partnership|program)"
+        r"|\b(?:\w+[- ])?extension (?:of|to) (?:\w+['’]?s? ){0,4}"
+        r"(?:contract|agreement|287|partnership|program)"
         r"|\bexpan\w+ (?:its |the )?(?:287|program|cooperation|agreement|partnership|capacity|detention)"
     ),
     "vote_or_proposal": MultiPattern(
