@@ -15,6 +15,7 @@ import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 SHINGLE_WORDS = 3
 SIGNATURE_SIZE = 64
@@ -41,6 +42,8 @@ def _shingle_hashes(text: str) -> set[int]:
     return {int.from_bytes(hashlib.blake2b(g.encode(), digest_size=8).digest(), "big") for g in grams}
 
 
+# Clustering and the item document both need the signature of the same texts, one after the other.
+@lru_cache(maxsize=512)
 def fingerprint(title: str, text: str) -> Fingerprint:
     """The signature of ``title`` + ``text``; equal inputs give equal fingerprints in every process."""
     hashes = _shingle_hashes(f"{title}\n{text}")
