@@ -179,9 +179,15 @@ def render_digest(
 
 
 def sender(settings: Settings) -> Address:
-    name, addr = email.utils.parseaddr(one_line(settings.mail_from))
-    if "@" not in addr:
-        raise ValueError(f"MUNIWATCH_MAIL_FROM={settings.mail_from!r} has no e-mail address")
+    """The From address (MUNIWATCH_MAIL_FROM): exactly one address, on one line."""
+    value = settings.mail_from
+    addresses = email.utils.getaddresses([value])
+    if one_line(value) != value.strip() or len(addresses) != 1 or "@" not in addresses[0][1]:
+        raise ValueError(
+            f"MUNIWATCH_MAIL_FROM={value!r} must be one address on one line, "
+            "like 'muniwatch <alerts@example.org>'"
+        )
+    name, addr = addresses[0]
     return Address(display_name=one_line(name, 80), addr_spec=addr)
 
 
