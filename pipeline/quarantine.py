@@ -141,7 +141,7 @@ def _load_handlers() -> None:
     # Importing the stage modules registers their handlers.
     import importlib
 
-    for module in ("pipeline.enrich", "pipeline.indexing", "pipeline.polling"):
+    for module in ("pipeline.enrich", "pipeline.indexing", "pipeline.polling", "pipeline.alerts.delivery"):
         try:
             importlib.import_module(module)
         except ModuleNotFoundError:
