@@ -209,3 +209,27 @@ def test_outbox_mode_writes_one_eml_per_email_named_after_the_message_id(
     assert sorted(settings.outbox.glob("*.eml")) == files
     assert run_alerts(es, settings, now=T0 + timedelta(hours=1), digests=False).emails_sent == 0
     assert len(list(settings.outbox.glob("*.eml"))) == IMMEDIATE
+
+
+def test_a_failed_delivery_is_resent_by_replay_once_the_problem_is_fixed(
+    es: Elasticsearch, smtp_settings: Settings, smtp_server: LoopbackSMTPServer
+) -> None:
+    from pipeline import quarantine
+
+    load_world(es, smtp_settings)
+    smtp_server.reject_with = "550 5.7.1 message refused"
+    run_alerts(es, smtp_settings, now=T0, digests=False)
+    failed = get(es, smtp_settings, story_delivery_id("ca-desk", "story-glendale-ca"))
+    assert failed is not None and failed.status == "failed"
+    es.indices.refresh(index=smtp_settings.index("quarantine"))
+
+    smtp_server.reject_with = None
+    quarantine._load_handlers()
+    resolved, failing = quarantine.replay(es, smtp_settings, stage="alert")
+
+    assert (resolved, failing) == (IMMEDIATE, 0)
+    _assert_each_story_once(smtp_server)
+    resent = [m for m in smtp_server.messages if str(m["Message-ID"]).strip() == failed.message_id]
+    assert len(resent) == 1
+    es.indices.refresh(index=smtp_settings.index("quarantine"))
+    assert quarantine.replay(es, smtp_settings, stage="alert") == (0, 0)
