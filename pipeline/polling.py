@@ -41,13 +41,14 @@ from pipeline.source_state import (
     load_states,
     record_failure,
     record_success,
-    save_state,
+    save_states,
 )
 from pipeline.urls import URLError, canonical_url
 
 LOGGER = logging.getLogger(__name__)
 
 POLL_THREADS = 8
+BULK_CHUNK = 500
 NO_X_TOKEN = "no X bearer token (set MUNIWATCH_X_BEARER_TOKEN)"
 
 
@@ -225,89 +226,62 @@ def _documents(entry: FeedEntry, labels: list[str], now: datetime) -> list[tuple
     return documents
 
 
-def enqueue(
-    es: Elasticsearch, settings: Settings, documents: list[tuple[str, dict[str, Any]]], source_id: str
-) -> tuple[list[str], int, list[Rejected]]:
-    """Bulk-create pending items; returns (new ids, duplicates, rejected)."""
-    if not documents:
-        return [], 0, []
-    operations: list[dict[str, Any]] = []
-    for doc_id, doc in documents:
-        operations.append({"create": {"_index": settings.index("items"), "_id": doc_id}})
-        operations.append({k: v for k, v in doc.items() if v is not None})
-    response = es.bulk(operations=operations)
-    created: list[str] = []
-    duplicates = 0
-    rejected: list[Rejected] = []
-    for (doc_id, doc), outcome in zip(documents, response["items"], strict=True):
-        result = outcome["create"]
-        status = int(result.get("status", 0))
-        if 200 <= status < 300:
-            created.append(doc_id)
-        elif status == 409:
-            duplicates += 1
-        else:
-            error = result.get("error") or {}
-            reason = f"Elasticsearch refused the item ({status}): {error.get('type')}: {error.get('reason')}"
-            rejected.append(
-                Rejected(stage="poll", key=doc["canonical_url"], reason=reason, source_id=source_id,
-                         payload={"item_id": doc_id, "document": doc})
-            )  # fmt: skip
-    return created, duplicates, rejected
-
-
-def poll_source(
-    es: Elasticsearch,
-    settings: Settings,
-    source: SourceConfig,
-    state: SourceState,
-    rules: RuleSet,
-    *,
-    now: datetime,
-    client: SafeHTTPClient,
-    x_client: Any = None,
-) -> SourcePollResult:
-    """Poll one source now (no due check), enqueue matches, record state. Never raises FetchError."""
-    result = SourcePollResult(source_id=source.id, kind=source.kind, polled=True)
+def _harvest(
+    source: SourceConfig, state: SourceState, *, now: datetime, client: SafeHTTPClient, x_client: Any
+) -> Harvest | FetchError:
+    """Fetch and parse one source, on a worker thread. A failure is returned, not raised, so one
+    source's trouble (even an unexpected one) never stops the others and is always recorded."""
     try:
         if source.kind == "rss":
-            harvest = harvest_feed(client, source, state)
-        else:
-            from pipeline.social import harvest_x
+            return harvest_feed(client, source, state)
+        from pipeline.social import harvest_x
 
-            harvest = harvest_x(x_client, source, state, now=now)
+        return harvest_x(x_client, source, state, now=now)
     except FetchError as error:
-        result.error, result.status, result.retry_after_s = error.reason, error.status, error.retry_after_s
-        record_failure(state, source, now=now, reason=error.reason, status=error.status,
-                       retry_after_s=error.retry_after_s)  # fmt: skip
-        save_state(es, settings, state)
-        LOGGER.warning("source %s failed: %s", source.id, error.reason)
-        return result
+        return error
+    except Exception as error:
+        LOGGER.exception("polling %s failed unexpectedly", source.id)
+        return FetchError(f"internal error while polling: {type(error).__name__}: {error}")
 
-    result.status, result.not_modified, result.problem = harvest.status, harvest.not_modified, harvest.problem
-    result.entries = len(harvest.entries) + len(harvest.rejected)
-    documents: list[tuple[str, dict[str, Any]]] = []
-    for entry in harvest.entries:
-        labels = rules.match(entry.title, entry.summary)
-        if labels:
-            entry.matched_rules = labels
-            result.matched += 1
-            documents.extend(_documents(entry, labels, now))
-    created, duplicates, refused = enqueue(es, settings, documents, source.id)
-    rejected = harvest.rejected + refused
-    if rejected:
-        quarantine(es, settings, rejected, now=now)
-    result.new_items, result.duplicates, result.rejected = len(created), duplicates, len(rejected)
-    result.item_ids = created
-    record_success(
-        state, source, now=now, status=harvest.status, not_modified=harvest.not_modified,
-        etag=harvest.etag, last_modified=harvest.last_modified, cursor=harvest.cursor,
-        entry_times=[e.published_at for e in harvest.entries if e.published_at is not None],
-        entries=result.entries, matched=result.matched, new_items=result.new_items,
-        duplicates=duplicates, rejected=result.rejected, problem=harvest.problem,
-    )  # fmt: skip
-    save_state(es, settings, state)
-    return result
+
+@dataclass(kw_only=True)
+class _Enqueued:
+    created: list[str] = field(default_factory=list)
+    duplicates: int = 0
+    refused: list[Rejected] = field(default_factory=list)
+
+
+def enqueue(
+    es: Elasticsearch, settings: Settings, documents: Sequence[tuple[str, str, dict[str, Any]]]
+) -> dict[str, _Enqueued]:
+    """Bulk-create pending items ``(source_id, item_id, document)`` in order; per source: new ids,
+    duplicates (409: already there) and documents Elasticsearch refused (with the reason)."""
+    outcome: dict[str, _Enqueued] = {}
+    for start in range(0, len(documents), BULK_CHUNK):
+        chunk = documents[start : start + BULK_CHUNK]
+        operations: list[dict[str, Any]] = []
+        for _, doc_id, doc in chunk:
+            operations.append({"create": {"_index": settings.index("items"), "_id": doc_id}})
+            operations.append({k: v for k, v in doc.items() if v is not None})
+        response = es.bulk(operations=operations)
+        for (source_id, doc_id, doc), item in zip(chunk, response["items"], strict=True):
+            counts = outcome.setdefault(source_id, _Enqueued())
+            result = item["create"]
+            status = int(result.get("status", 0))
+            if 200 <= status < 300:
+                counts.created.append(doc_id)
+            elif status == 409:
+                counts.duplicates += 1
+            else:
+                error = result.get("error") or {}
+                reason = (
+                    f"Elasticsearch refused the item ({status}): {error.get('type')}: {error.get('reason')}"
+                )
+                counts.refused.append(
+                    Rejected(stage="poll", key=doc["canonical_url"], reason=reason, source_id=source_id,
+                             payload={"item_id": doc_id, "document": doc})
+                )  # fmt: skip
+    return outcome
 
 
 # --- all sources -----------------------------------------------------------------------------
@@ -325,6 +299,10 @@ def poll_sources(
     x_client: Any = None,
 ) -> PollReport:
     """Poll the enabled sources that are due (or only ``source_ids``); see the module docstring.
+
+    Fetching runs on a thread pool; matching and writing then follow the configuration order,
+    so when two sources carry the same article the one listed first is the item's ``source_id``,
+    whatever the network timing.
 
     Args:
         now: the time of this poll (UTC); scheduling, backoff and stored times use it.
@@ -360,65 +338,87 @@ def poll_sources(
 
     to_poll: list[SourceConfig] = []
     for source in sources:
-        if source.kind != "rss" and x_client is None:
-            report.sources[source.id] = SourcePollResult(
-                source_id=source.id, kind=source.kind, skipped=NO_X_TOKEN
-            )
-            continue
-        reason = due(states[source.id], source, now, force=force)
+        reason = NO_X_TOKEN if source.kind != "rss" and x_client is None else None
+        reason = reason or due(states[source.id], source, now, force=force)
         if reason is not None:
             report.sources[source.id] = SourcePollResult(
                 source_id=source.id, kind=source.kind, skipped=reason
             )
-            continue
-        to_poll.append(source)
+        else:
+            to_poll.append(source)
 
     own_client = client is None
     http = client or SafeHTTPClient(settings)
     try:
         with ThreadPoolExecutor(max_workers=max(1, min(POLL_THREADS, len(to_poll)))) as pool:
-            futures = {
-                source.id: pool.submit(_poll_guarded, es, settings, source, states[source.id], rules, now,
-                                       http, x_client)
-                for source in to_poll
-            }  # fmt: skip
-            for source_id, future in futures.items():
-                report.sources[source_id] = future.result()
+            harvests = list(
+                pool.map(
+                    lambda s: _harvest(s, states[s.id], now=now, client=http, x_client=x_client), to_poll
+                )
+            )
     finally:
         if own_client:
             http.close()
+
+    documents: list[tuple[str, str, dict[str, Any]]] = []
+    for source, harvest in zip(to_poll, harvests, strict=True):
+        result = report.sources[source.id] = SourcePollResult(
+            source_id=source.id, kind=source.kind, polled=True
+        )
+        if isinstance(harvest, FetchError):
+            continue
+        result.entries = len(harvest.entries) + len(harvest.rejected)
+        for entry in harvest.entries:
+            labels = rules.match(entry.title, entry.summary)
+            if labels:
+                entry.matched_rules = labels
+                result.matched += 1
+                documents.extend((source.id, doc_id, doc) for doc_id, doc in _documents(entry, labels, now))
+    enqueued = enqueue(es, settings, documents)
+
+    rejected: list[Rejected] = []
+    for source, harvest in zip(to_poll, harvests, strict=True):
+        result, state = report.sources[source.id], states[source.id]
+        if isinstance(harvest, FetchError):
+            _failed(state, source, result, harvest, now)
+            continue
+        counts = enqueued.get(source.id, _Enqueued())
+        refused = harvest.rejected + counts.refused
+        rejected.extend(refused)
+        result.status, result.not_modified, result.problem = (
+            harvest.status,
+            harvest.not_modified,
+            harvest.problem,
+        )
+        result.new_items, result.duplicates, result.rejected = (
+            len(counts.created),
+            counts.duplicates,
+            len(refused),
+        )
+        result.item_ids = counts.created
+        record_success(
+            state, source, now=now, status=harvest.status, not_modified=harvest.not_modified,
+            etag=harvest.etag, last_modified=harvest.last_modified, cursor=harvest.cursor,
+            entry_times=[e.published_at for e in harvest.entries if e.published_at is not None],
+            entries=result.entries, matched=result.matched, new_items=result.new_items,
+            duplicates=result.duplicates, rejected=result.rejected, problem=harvest.problem,
+        )  # fmt: skip
+    if rejected:
+        quarantine(es, settings, rejected, now=now)
+    save_states(es, settings, [states[s.id] for s in to_poll])
     if report.new_items:
         # One refresh for the whole poll, so the enrich step that follows sees every new item.
         es.indices.refresh(index=settings.index("items"))
     return report
 
 
-def _skipped(source: SourceConfig, reason: str) -> SourcePollResult:
-    return SourcePollResult(source_id=source.id, kind=source.kind, skipped=reason)
-
-
-def _poll_guarded(
-    es: Elasticsearch,
-    settings: Settings,
-    source: SourceConfig,
-    state: SourceState,
-    rules: RuleSet,
-    now: datetime,
-    client: SafeHTTPClient,
-    x_client: Any,
-) -> SourcePollResult:
-    """One source's failure, even an unexpected one, must not stop the others; it is recorded."""
-    try:
-        return poll_source(es, settings, source, state, rules, now=now, client=client, x_client=x_client)
-    except Exception as error:
-        LOGGER.exception("polling %s failed unexpectedly", source.id)
-        reason = f"internal error while polling: {type(error).__name__}: {error}"
-        try:
-            record_failure(state, source, now=now, reason=reason)
-            save_state(es, settings, state)
-        except Exception:  # Elasticsearch itself may be the problem; the report still says why
-            LOGGER.exception("could not record the failure of %s", source.id)
-        return SourcePollResult(source_id=source.id, kind=source.kind, polled=True, error=reason)
+def _failed(
+    state: SourceState, source: SourceConfig, result: SourcePollResult, error: FetchError, now: datetime
+) -> None:
+    result.error, result.status, result.retry_after_s = error.reason, error.status, error.retry_after_s
+    record_failure(state, source, now=now, reason=error.reason, status=error.status,
+                   retry_after_s=error.retry_after_s)  # fmt: skip
+    LOGGER.warning("source %s failed: %s", source.id, error.reason)
 
 
 def poll_group(
@@ -457,8 +457,9 @@ def _replay_poll(es: Elasticsearch, settings: Settings, record: dict[str, Any]) 
     document, doc_id = payload.get("document"), payload.get("item_id")
     if not document or not doc_id:
         return False
-    created, duplicates, rejected = enqueue(es, settings, [(doc_id, document)], record.get("source_id") or "")
-    return bool(created or duplicates) and not rejected
+    counts = enqueue(es, settings, [(record.get("source_id") or "", doc_id, document)])
+    (outcome,) = counts.values()
+    return bool(outcome.created or outcome.duplicates) and not outcome.refused
 
 
 register_replay("poll", _replay_poll)

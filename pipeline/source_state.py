@@ -269,6 +269,20 @@ def save_state(es: Elasticsearch, settings: Settings, state: SourceState) -> Non
     es.index(index=settings.index("sources"), id=state.source_id, document=state.to_document())
 
 
+def save_states(es: Elasticsearch, settings: Settings, states: list[SourceState]) -> None:
+    """Write several state documents in one bulk request."""
+    if not states:
+        return
+    operations: list[dict[str, Any]] = []
+    for state in states:
+        operations.append({"index": {"_index": settings.index("sources"), "_id": state.source_id}})
+        operations.append(state.to_document())
+    response = es.bulk(operations=operations)
+    if response.get("errors"):
+        failed = [i["index"] for i in response["items"] if i["index"].get("error")]
+        raise RuntimeError(f"could not save the state of {len(failed)} source(s): {failed[0].get('error')}")
+
+
 def all_states(es: Elasticsearch, settings: Settings) -> list[SourceState]:
     ensure_index(es, settings, "sources")
     es.indices.refresh(index=settings.index("sources"))

@@ -324,3 +324,17 @@ def test_x_sources_are_skipped_with_one_warning_without_a_token(
     assert "MUNIWATCH_X_BEARER_TOKEN" in warnings[0].getMessage()
     assert all("no X bearer token" in (r.skipped or "") for r in report.sources.values())
     assert report.warnings == [warnings[0].getMessage()]
+
+
+def test_in_one_poll_the_source_listed_first_owns_a_shared_article(
+    es: Elasticsearch, settings: Settings, http_server: LoopbackHTTPServer
+) -> None:
+    a = _serve(http_server, "polling/outlet-a.xml", "/a.xml", "application/rss+xml", delay_s=0.3)
+    b = _serve(http_server, "polling/outlet-b.atom", "/b.atom", "application/atom+xml")
+    config = _config(
+        SourceConfig(id="outlet-a", kind="rss", url=a), SourceConfig(id="outlet-b", kind="rss", url=b)
+    )
+    report = poll_sources(es, settings, config, now=NOW, client=_client(settings))
+    assert (report.sources["outlet-a"].new_items, report.sources["outlet-b"].duplicates) == (2, 1)
+    shared = _items(es, settings)[item_id("https://example-news.com/2025/06/county-ice-contract")]
+    assert shared["source_id"] == "outlet-a"  # although outlet-b answered first
