@@ -49,6 +49,7 @@ LOGGER = logging.getLogger(__name__)
 
 POLL_THREADS = 8
 BULK_CHUNK = 500
+REASONS_KEPT = 10
 NO_X_TOKEN = "no X bearer token (set MUNIWATCH_X_BEARER_TOKEN)"
 
 
@@ -87,6 +88,8 @@ class SourcePollResult:
     problem: str | None = None
     retry_after_s: float | None = None
     item_ids: list[str] = field(default_factory=list)
+    # Why entries were rejected (the first few; all of them are in quarantine).
+    rejected_reasons: list[str] = field(default_factory=list)
 
     @property
     def errors(self) -> int:
@@ -385,6 +388,7 @@ def poll_sources(
         counts = enqueued.get(source.id, _Enqueued())
         refused = harvest.rejected + counts.refused
         rejected.extend(refused)
+        result.rejected_reasons = [r.reason for r in refused[:REASONS_KEPT]]
         result.status, result.not_modified, result.problem = (
             harvest.status,
             harvest.not_modified,

@@ -81,6 +81,7 @@ def test_new_matching_entries_are_enqueued_once_and_the_next_poll_gets_304(
 
     summary = report.to_dict()
     assert summary["sources"]["foothill"]["errors"] == 2 and summary["new_items"] == 3
+    assert any("no link" in reason for reason in summary["sources"]["foothill"]["rejected_reasons"])
 
     again = poll_sources(es, settings, config, now=NOW + timedelta(hours=1), client=_client(settings))
     assert again.new_items == 0
