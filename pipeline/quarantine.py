@@ -71,6 +71,8 @@ def quarantine(
                 "first_seen": now,
                 "last_attempt": now,
             },
+            # Replay and the ops view read quarantine right after a failure; make it visible.
+            refresh="wait_for",
         )
         count += 1
         LOGGER.warning("quarantined %s %s: %s", item.stage, item.key, item.reason)

@@ -122,12 +122,16 @@ def test_two_runs_fetch_each_article_once_and_alert_once(
     assert len(glendale) == 3 and {g["jurisdiction"]["state"] for g in glendale} == {"CA"}
     assert len({g["story_id"] for g in glendale}) == 1, "copies and the post must share a story"
 
-    messages = smtp_server.wait_for(2)
+    # One e-mail per story per subscription: the three Glendale items are one story for the CA desk;
+    # the renewals desk gets Hudson County's extension and Frederick County's 287(g) renewal.
+    messages = smtp_server.wait_for(3)
     subjects = sorted(str(m["Subject"]) for m in messages)
-    assert len(messages) == 2, subjects
+    assert len(messages) == 3, subjects
     assert any(s.startswith("Glendale, CA") for s in subjects)
+    assert any(s.startswith("Hudson County, NJ") for s in subjects)
+    assert any(s.startswith("Frederick County, MD") for s in subjects)
     recipients = sorted(rcpt for _, rcpts in smtp_server.envelopes for rcpt in rcpts)
-    assert recipients == ["ca-desk@example.org", "renewals@example.org"]
+    assert recipients == ["ca-desk@example.org", "renewals@example.org", "renewals@example.org"]
 
     second = run_once(settings, paths, now=NOW + timedelta(minutes=20))
     assert second.ok, second.problems
@@ -138,7 +142,7 @@ def test_two_runs_fetch_each_article_once_and_alert_once(
         assert http_server.seen(path)[1].headers.get("if-none-match")
     for page in RELEVANT_PAGES:
         assert len(http_server.seen(page)) == 1
-    assert len(smtp_server.messages) == 2, "the second run sent e-mail again"
+    assert len(smtp_server.messages) == 3, "the second run sent e-mail again"
 
 
 def test_make_demo_writes_a_story_alert_offline(tmp_path: Path, es_session_settings: Settings) -> None:
