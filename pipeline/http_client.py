@@ -24,14 +24,11 @@ What it guarantees:
 
 from __future__ import annotations
 
-import ipaddress
 import logging
-import socket
-import ssl
 import threading
 import time
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -39,11 +36,41 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import Any, Literal
 from urllib.parse import urljoin
 
-import certifi
-import httpcore
 import httpx
 
+from pipeline.http_errors import (
+    BlockedAddress,
+    ConnectFailed,
+    FetchError,
+    FetchTimeout,
+    HTTPStatusError,
+    InvalidURL,
+    TooLarge,
+    TooManyRedirects,
+    UnexpectedContentType,
+    is_transient,
+)
+from pipeline.http_guard import GuardedTransport, address_problem, literal_ip
 from pipeline.settings import Settings
+
+__all__ = [
+    "USER_AGENT",
+    "BlockedAddress",
+    "ConnectFailed",
+    "FetchError",
+    "FetchResult",
+    "FetchTimeout",
+    "HTTPStatusError",
+    "HostPacer",
+    "InvalidURL",
+    "SafeHTTPClient",
+    "TooLarge",
+    "TooManyRedirects",
+    "UnexpectedContentType",
+    "address_problem",
+    "is_transient",
+    "parse_retry_after",
+]
 
 LOGGER = logging.getLogger(__name__)
 
@@ -60,85 +87,11 @@ DEFAULT_TOTAL_TIMEOUT_S = 60.0
 DEFAULT_HOST_INTERVAL_S = 1.0
 _CHUNK = 16 * 1024
 _REDIRECTS = {301, 302, 303, 307, 308}
-_TRANSIENT_STATUS = {408, 425, 429, 500, 502, 503, 504}
-_METADATA_IPS = {
-    ipaddress.ip_address("169.254.169.254"),  # AWS, GCP, Azure, OpenStack
-    ipaddress.ip_address("100.100.100.200"),  # Alibaba
-    ipaddress.ip_address("fd00:ec2::254"),  # AWS IPv6
-}
 _HTML_TYPES = ("text/html", "application/xhtml+xml")
 _BINARY_PREFIXES = ("image/", "audio/", "video/", "font/")
 _BINARY_TYPES = {"application/pdf", "application/zip", "application/gzip", "application/octet-stream"}
 
 Expect = Literal["html", "feed", "any"]
-
-
-# --- errors ----------------------------------------------------------------------------------
-
-
-class FetchError(Exception):
-    """A fetch failed. ``reason`` says why in words a user can act on."""
-
-    transient = False
-
-    def __init__(
-        self,
-        reason: str,
-        *,
-        url: str = "",
-        status: int | None = None,
-        retry_after_s: float | None = None,
-    ) -> None:
-        self.reason = reason
-        self.url = url
-        self.status = status
-        self.retry_after_s = retry_after_s
-        super().__init__(f"{url}: {reason}" if url else reason)
-
-
-class InvalidURL(FetchError):
-    """Not an http(s) URL with a host."""
-
-
-class BlockedAddress(FetchError):
-    """The URL or a redirect points at an address the fetcher must not reach (SSRF guard)."""
-
-
-class TooLarge(FetchError):
-    """The decoded body is over the cap."""
-
-
-class TooManyRedirects(FetchError):
-    """More hops than allowed, or a redirect loop."""
-
-
-class UnexpectedContentType(FetchError):
-    """Not the kind of document the caller expects (e.g. a PDF where HTML was expected)."""
-
-
-class FetchTimeout(FetchError):
-    transient = True
-
-
-class ConnectFailed(FetchError):
-    """DNS failure, refused or reset connection, TLS failure."""
-
-    transient = True
-
-
-class HTTPStatusError(FetchError):
-    """The server answered with an error status; 5xx, 408 and 429 are transient."""
-
-    @property
-    def transient(self) -> bool:  # type: ignore[override]
-        return self.status in _TRANSIENT_STATUS
-
-
-def is_transient(error: BaseException) -> bool:
-    """Worth retrying later (timeouts, connection failures, 5xx, 429) rather than giving up."""
-    if isinstance(error, FetchError):
-        return bool(error.transient)
-    return isinstance(error, httpx.TransportError | OSError)
 
 
 # --- results ---------------------------------------------------------------------------------
@@ -187,86 +140,6 @@ def parse_retry_after(value: str | None, now: datetime) -> float | None:
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return max(0.0, (when - now).total_seconds())
-
-
-# --- the SSRF guard --------------------------------------------------------------------------
-
-
-def address_problem(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
-    """Why the fetcher must not connect to ``ip``, or None when it is a public address."""
-    if isinstance(ip, ipaddress.IPv6Address):
-        embedded = ip.ipv4_mapped or ip.sixtofour or (ip.teredo[1] if ip.teredo else None)
-        if embedded is not None:
-            return address_problem(embedded)
-    if ip in _METADATA_IPS:
-        return f"{ip} is a cloud metadata address"
-    for label, flag in (
-        ("loopback", ip.is_loopback),
-        ("link-local", ip.is_link_local),
-        ("unspecified", ip.is_unspecified),
-        ("multicast", ip.is_multicast),
-        ("reserved", ip.is_reserved),
-        ("private", ip.is_private),
-    ):
-        if flag:
-            return f"{ip} is a {label} address"
-    if not ip.is_global:
-        return f"{ip} is not a public address"
-    return None
-
-
-def _literal_ip(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
-    try:
-        return ipaddress.ip_address(host.strip("[]"))
-    except ValueError:
-        return None
-
-
-class _GuardedBackend(httpcore.SyncBackend):
-    """Resolves, checks every address, connects to a checked address (never re-resolves)."""
-
-    def __init__(self, allow_hosts: frozenset[str]) -> None:
-        self.allow_hosts = allow_hosts
-
-    def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Iterable[Any] | None = None,
-    ) -> httpcore.NetworkStream:
-        if host.lower() in self.allow_hosts:
-            return super().connect_tcp(host, port, timeout, local_address, socket_options)
-        try:
-            infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-        except socket.gaierror as error:
-            raise ConnectFailed(f"cannot resolve host {host!r}: {error.strerror}") from error
-        addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
-        for address in addresses:
-            problem = address_problem(ipaddress.ip_address(address.split("%")[0]))
-            if problem:
-                raise BlockedAddress(f"refused: {host} resolves to {problem}")
-        last_error: Exception | None = None
-        for address in addresses:
-            try:
-                return super().connect_tcp(address, port, timeout, local_address, socket_options)
-            except (httpcore.ConnectError, httpcore.ConnectTimeout) as error:
-                last_error = error
-        assert last_error is not None
-        raise last_error
-
-
-class _GuardedTransport(httpx.HTTPTransport):
-    def __init__(self, allow_hosts: frozenset[str], max_connections: int) -> None:
-        super().__init__(trust_env=False)
-        self._pool = httpcore.ConnectionPool(
-            ssl_context=ssl.create_default_context(cafile=certifi.where()),
-            max_connections=max_connections,
-            max_keepalive_connections=max_connections,
-            keepalive_expiry=30.0,
-            network_backend=_GuardedBackend(allow_hosts),
-        )
 
 
 # --- politeness ------------------------------------------------------------------------------
@@ -389,7 +262,7 @@ class SafeHTTPClient:
         self.total_timeout_s = total_timeout_s
         self.pacer = HostPacer(host_interval_s, allowed_host_interval_s, self.allow_hosts)
         self._client = httpx.Client(
-            transport=_GuardedTransport(self.allow_hosts, max_connections),
+            transport=GuardedTransport(self.allow_hosts, max_connections),
             timeout=timeout,
             follow_redirects=False,
             trust_env=False,
@@ -416,7 +289,7 @@ class SafeHTTPClient:
         if not parsed.host:
             raise InvalidURL("the URL has no host", url=url)
         host = parsed.host.lower()
-        ip = _literal_ip(host)
+        ip = literal_ip(host)
         if ip is not None and host not in self.allow_hosts:
             problem = address_problem(ip)
             if problem:
