@@ -20,7 +20,7 @@ import logging
 import os
 from collections import Counter, defaultdict
 from collections.abc import Iterator, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -121,11 +121,7 @@ def analyse_page(
             "language": extracted.language,
         }
     title, text = str(article["title"] or ""), str(article["text"] or "")
-    matched = list(
-        dict.fromkeys(
-            [*item.get("matched_rules", []), *_rules(rule_pairs).match(title, text)]
-        )
-    )
+    matched = list(dict.fromkeys([*item.get("matched_rules", []), *_rules(rule_pairs).match(title, text)]))
     tags = tag_item(
         TagInput(
             id=item["_id"],
@@ -150,12 +146,23 @@ def _analyse_args(
         return {"ok": False, "stage": "extract", "reason": f"{type(error).__name__}: {error}"}
 
 
+def _warm_up() -> None:
+    """Load trafilatura and the gazetteer here, before the pool forks: workers inherit them warm."""
+    import trafilatura  # noqa: F401
+
+    from pipeline.tagging.gazetteer import load_gazetteer
+
+    load_gazetteer()
+
+
 @contextmanager
 def _cpu_pool(pages: int, processes: int | None) -> Iterator[Executor | None]:
+    """One pool for the whole run (not one per batch: starting workers costs more than a batch)."""
     workers = processes if processes is not None else (os.cpu_count() or 1)
     if workers <= 1 or pages < MIN_PAGES_FOR_PROCESSES:
         yield None
         return
+    _warm_up()
     with ProcessPoolExecutor(max_workers=workers) as pool:
         yield pool
 
@@ -212,43 +219,79 @@ def enrich_pending(
     rule_pairs = tuple(config.rules)
     client = client or SafeHTTPClient(settings)
     seen: list[str] = []
-    with ThreadPoolExecutor(max_workers=FETCH_THREADS) as io_pool:
-        while len(seen) < max_items:
+    backlog = es.count(index=settings.index("items"), query={"term": {"status": "pending"}})["count"]
+    with (
+        ThreadPoolExecutor(max_workers=FETCH_THREADS) as io_pool,
+        ThreadPoolExecutor(max_workers=1) as stager,
+        _cpu_pool(min(backlog, max_items), processes) as cpu_pool,
+    ):
+
+        def next_batch() -> Future[_Staged] | None:
+            if len(seen) >= max_items:
+                return None
             batch = pending_items(es, settings, size=min(batch_size, max_items - len(seen)), exclude=seen)
             if not batch:
-                break
+                return None
             seen.extend(item["_id"] for item in batch)
-            _enrich_batch(es, settings, batch, rule_pairs, client, io_pool, processes, now, report)
+            return stager.submit(_stage_batch, batch, rule_pairs, client, io_pool, cpu_pool)
+
+        # Batch N+1 is fetched and analysed while batch N is clustered and written: the worker
+        # processes do not sit idle during the Elasticsearch round trips.
+        current = next_batch()
+        while current is not None:
+            upcoming = next_batch()
+            _finish_batch(es, settings, current.result(), now, report)
+            current = upcoming
     return report
 
 
-def _enrich_batch(
-    es: Elasticsearch,
-    settings: Settings,
+@dataclass(kw_only=True)
+class _Staged:
+    """A fetched batch: the pages, their analyses (futures when on the pool), the fetch failures."""
+
+    work: list[tuple[dict[str, Any], bytes | None, str, tuple[tuple[str, str], ...]]]
+    analyses: list[Future[dict[str, Any]]] | None
+    failures: list[tuple[dict[str, Any], Exception]]
+
+
+def _stage_batch(
     batch: list[dict[str, Any]],
     rule_pairs: tuple[tuple[str, str], ...],
     client: Any,
     io_pool: ThreadPoolExecutor,
-    processes: int | None,
-    now: datetime,
-    report: EnrichReport,
-) -> None:
+    cpu_pool: Executor | None,
+) -> _Staged:
+    """Fetch a batch; each page goes to the CPU pool as soon as it arrives. No writes here."""
+    staged = _Staged(work=[], analyses=[] if cpu_pool is not None else None, failures=[])
+    for item in batch:
+        if item.get("post"):
+            staged.work.append((item, None, item["url"], rule_pairs))
+    if cpu_pool is not None and staged.analyses is not None:
+        staged.analyses += [cpu_pool.submit(_analyse_args, args) for args in staged.work]
+    to_fetch = [item for item in batch if not item.get("post")]
+    for item, result, error in io_pool.map(lambda i: _fetch(client, i), to_fetch):
+        if error is not None:
+            staged.failures.append((item, error))
+            continue
+        staged.work.append((item, result.body, result.final_url, rule_pairs))
+        if cpu_pool is not None and staged.analyses is not None:
+            staged.analyses.append(cpu_pool.submit(_analyse_args, staged.work[-1]))
+    return staged
+
+
+def _finish_batch(es: Elasticsearch, settings: Settings, staged: _Staged, now: datetime,
+                  report: EnrichReport) -> None:  # fmt: skip
+    """Record fetch failures, collect the analyses, cluster into stories, write the batch."""
     from pipeline.indexing import build_item_document, bulk_write_items
     from pipeline.stories import assign_stories, update_stories
 
-    work: list[tuple[dict[str, Any], bytes | None, str, tuple[tuple[str, str], ...]]] = []
-    to_fetch = [item for item in batch if not item.get("post")]
-    for item in batch:
-        if item.get("post"):
-            work.append((item, None, item["url"], rule_pairs))
-    for item, result, error in io_pool.map(lambda i: _fetch(client, i), to_fetch):
-        if error is not None:
-            _fetch_failed(es, settings, item, error, now, report)
-        else:
-            work.append((item, result.body, result.final_url, rule_pairs))
-
-    with _cpu_pool(len(work), processes) as pool:
-        analysed = list(pool.map(_analyse_args, work, chunksize=4) if pool else map(_analyse_args, work))
+    for item, error in staged.failures:
+        _fetch_failed(es, settings, item, error, now, report)
+    work = staged.work
+    if staged.analyses is None:
+        analysed = list(map(_analyse_args, work))
+    else:
+        analysed = [future.result() for future in staged.analyses]
 
     ready: list[tuple[dict[str, Any], dict[str, Any]]] = []
     for (item, _, final_url, _), outcome in zip(work, analysed, strict=True):

@@ -24,6 +24,7 @@ TEMPLATE_DIR = REPO_ROOT / "config" / "elasticsearch"
 INDEX_NAMES = ("items", "stories", "sources", "subscriptions", "deliveries", "quarantine")
 # (es_url, concrete index, mapping) already brought up to date in this process.
 _MAPPING_APPLIED: set[tuple[str, str, str]] = set()
+_TEMPLATES_PUT: set[tuple[str, str, str]] = set()
 
 
 @cache
@@ -108,11 +109,17 @@ def apply_additive_mapping(es: Elasticsearch, settings: Settings, name: str, ind
 
 def ensure_index(es: Elasticsearch, settings: Settings, name: str) -> str:
     """Create template, first index and alias if missing; return the concrete index. Idempotent."""
-    put_template(es, settings, name)
     existing = current_index(es, settings, name)
     if existing:
+        # Putting a template is a cluster-state update (~0.1 s): once per process and template
+        # content is enough while the index exists; a missing index always gets a fresh put.
+        key = (settings.es_url, settings.index(name), json.dumps(load_template(name), sort_keys=True))
+        if key not in _TEMPLATES_PUT:
+            put_template(es, settings, name)
+            _TEMPLATES_PUT.add(key)
         apply_additive_mapping(es, settings, name, existing)
         return existing
+    put_template(es, settings, name)
     index = versioned_index(settings, name, template_version(name))
     try:
         es.indices.create(index=index, aliases={settings.index(name): {"is_write_index": True}})
