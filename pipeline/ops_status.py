@@ -176,7 +176,8 @@ def status_snapshot(
     items = _per_day(
         es, settings.index("items"), "indexed_at", now, days, sub_filter={"term": {"relevant": True}}
     )
-    stories = _per_day(es, settings.index("stories"), "first_seen", now, days)
+    # When muniwatch first indexed the story (first_seen is when its first item was published).
+    stories = _per_day(es, settings.index("stories"), "first_indexed_at", now, days)
     sent = _per_day(
         es, settings.index("deliveries"), "sent_at", now, days, query={"term": {"status": "sent"}}
     )

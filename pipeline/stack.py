@@ -38,7 +38,8 @@ DEMO_PORT = int(os.environ.get("MUNIWATCH_STACK_DEMO_PORT", "8781"))
 AIRFLOW_PORT = 8080
 AIRFLOW_START_TIMEOUT_S = 240.0
 STOP_TIMEOUT_S = 30.0
-DEMO_INDEX_PREFIX = "muniwatch-demo"
+# Apart from `make demo` (muniwatch-demo): the stack polls the demo feeds as new on its first run.
+DEMO_INDEX_PREFIX = "muniwatch-stack"
 
 
 class StackError(RuntimeError):
@@ -129,6 +130,8 @@ def airflow_environment(settings: Settings, *, demo: bool) -> dict[str, str]:
             }
         ),
         MUNIWATCH_VAR_DIR=str(settings.var_dir),
+        # `airflow standalone` starts its parts as `airflow ...` from PATH: this virtualenv's.
+        PATH=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
         PYTHONPATH=os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH", "")])),
     )
     if demo:
@@ -229,7 +232,8 @@ def up(settings: Settings, *, demo: bool = True) -> list[str]:
         port = SMTP_PORT if key == "smtp" else DEMO_PORT
         if component.pid() is None and _port_open(port):
             raise StackError(f"{component.name}: port {port} on 127.0.0.1 is taken by another program")
-        (settings.var_dir / "mail").mkdir(parents=True, exist_ok=True)
+        for maildir in ("tmp", "new", "cur"):  # aiosmtpd's Mailbox needs a whole Maildir
+            (settings.var_dir / "mail" / maildir).mkdir(parents=True, exist_ok=True)
         _start(component, env)
     if demo:
         _wait_for(f"http://127.0.0.1:{DEMO_PORT}/", 30.0, "the demo server", parts["demo"].log)
@@ -248,7 +252,7 @@ def up(settings: Settings, *, demo: bool = True) -> list[str]:
         parts["airflow"].log,
     )
     lines += [
-        f"SMTP sink: smtp://127.0.0.1:{SMTP_PORT}, messages kept in {settings.var_dir / 'mail'}",
+        f"SMTP sink: smtp://127.0.0.1:{SMTP_PORT}, messages kept in {settings.var_dir / 'mail' / 'new'}",
         f"demo feeds: http://127.0.0.1:{DEMO_PORT}/ (config {demo_config_dir(settings)})"
         if demo
         else "sources: config/sources.yaml (real feeds)",

@@ -64,7 +64,8 @@ def seeded(es: Elasticsearch, settings: Settings) -> Settings:
         document={
             "story_id": "story-1",
             "title": "A story",
-            "first_seen": YESTERDAY.isoformat(),
+            "first_seen": (NOW - timedelta(days=30)).isoformat(),
+            "first_indexed_at": YESTERDAY.isoformat(),
             "item_count": 2,
         },
     )
@@ -86,6 +87,7 @@ def seeded(es: Elasticsearch, settings: Settings) -> Settings:
             "source_id": "valley-courier",
             "kind": "rss",
             "health": "failing",
+            "last_poll_at": (NOW - timedelta(minutes=5)).isoformat(),
             "last_success_at": (NOW - timedelta(hours=5)).isoformat(),
             "last_error_at": (NOW - timedelta(minutes=5)).isoformat(),
             "last_error": "HTTP 503 from news.example <script>",
