@@ -20,7 +20,7 @@ from elasticsearch import Elasticsearch
 
 from pipeline.alerts import ledger
 from pipeline.alerts.content import load_stories
-from pipeline.alerts.delivery import SendCounts, Sender
+from pipeline.alerts.delivery import Sender
 from pipeline.alerts.render import Rendered, compose, render_digest
 from pipeline.alerts.smtp import Transport, make_transport
 from pipeline.alerts.storage import ensure_alert_indices, iso
@@ -40,6 +40,9 @@ class DigestReport:
     sent: int = 0
     empty: int = 0
     stories: int = 0
+    # of the due digests that were not sent: retried by a later run, or failed for good
+    deferred: int = 0
+    failed: int = 0
 
 
 def digest_slot(subscription: Subscription, now: datetime) -> tuple[str, datetime]:
@@ -56,16 +59,15 @@ def digest_slot(subscription: Subscription, now: datetime) -> tuple[str, datetim
 
 def send_due_digests(
     es: Elasticsearch, settings: Settings, *, now: datetime, transport: Transport | None = None
-) -> SendCounts:
-    """Send every digest whose slot has come and that was not handled yet."""
+) -> DigestReport:
+    """Send every digest whose slot has come and that was not handled yet (see the module doc)."""
     ensure_alert_indices(es, settings)
     digest_sender = Sender(es, settings, transport or make_transport(settings), now=now)
     try:
-        send_digests_with(digest_sender)
+        return send_digests_with(digest_sender)
     finally:
         if transport is None:
             digest_sender.close()
-    return digest_sender.counts
 
 
 def send_digests_with(digest_sender: Sender) -> DigestReport:
@@ -89,8 +91,10 @@ def send_digests_with(digest_sender: Sender) -> DigestReport:
         if delivery is None:
             continue
         report.stories += len(delivery.doc["story_ids"])
-        if digest_sender.deliver(delivery) == "sent":
-            report.sent += 1
+        status = digest_sender.deliver(delivery)
+        report.sent += status == "sent"
+        report.deferred += status == "pending"
+        report.failed += status == "failed"
     return report
 
 

@@ -273,7 +273,7 @@ def due_pending(
             "bool": {
                 "should": [
                     {"bool": {"must_not": {"exists": {"field": "claimed_at"}}}},
-                    {"range": {"claimed_at": {"lte": iso(now - older_than)}}},
+                    {"range": {"claimed_at": {"lt": iso(now - older_than)}}},
                 ]
             }
         },

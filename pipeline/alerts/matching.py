@@ -78,11 +78,13 @@ def settle_irrelevant(es: Elasticsearch, settings: Settings, *, now: datetime) -
     """Items tagged not relevant never alert: take them off the pending queue (``not_relevant``)."""
     query = {"bool": {"filter": [{"term": {"alert_status": "pending"}}, {"term": {"relevant": False}}]}}
     settled = 0
+    seen: set[str] = set()
     while True:
         response = es.search(index=settings.index("items"), query=query, size=1000, source=False)
-        ids = [hit["_id"] for hit in response["hits"]["hits"]]
-        if not ids:
+        ids = [hit["_id"] for hit in response["hits"]["hits"] if hit["_id"] not in seen]
+        if not ids:  # none left, or only ones whose update failed (logged): they wait for the next run
             return settled
+        seen.update(ids)
         settled += mark_items(es, settings, ids, {"alert_status": "not_relevant", "updated_at": iso(now)})
 
 

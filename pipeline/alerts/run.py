@@ -20,7 +20,7 @@ from typing import Any
 from elasticsearch import Elasticsearch
 
 from pipeline.alerts import ledger
-from pipeline.alerts.content import load_stories
+from pipeline.alerts.content import StoryView, load_stories
 from pipeline.alerts.delivery import DEFAULT_STALE_AFTER, Sender, recover_with
 from pipeline.alerts.digests import send_digests_with
 from pipeline.alerts.matching import PendingItem, mark_items, match_items, pending_items, settle_irrelevant
@@ -133,6 +133,7 @@ def _alert_pending_items(run_sender: Sender, report: AlertReport, *, max_items: 
         seen.update(item.id for item in batch)
         report.items_considered += len(batch)
         items = {item.id: item for item in batch}
+        views: dict[str, StoryView] = {}  # stories loaded once per batch, shared by the subscriptions
         result = match_items(es, settings, subscriptions, list(items))
         report.errors.extend(f"subscription {sid}: {reason}" for sid, reason in result.errors.items())
         matched: set[str] = set()
@@ -143,7 +144,7 @@ def _alert_pending_items(run_sender: Sender, report: AlertReport, *, max_items: 
             report.matches += len(ids)
             by_subscription[subscription.id] += len(ids)
             matched.update(ids)
-            _alert_subscription(run_sender, secret, subscription, [items[i] for i in ids], report)
+            _alert_subscription(run_sender, secret, subscription, [items[i] for i in ids], report, views)
         by_source.update(items[i].source_id for i in matched)
         mark_items(
             es,
@@ -161,6 +162,7 @@ def _alert_subscription(
     subscription: Subscription,
     items: list[PendingItem],
     report: AlertReport,
+    views: dict[str, StoryView],
 ) -> None:
     es, settings, now = run_sender.es, run_sender.settings, run_sender.now
     by_story: dict[str, list[PendingItem]] = {}
@@ -196,7 +198,8 @@ def _alert_subscription(
                 report.stories_new += 1
                 report.stories_queued += 1
         return
-    views = load_stories(es, settings, new, fallback_items={i.id: i.doc for i in items})
+    missing = [story_id for story_id in new if story_id not in views]
+    views.update(load_stories(es, settings, missing, fallback_items={i.id: i.doc for i in items}))
     for story_id in new:
         view = views[story_id]
 
