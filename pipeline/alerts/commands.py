@@ -113,7 +113,7 @@ def subscribe_command(args: argparse.Namespace) -> int:
             return 0
         for s in subscriptions:
             when = f" at {s.digest_hour:02d}:00 {s.timezone}" if s.mode == "daily" else ""
-            print(f"{s.id:<24} {s.email:<32} {s.mode}{when:<22} {_state(s):<28} {s.describe_filter()}")
+            print(f"{s.id:<24} {s.email:<32} {s.mode + when:<36} {_state(s):<28} {s.describe_filter()}")
         print(f"{len(subscriptions)} subscription(s), {sum(s.active for s in subscriptions)} active")
         return 0
     if args.action == "remove":

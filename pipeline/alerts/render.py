@@ -57,6 +57,15 @@ _EVENT_PHRASES: dict[str, tuple[str, str]] = {
     "enforcement_action": ("immigration enforcement action", "immigration enforcement action"),
     "other": ("news on {object}", "news on cooperation with ICE"),
 }
+# For the two-verb events, the verb the texts themselves use (first match wins).
+_VERBS: dict[str, tuple[tuple[re.Pattern[str], str], ...]] = {
+    "renew_or_expand": (
+        (re.compile(r"\brenew", re.I), "renews"),
+        (re.compile(r"\bextend|\bextension", re.I), "extends"),
+        (re.compile(r"\bexpand|\bexpansion", re.I), "expands"),
+    ),
+    "sign_or_join": ((re.compile(r"\bjoin", re.I), "joins"),),
+}
 EVENT_LABELS = {
     "terminate": "ends cooperation",
     "sign_or_join": "signs or joins",
@@ -93,6 +102,10 @@ def safe_href(url: Any) -> str:
 def event_phrase(event: str | None, *texts: str | None) -> str:
     """What the event did, naming the most specific object any of the texts mentions."""
     with_object, plain = _EVENT_PHRASES.get(event or "other", _EVENT_PHRASES["other"])
+    for pattern, verb in _VERBS.get(event or "", ()):
+        if any(text and pattern.search(text) for text in texts):
+            with_object, plain = f"{verb} {{object}}", f"{verb} cooperation with ICE"
+            break
     for pattern, thing in _OBJECTS:
         if any(text and pattern.search(text) for text in texts):
             return with_object.format(object=thing)

@@ -267,5 +267,5 @@ def test_digest_groups_stories_and_names_them(offline_settings: Settings) -> Non
     assert rendered.subject == "muniwatch digest 2025-06-10: 2 stories — Glendale, CA, Hudson County, NJ"
     assert rendered.html.count('class="story"') == 2
     assert "1. Glendale, CA: ends ICE detention contract" in rendered.text
-    assert "2. Hudson County, NJ: renews or expands ICE agreement" in rendered.text
+    assert "2. Hudson County, NJ: renews ICE agreement" in rendered.text
     assert digest_subject([_story()] * 5, "2025-06-10").endswith("Glendale, CA")
