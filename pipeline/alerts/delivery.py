@@ -110,7 +110,7 @@ class Sender:
         except SendError as error:
             return self._failed(delivery, error)
         ledger.mark_sent(self.es, self.settings, delivery, now=self.now)
-        self._settle_digest_stories(delivery, "sent")
+        self._settle_digest_stories(delivery, "digested")
         if delivery.kind == "digest" and doc.get("digest_date"):
             mark_digest_sent(
                 self.es, self.settings, delivery.subscription_id, str(doc["digest_date"]), self.now
@@ -166,8 +166,9 @@ class Sender:
         ids = [
             ledger.story_delivery_id(delivery.subscription_id, s) for s in delivery.doc.get("story_ids") or []
         ]
+        # "digested", not "sent": a "sent" entry is one e-mail (what the ops view counts per day)
         extra: dict[str, Any] = {"digest_id": delivery.id}
-        if status == "sent":
+        if status == "digested":
             extra["sent_at"] = iso(self.now)
         ledger.set_status(self.es, self.settings, ids, status, now=self.now, extra=extra)
 

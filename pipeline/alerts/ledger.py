@@ -7,7 +7,8 @@ One document per subscription × story (``kind: story``) and per subscription ×
   created it owns it (``claimed_at``). Sent by the owner, or — when the owner crashed or the send
   failed — by a later run once ``next_attempt_at`` has come and the claim is stale.
 - ``sent`` / ``failed`` (permanent refusal, reason kept) / ``cancelled`` (unsubscribed, removed).
-- ``queued`` → ``in_digest`` → ``sent``: a story for a daily subscription, waiting for its digest.
+- ``queued`` → ``in_digest`` → ``digested`` (``digest_id`` names the digest): a story for a daily
+  subscription. Only ``sent`` entries are e-mails; a digest is one, its stories are not.
 - ``empty``: a digest slot with nothing to send (recorded so the slot is not reconsidered).
 
 Claims use optimistic concurrency (``if_seq_no``), so two workers never send the same delivery.

@@ -10,7 +10,7 @@ import pytest
 from elasticsearch import Elasticsearch
 
 from pipeline.alerts import run_alerts
-from pipeline.alerts.ledger import digest_delivery_id, get
+from pipeline.alerts.ledger import digest_delivery_id, get, story_delivery_id
 from pipeline.indices import current_index
 from pipeline.models import item_id
 from pipeline.settings import Settings
@@ -164,6 +164,16 @@ def test_daily_digest_goes_out_at_the_local_hour_once(
     entry = get(es, smtp_settings, digest_delivery_id("hudson-daily", "2025-06-10"))
     assert entry is not None and entry.status == "sent"
     assert entry.doc["story_ids"] == expected()["daily"]["hudson-daily"]
+    story_entry = get(es, smtp_settings, story_delivery_id("hudson-daily", "story-hudson-nj"))
+    assert (
+        story_entry is not None
+        and story_entry.status == "digested"
+        and story_entry.doc["digest_id"] == entry.id
+    )
+    # one "sent" ledger entry per e-mail (what the ops view counts)
+    es.indices.refresh(index=smtp_settings.index("deliveries"))
+    sent = es.count(index=smtp_settings.index("deliveries"), query={"term": {"status": "sent"}})["count"]
+    assert sent == len(smtp_server.messages)
 
 
 def test_a_missed_digest_hour_is_caught_up_on_the_next_run_and_never_twice(
