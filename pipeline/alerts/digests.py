@@ -74,12 +74,18 @@ def send_digests_with(digest_sender: Sender) -> DigestReport:
     es, settings, now = digest_sender.es, digest_sender.settings, digest_sender.now
     report = DigestReport()
     secret = unsubscribe_secret(settings)
+    switched = ledger.subscriptions_with_queued(es, settings)
     for subscription in list_subscriptions(es, settings, active_only=True):
-        if subscription.mode != "daily":
+        if subscription.mode == "daily":
+            day, slot = digest_slot(subscription, now)
+            if subscription.created_at is not None and slot < subscription.created_at:
+                continue  # the first slot is the first one after the subscription was made
+        elif subscription.id in switched:
+            # Switched from daily to immediate with stories still queued: they go out now, as one
+            # last digest, instead of waiting for a digest that will never come.
+            day = now.astimezone(ZoneInfo(subscription.timezone)).date().isoformat()
+        else:
             continue
-        day, slot = digest_slot(subscription, now)
-        if subscription.created_at is not None and slot < subscription.created_at:
-            continue  # the first slot is the first one after the subscription was made
         digest_id = ledger.digest_delivery_id(subscription.id, day)
         if ledger.get(es, settings, digest_id) is not None:
             continue

@@ -310,3 +310,15 @@ def cancel_open_deliveries(
 
 def pending_count(es: Elasticsearch, settings: Settings) -> int:
     return int(es.count(index=_index(settings), query={"term": {"status": "pending"}})["count"])
+
+
+def subscriptions_with_queued(es: Elasticsearch, settings: Settings) -> set[str]:
+    """Ids of subscriptions that have stories waiting for a digest."""
+    es.indices.refresh(index=_index(settings))
+    response = es.search(
+        index=_index(settings),
+        query={"term": {"status": "queued"}},
+        size=0,
+        aggs={"subscriptions": {"terms": {"field": "subscription_id", "size": 10_000}}},
+    )
+    return {bucket["key"] for bucket in response["aggregations"]["subscriptions"]["buckets"]}

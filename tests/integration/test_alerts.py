@@ -11,6 +11,8 @@ from elasticsearch import Elasticsearch
 
 from pipeline.alerts import run_alerts
 from pipeline.alerts.ledger import digest_delivery_id, get, story_delivery_id
+from pipeline.alerts.subscriptions import add_subscription
+from pipeline.config import SubscriptionConfig
 from pipeline.indices import current_index
 from pipeline.models import item_id
 from pipeline.settings import Settings
@@ -232,3 +234,31 @@ def test_stories_without_a_story_document_still_alert(
     assert str(grouped[("ca-desk", "story-glendale-ca")][0]["Subject"]) == (
         "Glendale, CA: ends ICE detention contract"
     )
+
+
+def test_stories_queued_before_a_switch_to_immediate_go_out_as_one_last_digest(
+    es: Elasticsearch, smtp_settings: Settings, smtp_server: LoopbackSMTPServer
+) -> None:
+    load_world(es, smtp_settings)
+    run_alerts(es, smtp_settings, now=T0)
+    immediate = len(smtp_server.wait_for(len(_immediate_expectations())))
+    add_subscription(
+        es,
+        smtp_settings,
+        SubscriptionConfig.model_validate(
+            {
+                "id": "hudson-daily",
+                "email": "nj-desk@example.org",
+                "mode": "immediate",
+                "filter": {"jurisdictions": ["Hudson County"]},
+            }
+        ),
+        now=T0 + timedelta(minutes=10),
+    )
+    report = run_alerts(es, smtp_settings, now=T0 + timedelta(minutes=20))
+    assert report.digests_sent == 1
+    (last,) = smtp_server.wait_for(immediate + 1)[immediate:]
+    assert str(last["X-Muniwatch-Subscription"]) == "hudson-daily" and "Hudson County, NJ" in str(
+        last["Subject"]
+    )
+    assert run_alerts(es, smtp_settings, now=T0 + timedelta(minutes=30)).digests_sent == 0
