@@ -43,9 +43,13 @@ _BLUESKY_POST = re.compile(r"^/profile/([^/]+)/post/([^/?#]+)")
 _PLATFORM_PATH = re.compile(r"^/(?:@|users/|tags/|profile/|web/|explore)")
 _PLAIN_URL = re.compile(r"https?://[^\s<>\"')\]]+")
 _SPACES = re.compile(r"\s+")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # Sentence punctuation glued to the end of a URL in plain text is not part of it.
 _URL_TAIL = ".,;:!?…"
 POST_TITLE_CHARS = 140
+# Entry dates outside these bounds are garbage, not news (see _when).
+_EARLIEST_DATE = datetime(1990, 1, 1, tzinfo=UTC)
+_LATEST_DATE = datetime(2100, 1, 1, tzinfo=UTC)
 _XML_ENCODING = re.compile(rb"""^(\s*<\?xml[^>]*?encoding\s*=\s*["'])([A-Za-z0-9._:-]+)(["'])""")
 _SINGLE_BYTE = frozenset(
     {"iso-8859-1", "iso8859-1", "latin-1", "latin1", "l1", "windows-1252", "cp1252", "iso-8859-15",
@@ -79,7 +83,11 @@ def detect_platform(feed_url: str) -> Platform | None:
 
 
 def html_to_text(markup: str) -> str:
-    """Visible text of an HTML fragment, whitespace collapsed (summaries, post bodies)."""
+    """Visible text of an HTML fragment, whitespace collapsed (summaries, post bodies).
+
+    Control characters (NUL, escape, ...) are dropped: they are never text and must not reach an
+    index, a terminal or an e-mail header."""
+    markup = _CONTROL.sub("", markup or "")
     if not markup or "<" not in markup:
         return _SPACES.sub(" ", markup or "").strip()
     try:
@@ -121,13 +129,18 @@ def post_links(markup: str, *, post_host: str, base: str) -> list[str]:
 
 
 def _when(entry: Any) -> datetime | None:
+    """The entry's date, or None when it has none that could be true (feedparser turns garbage
+    such as ``Fri, 31 Dec 9999`` or a 23-digit number into year-9999 dates, which would sort
+    first forever and fall outside every date window)."""
     for key in ("published_parsed", "updated_parsed", "created_parsed"):
         value = entry.get(key)
         if value:
             try:
-                return datetime.fromtimestamp(calendar.timegm(value), tz=UTC)
+                when = datetime.fromtimestamp(calendar.timegm(value), tz=UTC)
             except (OverflowError, ValueError, TypeError):
                 continue
+            if _EARLIEST_DATE <= when <= _LATEST_DATE:
+                return when
     return None
 
 
@@ -196,9 +209,9 @@ def parse_feed(
         content_type: the response's Content-Type, which may carry the charset.
     """
     body, content_type, encoding_note = _utf8_declared_as_single_byte(body, content_type)
-    headers = {"content-location": feed_url}
-    if content_type:
-        headers["content-type"] = content_type
+    # Without a Content-Type feedparser would assume Latin-1 (its reading of RFC 3023 for an HTTP
+    # response); application/xml lets the byte-order mark and the XML declaration decide.
+    headers = {"content-location": feed_url, "content-type": content_type or "application/xml"}
     parsed = feedparser.parse(body, response_headers=headers, sanitize_html=True)
     platform = detect_platform(feed_url)
     result = ParsedFeed(
