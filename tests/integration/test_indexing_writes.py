@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
+from urllib.parse import urlsplit
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -224,7 +225,8 @@ class _Forwarder:
 def test_briefly_unreachable_elasticsearch_is_retried(es: Elasticsearch, settings: Settings) -> None:
     ensure_index(es, settings, "items")
     port = _free_port()
-    relay = _Forwarder(port, ("127.0.0.1", 9200))
+    target = urlsplit(settings.es_url)
+    relay = _Forwarder(port, (target.hostname or "127.0.0.1", target.port or 9200))
     later = settings.with_overrides(es_url=f"http://127.0.0.1:{port}")
     client = make_client(later)
     timer = threading.Timer(1.0, relay.start)
