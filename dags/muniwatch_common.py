@@ -101,15 +101,18 @@ def run_time(context: Mapping[str, Any]) -> datetime:
 
 
 def is_asset_triggered(context: Mapping[str, Any]) -> bool:
-    return str(getattr(context["dag_run"], "run_type", "")).endswith("asset_triggered")
+    """Started by an asset event (here: the priority-feed watcher), not by the clock or a person."""
+    run_type = getattr(context["dag_run"], "run_type", "")
+    # The task SDK's DagRunType is a str enum whose str() is "DagRunType.ASSET_TRIGGERED".
+    return str(getattr(run_type, "value", run_type)).lower() == "asset_triggered"
 
 
 def triggered_payloads(context: Mapping[str, Any]) -> list[dict[str, Any]]:
     """Payloads of the trigger events (from an AssetWatcher) that started this run."""
     payloads: list[dict[str, Any]] = []
     events: Mapping[Any, Iterable[Any]] = context.get("triggering_asset_events") or {}
-    for asset_events in events.values():
-        for event in asset_events:
+    for asset in events:
+        for event in events[asset]:
             extra = getattr(event, "extra", None) or {}
             payload = extra.get("payload")
             if isinstance(payload, dict):
