@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from pipeline import config as config_module
+from pipeline.models import EVENTS, STANCES
 from pipeline.settings import SettingsError, load_settings
 
 LOGGER = logging.getLogger("muniwatch")
@@ -125,8 +126,8 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("query", nargs="?", default="", help="words, phrases, AND/OR/NOT")
     search.add_argument("--jurisdiction")
     search.add_argument("--state")
-    search.add_argument("--stance", choices=config_module.STANCES)
-    search.add_argument("--event", choices=config_module.EVENTS)
+    search.add_argument("--stance", choices=STANCES)
+    search.add_argument("--event", choices=EVENTS)
     search.add_argument("--since", help="e.g. 7d, 24h, or an ISO date")
     search.add_argument("--limit", type=int, default=20)
     search.add_argument("--json", action="store_true")
@@ -147,8 +148,8 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--query")
     add.add_argument("--jurisdiction", action="append", default=[])
     add.add_argument("--state", action="append", default=[])
-    add.add_argument("--stance", action="append", default=[], choices=config_module.STANCES)
-    add.add_argument("--event", action="append", default=[], choices=config_module.EVENTS)
+    add.add_argument("--stance", action="append", default=[], choices=STANCES)
+    add.add_argument("--event", action="append", default=[], choices=EVENTS)
     add.add_argument("--timezone", default="UTC")
     add.add_argument("--digest-hour", type=int, default=7)
     sub_actions.add_parser("list").add_argument("--json", action="store_true")

@@ -28,6 +28,7 @@ from pydantic import (
     model_validator,
 )
 
+from pipeline.models import Event, Stance
 from pipeline.settings import REPO_ROOT
 
 CONFIG_DIR = REPO_ROOT / "config"
@@ -44,16 +45,6 @@ US_STATES = frozenset((
     "TN", "TX", "UT", "VT", "VA", "WA", "WV", "WI", "WY", "PR",
 ))
 # fmt: on
-STANCES = ("pro_cooperation", "anti_cooperation", "neutral")
-EVENTS = (
-    "terminate",
-    "sign_or_join",
-    "renew_or_expand",
-    "vote_or_proposal",
-    "policy_change",
-    "enforcement_action",
-    "other",
-)
 _ID_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,79}$"
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
 _DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -163,18 +154,8 @@ class SubscriptionFilter(_Strict):
     query: str | None = None
     jurisdictions: list[str] = []
     states: list[str] = []
-    stances: list[Literal["pro_cooperation", "anti_cooperation", "neutral"]] = []
-    events: list[
-        Literal[
-            "terminate",
-            "sign_or_join",
-            "renew_or_expand",
-            "vote_or_proposal",
-            "policy_change",
-            "enforcement_action",
-            "other",
-        ]
-    ] = []
+    stances: list[Stance] = []
+    events: list[Event] = []
 
     @field_validator("query")
     @classmethod

@@ -9,10 +9,25 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 SourceKind = Literal["rss", "x_account", "x_search"]
 ItemKind = Literal["article", "post"]
+
+# The tag vocabulary (DESIGN, "Tag output"): configuration, tagger, index and alerts share it.
+JurisdictionType = Literal["city", "county", "town", "state"]
+Stance = Literal["pro_cooperation", "anti_cooperation", "neutral"]
+Event = Literal[
+    "terminate",
+    "sign_or_join",
+    "renew_or_expand",
+    "vote_or_proposal",
+    "policy_change",
+    "enforcement_action",
+    "other",
+]
+STANCES: tuple[Stance, ...] = get_args(Stance)
+EVENTS: tuple[Event, ...] = get_args(Event)
 
 
 def item_id(canonical_url: str) -> str:

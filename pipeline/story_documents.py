@@ -17,12 +17,12 @@ from typing import Any
 from elasticsearch import Elasticsearch, helpers
 
 from pipeline.indices import ensure_index
+from pipeline.models import STANCES
 from pipeline.settings import Settings
 
 LOGGER = logging.getLogger(__name__)
 
 STORY_ITEMS_SUMMARY = 100
-STANCES = ("pro_cooperation", "anti_cooperation", "neutral")
 
 
 _ITEM_FIELDS = [

@@ -3,30 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
-JurisdictionType = Literal["city", "county", "town", "state"]
-Stance = Literal["pro_cooperation", "anti_cooperation", "neutral"]
-Event = Literal[
-    "terminate",
-    "sign_or_join",
-    "renew_or_expand",
-    "vote_or_proposal",
-    "policy_change",
-    "enforcement_action",
-    "other",
-]
+from pipeline.models import EVENTS, STANCES, Event, JurisdictionType, Stance
 
-STANCES: tuple[Stance, ...] = ("pro_cooperation", "anti_cooperation", "neutral")
-EVENTS: tuple[Event, ...] = (
-    "terminate",
-    "sign_or_join",
-    "renew_or_expand",
-    "vote_or_proposal",
-    "policy_change",
-    "enforcement_action",
-    "other",
-)
+__all__ = ["EVENTS", "STANCES", "Event", "JurisdictionType", "Stance"]
 
 
 @dataclass(kw_only=True)
