@@ -216,6 +216,7 @@ def enrich_pending(
 
     ensure_indices(es, settings)
     report = EnrichReport()
+    report.stories += repair_missing_stories(es, settings, now=now)
     rule_pairs = tuple(config.rules)
     client = client or SafeHTTPClient(settings)
     seen: list[str] = []
@@ -243,6 +244,28 @@ def enrich_pending(
             _finish_batch(es, settings, current.result(), now, report)
             current = upcoming
     return report
+
+
+def repair_missing_stories(es: Elasticsearch, settings: Settings, *, now: datetime) -> int:
+    """Write the story documents that a crash between the item write and ``update_stories`` left
+    out (items point at a story that does not exist). Only items not alerted yet are looked at."""
+    from pipeline.stories import update_stories
+
+    response = es.search(
+        index=settings.index("items"),
+        query={"bool": {"filter": [{"term": {"status": "indexed"}}, {"term": {"alert_status": "pending"}}]}},
+        aggs={"stories": {"terms": {"field": "story_id", "size": 10_000}}},
+        size=0,
+    )
+    story_ids = [bucket["key"] for bucket in response["aggregations"]["stories"]["buckets"]]
+    if not story_ids:
+        return 0
+    found = es.mget(index=settings.index("stories"), ids=story_ids, source=False)["docs"]
+    missing = [doc["_id"] for doc in found if not doc.get("found")]
+    if missing:
+        LOGGER.warning("writing %d story documents missing after an interrupted run", len(missing))
+        update_stories(es, settings, missing, now=now)
+    return len(missing)
 
 
 @dataclass(kw_only=True)
