@@ -66,7 +66,7 @@ def test_random_bytes_never_raise(body: bytes, feed_url: str, content_type: str 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     seed=st.sampled_from(SEEDS),
-    cuts=st.lists(st.tuples(st.integers(0, 1 << 20), st.integers(0, 64), st.sampled_from(SPLICES)), max_size=6),
+    cuts=st.lists(st.tuples(st.integers(0, 2**20), st.integers(0, 64), st.sampled_from(SPLICES)), max_size=5),
     feed_url=FEED_URLS,
     content_type=CONTENT_TYPES,
 )  # fmt: skip
