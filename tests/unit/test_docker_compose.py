@@ -112,3 +112,21 @@ def test_kibana_import_runs_the_project_command(compose: dict[str, Any]) -> None
     service = compose["services"]["kibana-import"]
     assert service["command"][:3] == ["muniwatch", "kibana", "import"]
     assert service["depends_on"]["kibana"]["condition"] == "service_healthy"
+
+
+def test_init_loads_the_pool_and_variables_the_dags_need(compose: dict[str, Any]) -> None:
+    script = "\n".join(compose["services"]["airflow-init"]["command"])
+    assert "airflow db migrate" in script
+    for file in ("pools.json", "variables.json"):
+        assert f"/opt/muniwatch/config/airflow/{file}" in script
+        assert (REPO_ROOT / "config" / "airflow" / file).exists()
+
+
+def test_failure_emails_reach_mailpit_without_ssl(compose: dict[str, Any]) -> None:
+    import json
+
+    env = compose["services"]["airflow-worker"]["environment"]
+    connection = json.loads(env["AIRFLOW_CONN_SMTP_DEFAULT"])
+    # Real JSON booleans: the provider reads these extras with bool(), so "false" would mean true.
+    assert connection["extra"] == {"disable_ssl": True, "disable_tls": True}
+    assert (connection["host"], connection["port"]) == ("mailpit", 1025)
