@@ -53,7 +53,9 @@ def feed(server: LoopbackHTTPServer, entries: list[tuple[str, str]]) -> bytes:
         f"<pubDate>Mon, 09 Jun 2025 12:00:00 GMT</pubDate></item>"
         for title, path in entries
     )
-    return f'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>{items}</channel></rss>'.encode()
+    return (
+        f'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>{items}</channel></rss>'.encode()
+    )
 
 
 def publish(server: LoopbackHTTPServer, path: str, city: str, *, renew: bool = False) -> tuple[str, str]:
@@ -78,7 +80,9 @@ def test_hanging_failing_throttled_and_garbage_sources_do_not_stop_the_good_one(
 ) -> None:
     good = [publish(http_server, "/good/1.html", "Glendale")]
     http_server.add("/good.xml", body=feed(http_server, good), content_type="application/rss+xml")
-    http_server.add("/hang.xml", body=feed(http_server, good), delay_s=8.0, content_type="application/rss+xml")
+    http_server.add(
+        "/hang.xml", body=feed(http_server, good), delay_s=8.0, content_type="application/rss+xml"
+    )
     http_server.add("/500.xml", status=500, body=b"boom")
     http_server.add("/429.xml", status=429, headers={"Retry-After": "120"}, body=b"slow down")
     garbage = os.urandom(4096)
@@ -109,7 +113,10 @@ def test_smtp_down_during_a_run_then_back_sends_each_email_once(
     es: Elasticsearch, settings: Settings, http_server: LoopbackHTTPServer, smtp_server: LoopbackSMTPServer,
     tmp_path: Path,
 ) -> None:  # fmt: skip
-    entries = [publish(http_server, "/a/1.html", "Glendale"), publish(http_server, "/a/2.html", "Fresno", renew=True)]
+    entries = [
+        publish(http_server, "/a/1.html", "Glendale"),
+        publish(http_server, "/a/2.html", "Fresno", renew=True),
+    ]
     http_server.add("/feed.xml", body=feed(http_server, entries), content_type="application/rss+xml")
     paths = write_config(tmp_path, [{"id": "ca", "kind": "rss", "url": http_server.url("/feed.xml"),
                                      "home_state": "CA"}])  # fmt: skip
