@@ -113,6 +113,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = commands.add_parser("demo", help="run the pipeline once on bundled offline sample sources")
     demo.add_argument("--json", action="store_true", help="print the summary as JSON")
+    demo.add_argument(
+        "--fresh", action="store_true", help="forget earlier demo runs first (demo indices only)"
+    )
 
     tag = commands.add_parser("tag", help="tag JSON Lines (no Elasticsearch, no network)")
     tag.add_argument("--input", default="-", help="JSON Lines file, or - for stdin")

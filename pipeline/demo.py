@@ -9,6 +9,7 @@ fetcher to reach loopback for it (and nothing else).
 from __future__ import annotations
 
 import argparse
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -197,6 +198,19 @@ def demo_command(args: argparse.Namespace) -> int:
     from pipeline.settings import load_settings
 
     settings = demo_settings(load_settings(), "MUNIWATCH_INDEX_PREFIX" in os.environ)
+    if getattr(args, "fresh", False):
+        if settings.index_prefix != DEMO_PREFIX:
+            print(
+                f"--fresh deletes indices; it only works on the demo prefix {DEMO_PREFIX!r}, "
+                f"not on {settings.index_prefix!r}",
+                file=sys.stderr,
+            )
+            return 2
+        from pipeline.elastic import make_client
+        from pipeline.indices import delete_all
+
+        delete_all(make_client(settings), settings)  # the demo's own prefix only
+        print(f"removed the indices under {settings.index_prefix}-* for a fresh demo")
     with running_demo(settings.var_dir / "demo") as (server, paths):
         print(f"demo feeds served at {server.base_url}; index prefix {settings.index_prefix}")
         summary = run_once(settings, paths, now=datetime.now(UTC))

@@ -29,8 +29,10 @@ from pipeline.settings import Settings
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
 SUBJECT_LIMIT = 180
-# CRLF line ends on the wire; lines folded at 78 where they can be.
-POLICY = email.policy.SMTP
+# CRLF line ends on the wire. Lines may run to RFC 5322's hard limit of 998: a folding limit of
+# 78 makes the library RFC 2047-encode any longer "word", and List-Unsubscribe's one-click URL
+# (with its token) is such a word; mail clients only honour it as plain <https://...>.
+POLICY = email.policy.SMTP.clone(max_line_length=998)
 
 # What the subject says an event did to what. The object is the most specific thing the
 # event sentence (or the title) names; the default when it names none.
