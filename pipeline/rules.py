@@ -20,10 +20,10 @@ Words follow Unicode word boundaries, close to Elasticsearch's ``standard`` toke
 term never matches inside another word (``ICE`` does not match "NOTICE"). A possessive ``'s``
 is ignored when matching in Python ("ICE's contract" contains ``ICE``).
 
-Elasticsearch (``Rule.to_es_query``) sees the same structure, with two differences a user may
-notice: the ``standard`` analyzer lowercases, so every term is case-insensitive there, and it
-keeps possessives ("ice's" is one token). Items reach the index only after the case-sensitive
-Python pass, so searches over items keep the distinction in practice.
+Elasticsearch (``Rule.to_es_query``) sees the same structure. The ``standard`` analyzer lowercases,
+so a term in capitals is also required in the field's case-preserving ``.cased`` subfield: ``ICE``
+matches "ICE" and "ICE's" there, not "ice". One difference remains: the standard tokenizer keeps a
+possessive on its word, so a phrase with a possessive matches only in the same form.
 """
 
 from __future__ import annotations
@@ -45,6 +45,8 @@ _QUOTES = '"“”'
 _NEAR = re.compile(r"^NEAR/(\d+)$")
 _OPERATOR_LOOKALIKE = re.compile(r"^(?:and|or|not|near(?:/\S*)?)$", re.IGNORECASE)
 MAX_NEAR = 100
+# Text fields searched with rules have this case-preserving subfield (config/elasticsearch/items.json).
+CASED_SUBFIELD = ".cased"
 # Positions between separate texts (title, summary, body): no phrase or NEAR/n crosses them,
 # as Elasticsearch keeps fields apart.
 TEXT_GAP = 1000
@@ -136,7 +138,11 @@ class _Words:
         return bool(self.spans(doc))
 
     def es_query(self, fields: Sequence[str]) -> dict[str, Any]:
-        return _any_field([{"match_phrase": {f: {"query": self.raw}}} for f in fields])
+        cased = _cased_words(self)
+        if len(self.words) == 1 and cased:
+            # One word in capitals: the case-preserving subfield alone says it (possessive included).
+            return _any_field([_cased_terms(f, cased[0]) for f in fields])
+        return _any_field([_with_cased({"match_phrase": {f: {"query": self.raw}}}, f, cased) for f in fields])
 
     def es_span(self, field_name: str) -> dict[str, Any]:
         tokens = [w.lower() for w in _words(self.raw, strip_possessive=False)]
@@ -235,7 +241,8 @@ class Near:
         return f"{_wrap(self.left, (Or, Near))} NEAR/{self.distance} {_wrap(self.right, (Or, Near))}"
 
     def es_query(self, fields: Sequence[str]) -> dict[str, Any]:
-        return _any_field([self.es_span(f) for f in fields])
+        cased = _cased_words(self.left) + _cased_words(self.right)
+        return _any_field([_with_cased(self.es_span(f), f, cased) for f in fields])
 
     def es_span(self, field_name: str) -> dict[str, Any]:
         return {
@@ -269,6 +276,29 @@ def _spannable(node: Node) -> bool:
 def _wrap(node: Node, kinds: tuple[type, ...]) -> str:
     text = node.render()
     return f"({text})" if isinstance(node, kinds) else text
+
+
+def _cased_words(node: Node | _Words) -> list[str]:
+    """Words that must appear in capitals wherever ``node`` matches (an OR promises none)."""
+    if isinstance(node, _Words):
+        return [w for w in node.words if _is_cased(w)]
+    if isinstance(node, Near):
+        return _cased_words(node.left) + _cased_words(node.right)
+    return []
+
+
+def _with_cased(query: dict[str, Any], field_name: str, cased: Sequence[str]) -> dict[str, Any]:
+    """Add the capitals test: the ``standard`` analyzer lowercases, so ``ICE`` is also looked up in
+    the field's case-preserving ``.cased`` subfield (standard tokenizer, no lowercase filter), where
+    a possessive stays attached to its word."""
+    if not cased or "." in field_name:
+        return query
+    return {"bool": {"must": [query, *(_cased_terms(field_name, word) for word in dict.fromkeys(cased))]}}
+
+
+def _cased_terms(field_name: str, word: str) -> dict[str, Any]:
+    variants = [word, *(f"{word}{apostrophe}{s}" for apostrophe in "'’" for s in "sS")]
+    return {"terms": {f"{field_name}{CASED_SUBFIELD}": variants}}
 
 
 def _any_field(queries: list[dict[str, Any]]) -> dict[str, Any]:

@@ -244,7 +244,10 @@ def test_new_template_fields_reach_an_existing_index(es: Elasticsearch, settings
     del mappings["properties"]["lsh_bands"]
     old = f"{settings.index('items')}-v1"
     es.indices.create(
-        index=old, mappings=mappings, aliases={settings.index("items"): {"is_write_index": True}}
+        index=old,
+        settings=load_template("items")["template"]["settings"],
+        mappings=mappings,
+        aliases={settings.index("items"): {"is_write_index": True}},
     )
     assert ensure_index(es, settings, "items") == old
     properties = es.indices.get_mapping(index=old)[old]["mappings"]["properties"]

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 import pytest
 from elasticsearch import Elasticsearch
 
+from pipeline.indices import ensure_index
 from pipeline.rules import parse_rule
 from pipeline.settings import Settings
 
@@ -68,3 +69,28 @@ def test_search_finds_what_the_rule_matches(es: Elasticsearch, docs_index: str, 
     response = es.search(index=docs_index, query=rule.to_es_query(["title", "text"]), size=100)
     found = {hit["_id"] for hit in response["hits"]["hits"]}
     assert found == expected
+
+
+def test_capitals_stay_case_sensitive_in_elasticsearch(es: Elasticsearch, settings: Settings) -> None:
+    """`ICE` in a search or a subscription query does not find "ice", as in the watchlists."""
+    ensure_index(es, settings, "items")
+    documents = {
+        "contract": ("County ends ICE contract", "The jail will no longer hold detainees."),
+        "possessive": ("Sheriff leaves ICE's program", "Deputies end the 287(g) work."),
+        "storm": ("Ice storm closes the jail road", "An ice storm hit the county jail."),
+    }
+    for key, (title, text) in documents.items():
+        es.index(index=settings.index("items"), id=key, document={"title": title, "text": text})
+    es.indices.refresh(index=settings.index("items"))
+
+    def found(rule: str) -> set[str]:
+        query = parse_rule(rule).to_es_query(["title", "text"])
+        hits = es.search(index=settings.index("items"), query=query)["hits"]["hits"]
+        return {hit["_id"] for hit in hits}
+
+    assert found("ICE") == {"contract", "possessive"}
+    assert found("ICE AND jail") == {"contract"}
+    assert found("ice") >= {"contract", "storm"}  # lowercase: any case
+    assert found('"ice storm"') == {"storm"}
+    assert found("ICE NEAR/5 road") == set()  # "Ice" is not "ICE"
+    assert found("ice NEAR/5 road") == {"storm"}

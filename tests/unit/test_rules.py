@@ -97,7 +97,8 @@ def test_texts_are_kept_apart_for_phrases_and_near() -> None:
 def test_es_query_shape() -> None:
     query = parse_rule('ICE AND sanctuary NEAR/5 (city OR "county board") NOT rink').to_es_query(["text"])
     must = query["bool"]["must"]
-    assert must[0] == {"match_phrase": {"text": {"query": "ICE"}}}
+    # A word in capitals is looked up in the case-preserving subfield (the analyzed field lowercases).
+    assert must[0] == {"terms": {"text.cased": ["ICE", "ICE's", "ICE'S", "ICE’s", "ICE’S"]}}
     near = must[1]["span_near"]
     assert near["slop"] == 5 and near["in_order"] is False
     assert near["clauses"][0] == {"span_term": {"text": "sanctuary"}}
