@@ -1,7 +1,9 @@
 """
 ### muniwatch_poll — poll the sources, enqueue new matching entries
 
-Every 5 minutes (and at once when the triggerer sees news on a `priority: true` feed) this DAG
+Every 5 minutes (and at once when the triggerer sees news on a `priority: true` feed — it looks
+every `MUNIWATCH_PRIORITY_CHECK_INTERVAL_S` / Variable `muniwatch_priority_check_interval_s`
+seconds, 15 by default) this DAG
 polls the sources that are due, one mapped task per source `group`, at most as many at a time as
 the `muniwatch_fetch` pool allows. Each new entry that matches a watchlist becomes a *pending*
 item in Elasticsearch; when there is at least one, `announce_new_items` updates the asset
@@ -48,7 +50,7 @@ PRIORITY_FEEDS = Asset(
             trigger=PriorityFeedTrigger(
                 # The path only (environment, no Variable, no I/O): the triggerer reads the file.
                 sources_file=str(airflow_settings.config_paths_from_airflow(environ=os.environ).sources),
-                check_interval=60,
+                # No check_interval: read before each check (env, Variable, 15 s; see the trigger).
             ),
         )
     ],

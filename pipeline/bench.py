@@ -32,6 +32,11 @@ _HEADLINE = (
     ("peak_rss_mb", "peak RSS of a pipeline worker, MB"),
 )
 
+_LATENCY_PATHS = {
+    "airflow_event_driven": "through Airflow (event-driven)",
+    "muniwatch_run_once": "through `muniwatch run --once`, Airflow not measured",
+}
+
 
 def _harness() -> Any:
     """Import ``bench.run`` from the checkout (the harness is not part of the installed package)."""
@@ -49,6 +54,10 @@ def _harness() -> Any:
 def format_result(result: dict[str, Any]) -> str:
     lines = [f"{label:<72} {result.get(key) if result.get(key) is not None else 'not measured'}"
              for key, label in _HEADLINE]  # fmt: skip
+    path = _LATENCY_PATHS.get(result.get("alert_latency_path") or "")
+    if path:
+        lines.append(f"alert latency (headline, {path}): p50 {result.get('alert_latency_p50_s')} s, "
+                     f"p95 {result.get('alert_latency_p95_s')} s")  # fmt: skip
     if result.get("alert_latency_airflow_note"):
         lines.append(f"  (Airflow latency not measured: {result['alert_latency_airflow_note']})")
     lines.append("targets:")

@@ -13,6 +13,10 @@
 
 ``down`` stops what ``up`` started — by the process ids recorded under ``var/stack`` — and
 nothing else. ``status`` says what runs where.
+
+The benchmark (``bench/airflow_latency.py``) starts a second, private stack with the same code:
+its own ``var_dir`` (so its own AIRFLOW_HOME, metadata DB and pid files), its own ports, its own
+configuration folder and index prefix, and an SMTP sink of its own (``smtp_sink=False``).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -108,8 +113,21 @@ def demo_config_dir(settings: Settings) -> Path:
     return stack_dir(settings) / "demo"
 
 
-def airflow_environment(settings: Settings, *, demo: bool) -> dict[str, str]:
-    """The environment Airflow (and so every task) runs with; the user's MUNIWATCH_* still win."""
+def airflow_environment(
+    settings: Settings,
+    *,
+    demo: bool,
+    airflow_port: int = AIRFLOW_PORT,
+    smtp_port: int = SMTP_PORT,
+    config_dir: Path | None = None,
+    overrides: Mapping[str, str] | None = None,
+) -> dict[str, str]:
+    """The environment Airflow (and so every task) runs with; the user's MUNIWATCH_* still win.
+
+    Args:
+        config_dir: the folder of the three YAML files (``MUNIWATCH_CONFIG_DIR``); wins over ``demo``.
+        overrides: applied last, over the user's environment too (the benchmark's own prefix).
+    """
     home = airflow_home(settings)
     env = dict(os.environ)
     env.update(_read_env_file(AIRFLOW_CONFIG_DIR / "standalone.env"))
@@ -125,7 +143,7 @@ def airflow_environment(settings: Settings, *, demo: bool) -> dict[str, str]:
             {
                 "conn_type": "smtp",
                 "host": "127.0.0.1",
-                "port": SMTP_PORT,
+                "port": smtp_port,
                 "extra": {"disable_ssl": True, "disable_tls": True, "from_email": settings.mail_from},
             }
         ),
@@ -134,20 +152,27 @@ def airflow_environment(settings: Settings, *, demo: bool) -> dict[str, str]:
         PATH=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
         PYTHONPATH=os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH", "")])),
     )
+    if airflow_port != AIRFLOW_PORT:  # tasks reach the execution API through the base URL
+        env.update(
+            AIRFLOW__API__PORT=str(airflow_port), AIRFLOW__API__BASE_URL=f"http://127.0.0.1:{airflow_port}"
+        )
     if demo:
         env.setdefault("MUNIWATCH_INDEX_PREFIX", DEMO_INDEX_PREFIX)
         env["MUNIWATCH_CONFIG_DIR"] = str(demo_config_dir(settings))
         hosts = {h for h in env.get("MUNIWATCH_ALLOW_HOSTS", "").split(",") if h} | {"127.0.0.1"}
         env["MUNIWATCH_ALLOW_HOSTS"] = ",".join(sorted(hosts))
+    if config_dir is not None:
+        env["MUNIWATCH_CONFIG_DIR"] = str(config_dir)
+    env.update(overrides or {})
     return env
 
 
-def components(settings: Settings) -> dict[str, Component]:
+def components(settings: Settings, *, smtp_port: int = SMTP_PORT) -> dict[str, Component]:
     directory = stack_dir(settings)
     python = sys.executable
     airflow = str(Path(python).parent / "airflow")
     mail = str(settings.var_dir / "mail")
-    smtp = ["-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{SMTP_PORT}", "-c", "aiosmtpd.handlers.Mailbox", mail]
+    smtp = ["-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{smtp_port}", "-c", "aiosmtpd.handlers.Mailbox", mail]
     demo = ["-m", "pipeline.stack", "serve-demo", str(DEMO_PORT), str(demo_config_dir(settings))]
     return {
         "smtp": Component(
@@ -214,8 +239,25 @@ def _login(settings: Settings) -> str:
     return ", ".join(f"user {user} / password {password}" for user, password in users.items())
 
 
-def up(settings: Settings, *, demo: bool = True) -> list[str]:
-    """Start what is not running yet; return lines telling the user where everything is."""
+def up(
+    settings: Settings,
+    *,
+    demo: bool = True,
+    airflow_port: int = AIRFLOW_PORT,
+    smtp_port: int = SMTP_PORT,
+    smtp_sink: bool = True,
+    config_dir: Path | None = None,
+    overrides: Mapping[str, str] | None = None,
+) -> list[str]:
+    """Start what is not running yet; return lines telling the user where everything is.
+
+    Args:
+        demo: serve the offline demo feeds and poll them (else ``config_dir`` or ``config/``).
+        airflow_port: the API server and UI (a second stack needs another port).
+        smtp_port: where ``smtp_default`` sends; ``smtp_sink=False`` when the caller runs the sink.
+        config_dir: the folder of the three YAML files Airflow's tasks and watcher read.
+        overrides: environment for Airflow applied last (index prefix, watcher interval, ...).
+    """
     from pipeline import es_local
 
     directory = stack_dir(settings)
@@ -224,12 +266,13 @@ def up(settings: Settings, *, demo: bool = True) -> list[str]:
     node = es_local.up(settings)
     if not was_running:
         (directory / "es.started").write_text("started by muniwatch stack up\n")
-    parts = components(settings)
-    env = airflow_environment(settings, demo=demo)
+    parts = components(settings, smtp_port=smtp_port)
+    env = airflow_environment(settings, demo=demo, airflow_port=airflow_port, smtp_port=smtp_port,
+                              config_dir=config_dir, overrides=overrides)  # fmt: skip
     lines = [node.describe(settings.es_url)]
-    for key in ("smtp", "demo") if demo else ("smtp",):
+    for key in [name for name, wanted in (("smtp", smtp_sink), ("demo", demo)) if wanted]:
         component = parts[key]
-        port = SMTP_PORT if key == "smtp" else DEMO_PORT
+        port = smtp_port if key == "smtp" else DEMO_PORT
         if component.pid() is None and _port_open(port):
             raise StackError(f"{component.name}: port {port} on 127.0.0.1 is taken by another program")
         for maildir in ("tmp", "new", "cur"):  # aiosmtpd's Mailbox needs a whole Maildir
@@ -238,27 +281,30 @@ def up(settings: Settings, *, demo: bool = True) -> list[str]:
     if demo:
         _wait_for(f"http://127.0.0.1:{DEMO_PORT}/", 30.0, "the demo server", parts["demo"].log)
     if parts["airflow"].pid() is None:
-        if _port_open(AIRFLOW_PORT):
-            raise StackError(f"Airflow: port {AIRFLOW_PORT} on 127.0.0.1 is taken by another program")
+        if _port_open(airflow_port):
+            raise StackError(f"Airflow: port {airflow_port} on 127.0.0.1 is taken by another program")
         airflow_home(settings).mkdir(parents=True, exist_ok=True)
         _airflow_cli(env, "db", "migrate")
         _airflow_cli(env, "pools", "import", str(AIRFLOW_CONFIG_DIR / "pools.json"))
         _airflow_cli(env, "variables", "import", str(AIRFLOW_CONFIG_DIR / "variables.json"))
         _start(parts["airflow"], env)
     _wait_for(
-        f"http://127.0.0.1:{AIRFLOW_PORT}/api/v2/monitor/health",
+        f"http://127.0.0.1:{airflow_port}/api/v2/monitor/health",
         AIRFLOW_START_TIMEOUT_S,
         "Airflow",
         parts["airflow"].log,
     )
+    sources = f"config {config_dir}" if config_dir is not None else "config/sources.yaml (real feeds)"
     lines += [
-        f"SMTP sink: smtp://127.0.0.1:{SMTP_PORT}, messages kept in {settings.var_dir / 'mail' / 'new'}",
+        f"SMTP sink: smtp://127.0.0.1:{smtp_port}, messages kept in {settings.var_dir / 'mail' / 'new'}"
+        if smtp_sink
+        else f"SMTP: smtp://127.0.0.1:{smtp_port} (the caller's sink)",
         f"demo feeds: http://127.0.0.1:{DEMO_PORT}/ (config {demo_config_dir(settings)})"
-        if demo
-        else "sources: config/sources.yaml (real feeds)",
+        if demo and config_dir is None
+        else f"sources: {sources}",
         f"index prefix: {env.get('MUNIWATCH_INDEX_PREFIX', settings.index_prefix)}",
-        f"Airflow UI: http://127.0.0.1:{AIRFLOW_PORT}/  ({_login(settings)})",
-        f"muniwatch status: http://127.0.0.1:{AIRFLOW_PORT}/muniwatch/status (menu: muniwatch status)",
+        f"Airflow UI: http://127.0.0.1:{airflow_port}/  ({_login(settings)})",
+        f"muniwatch status: http://127.0.0.1:{airflow_port}/muniwatch/status (menu: muniwatch status)",
         f"logs: {directory}/*.log; stop everything with `make down`",
     ]
     return lines

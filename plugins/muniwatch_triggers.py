@@ -1,11 +1,20 @@
 """Event-driven polling: a triggerer-side watcher of the priority feeds.
 
 ``PriorityFeedTrigger`` runs in the Airflow triggerer as the ``AssetWatcher`` of the
-``muniwatch_priority_feeds`` asset. Every ``check_interval`` seconds it asks each source with
+``muniwatch_priority_feeds`` asset. Every check interval it asks each source with
 ``priority: true`` in the sources file for its feed with a conditional GET (ETag /
 Last-Modified); when a feed carries an entry id it has not seen, it fires one ``TriggerEvent``
 naming those sources, and ``muniwatch_poll`` (scheduled on the asset) polls them at once instead
 of waiting for its next five-minute slot.
+
+The check interval is read before every check, so a change needs no restart: the triggerer's
+``MUNIWATCH_PRIORITY_CHECK_INTERVAL_S`` environment variable, else the Airflow Variable
+``muniwatch_priority_check_interval_s``, else 15 s (an explicit ``check_interval`` argument wins
+over both). A new entry waits on average half an interval before it is seen, so the interval is
+the largest single term of the alert latency. Frequent checks stay cheap and polite: an
+unchanged feed costs a ``304 Not Modified``; a feed whose server sends neither ETag nor
+Last-Modified (every look is a full download) is looked at no more than once a minute; one
+client is kept across checks, so its per-host pacing holds between checks too.
 
 The cursor (per feed: ETag, Last-Modified, the ids seen, a Retry-After backoff) lives in the
 asset's state store (``self.asset_state_store``), so a triggerer restart neither re-fires for old
@@ -22,8 +31,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -42,9 +52,20 @@ MAX_BODY_BYTES = 5 * 1024 * 1024
 SEEN_PER_FEED = 500
 CURSOR_KEY = "feeds"
 
+CHECK_INTERVAL_ENV = "MUNIWATCH_PRIORITY_CHECK_INTERVAL_S"
+CHECK_INTERVAL_VARIABLE = "muniwatch_priority_check_interval_s"
+DEFAULT_CHECK_INTERVAL_S = 15.0
+# Below this the watcher would only burn the triggerer's CPU: a DAG run takes seconds anyway.
+MIN_CHECK_INTERVAL_S = 1.0
+# A feed without validators is downloaded whole on every look: look at it less often.
+NO_VALIDATOR_INTERVAL_S = 60.0
+
 
 @dataclass(kw_only=True)
 class FeedCursor:
+    """What the watcher remembers of one feed. ``backoff_until``: no request before this time
+    (the server's ``Retry-After``, or the slower pace of a feed without validators)."""
+
     etag: str | None = None
     last_modified: str | None = None
     seen: list[str] = field(default_factory=list)
@@ -95,6 +116,8 @@ def fetch_feed(client: SafeHTTPClient, url: str, cursor: FeedCursor, now: float)
         return None
     cursor.etag = result.etag or cursor.etag
     cursor.last_modified = result.last_modified or cursor.last_modified
+    if not (result.etag or result.last_modified):
+        cursor.backoff_until = now + NO_VALIDATOR_INTERVAL_S
     return result.body
 
 
@@ -134,14 +157,63 @@ def priority_sources(sources_file: str) -> dict[str, str]:
     }
 
 
-class PriorityFeedTrigger(BaseEventTrigger):
-    """Fires ``{"source_ids": [...], "new_entries": n, "seen_at": iso}`` when a priority feed has news."""
+def parse_check_interval(raw: str, origin: str) -> float:
+    """Seconds between two looks at the priority feeds, from ``origin`` (named in the error).
 
-    def __init__(self, *, sources_file: str, check_interval: float = 60.0) -> None:
+    Raises:
+        ValueError: not a number of seconds, or below ``MIN_CHECK_INTERVAL_S``.
+    """
+    try:
+        seconds = float(raw.strip().removesuffix("s"))
+    except ValueError:
+        raise ValueError(f"{origin}={raw!r} is not a number of seconds (e.g. 15)") from None
+    if not seconds >= MIN_CHECK_INTERVAL_S:  # also refuses NaN
+        raise ValueError(f"{origin}={raw!r}: the check interval must be at least {MIN_CHECK_INTERVAL_S:g} s")
+    return seconds
+
+
+def configured_check_interval(environ: Mapping[str, str], variable: str | None) -> float:
+    """The environment variable, else the Airflow Variable, else the default; a bad value is
+    logged (naming where it came from) and the next one down is used."""
+    candidates = ((CHECK_INTERVAL_ENV, environ.get(CHECK_INTERVAL_ENV)), (CHECK_INTERVAL_VARIABLE, variable))
+    for origin, raw in candidates:
+        if raw is None or not raw.strip():
+            continue
+        try:
+            return parse_check_interval(raw, origin)
+        except ValueError as error:
+            LOGGER.error("priority watcher: %s; ignored", error)
+    return DEFAULT_CHECK_INTERVAL_S
+
+
+def _interval_variable() -> str | None:
+    """The Airflow Variable, when running in the triggerer (None anywhere else)."""
+    try:
+        from airflow.sdk import Variable
+
+        value = Variable.get(CHECK_INTERVAL_VARIABLE, default=None)
+    except Exception as error:  # no triggerer to ask (e.g. outside Airflow): the default applies
+        LOGGER.debug("priority watcher: Variable %s not readable: %s", CHECK_INTERVAL_VARIABLE, error)
+        return None
+    return None if value is None else str(value)
+
+
+class PriorityFeedTrigger(BaseEventTrigger):
+    """Fires ``{"source_ids": [...], "new_entries": n, "seen_at": iso}`` when a priority feed has news.
+
+    Args:
+        sources_file: the sources YAML; read before every check, so edits apply without a restart.
+        check_interval: seconds between checks; None (the DAG's choice) reads it before each
+            check from ``MUNIWATCH_PRIORITY_CHECK_INTERVAL_S`` or the Variable
+            ``muniwatch_priority_check_interval_s`` (see the module docstring).
+    """
+
+    def __init__(self, *, sources_file: str, check_interval: float | None = None) -> None:
         super().__init__()
         self.sources_file = sources_file
-        self.check_interval = float(check_interval)
+        self.check_interval = None if check_interval is None else float(check_interval)
         self._memory: dict[str, Any] = {}
+        self._client: SafeHTTPClient | None = None
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (
@@ -160,38 +232,50 @@ class PriorityFeedTrigger(BaseEventTrigger):
         if self.asset_state_store is not None:
             await self.asset_state_store.aset(CURSOR_KEY, cursors)
 
+    def _interval(self) -> float:
+        if self.check_interval is not None:
+            return self.check_interval
+        return configured_check_interval(os.environ, _interval_variable())
+
     def _check_all(self, stored: dict[str, Any]) -> tuple[dict[str, list[str]], dict[str, Any]]:
         now = time.time()
         found: dict[str, list[str]] = {}
         cursors: dict[str, Any] = {}
-        with watcher_client(load_settings()) as client:
-            for source_id, url in priority_sources(self.sources_file).items():
-                cursor = FeedCursor.from_json(stored.get(source_id))
-                try:
-                    new = check_feed(client, url, cursor, now)
-                except FetchError as error:
-                    LOGGER.warning("priority source %s (%s): %s", source_id, url, error)
-                    new = []
-                if new:
-                    found[source_id] = new
-                cursors[source_id] = cursor.to_json()
+        sources = priority_sources(self.sources_file)
+        if self._client is None:  # one client for the watcher's life: pacing and keep-alive hold
+            self._client = watcher_client(load_settings())
+        for source_id, url in sources.items():
+            cursor = FeedCursor.from_json(stored.get(source_id))
+            try:
+                new = check_feed(self._client, url, cursor, now)
+            except FetchError as error:
+                LOGGER.warning("priority source %s (%s): %s", source_id, url, error)
+                new = []
+            if new:
+                found[source_id] = new
+            cursors[source_id] = cursor.to_json()
         return found, cursors
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
-        while True:
-            stored = await self._load()
-            try:
-                found, cursors = await asyncio.to_thread(self._check_all, stored)
-            except config_module.ConfigError as error:
-                LOGGER.error("priority watcher: cannot read %s:\n%s", self.sources_file, error)
-                found, cursors = {}, stored
-            await self._save(cursors)
-            if found:
-                yield TriggerEvent(
-                    {
-                        "source_ids": sorted(found),
-                        "new_entries": sum(len(ids) for ids in found.values()),
-                        "seen_at": datetime.now(UTC).isoformat(),
-                    }
-                )
-            await asyncio.sleep(self.check_interval)
+        try:
+            while True:
+                stored = await self._load()
+                try:
+                    found, cursors = await asyncio.to_thread(self._check_all, stored)
+                except config_module.ConfigError as error:
+                    LOGGER.error("priority watcher: cannot read %s:\n%s", self.sources_file, error)
+                    found, cursors = {}, stored
+                await self._save(cursors)
+                if found:
+                    yield TriggerEvent(
+                        {
+                            "source_ids": sorted(found),
+                            "new_entries": sum(len(ids) for ids in found.values()),
+                            "seen_at": datetime.now(UTC).isoformat(),
+                        }
+                    )
+                await asyncio.sleep(await asyncio.to_thread(self._interval))
+        finally:
+            if self._client is not None:
+                self._client.close()
+                self._client = None

@@ -19,10 +19,14 @@ from tests.support.http import LoopbackHTTPServer, Route
 configure_airflow_environment()  # before Airflow is imported
 
 from muniwatch_triggers import (  # noqa: E402
+    CHECK_INTERVAL_ENV,
+    DEFAULT_CHECK_INTERVAL_S,
     MAX_BODY_BYTES,
+    NO_VALIDATOR_INTERVAL_S,
     FeedCursor,
     PriorityFeedTrigger,
     check_feed,
+    configured_check_interval,
     watcher_client,
 )
 
@@ -151,3 +155,40 @@ def test_trigger_fires_an_event_naming_the_priority_source_with_news(
     # The cursor survives in the asset's state store (a restarted triggerer does not re-fire).
     assert "urn:fixture:city-hall:287g-vote" in store.values["feeds"]["city-hall"]["seen"]
     assert PriorityFeedTrigger(**trigger.serialize()[1]).serialize() == trigger.serialize()
+
+
+# --- how often the watcher looks ------------------------------------------------------------
+
+
+def test_the_check_interval_comes_from_the_environment_then_the_variable_then_the_default(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    env = {CHECK_INTERVAL_ENV: "5"}
+    assert configured_check_interval(env, variable="30") == 5.0, "the environment wins"
+    assert configured_check_interval({}, variable="30") == 30.0
+    assert configured_check_interval({CHECK_INTERVAL_ENV: ""}, variable=None) == DEFAULT_CHECK_INTERVAL_S
+    assert DEFAULT_CHECK_INTERVAL_S <= 15.0, "a p95 alert latency under 60 s needs frequent looks"
+    # A bad value is named in the log and the next source down applies.
+    assert configured_check_interval({CHECK_INTERVAL_ENV: "soon"}, variable="20") == 20.0
+    assert configured_check_interval({CHECK_INTERVAL_ENV: "0.01"}, variable=None) == DEFAULT_CHECK_INTERVAL_S
+    assert CHECK_INTERVAL_ENV in caplog.text and "'soon'" in caplog.text and "at least" in caplog.text
+
+
+def test_the_dag_leaves_the_interval_to_the_configuration() -> None:
+    trigger = PriorityFeedTrigger(sources_file="sources.yaml")
+    assert trigger.serialize()[1]["check_interval"] is None
+    assert PriorityFeedTrigger(**trigger.serialize()[1]).serialize() == trigger.serialize()
+
+
+def test_a_feed_without_validators_is_looked_at_at_most_once_a_minute(
+    http_server: LoopbackHTTPServer, feeds: dict[str, bytes], client: SafeHTTPClient
+) -> None:
+    url = http_server.add("/plain.atom", Route(body=feeds["before"], content_type=ATOM))
+    cursor = FeedCursor()
+    check_feed(client, url, cursor, now=1000.0)
+    check_feed(client, url, cursor, now=1015.0)
+    assert len(http_server.seen("/plain.atom")) == 1, "every look is a full download: not every 15 s"
+    http_server.add("/plain.atom", Route(body=feeds["after"], content_type=ATOM))
+    assert check_feed(client, url, cursor, now=1000.0 + NO_VALIDATOR_INTERVAL_S) == [
+        "urn:fixture:city-hall:287g-vote"
+    ]
