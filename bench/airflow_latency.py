@@ -23,6 +23,7 @@ show where the time went (``milestones_median_s``). It never reports a figure it
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import random
 import shutil
@@ -224,6 +225,16 @@ class LatencyStack:
             ).fetchall()
         keys = ("dag_id", "run_type", "state", "queued_at", "start_date", "end_date")
         return [dict(zip(keys, (*row[:3], *(_utc(v) for v in row[3:])), strict=True)) for row in rows]
+
+    def watcher_events(self) -> list[dict[str, Any]]:
+        """Payloads of the priority watcher's asset events (what its TriggerEvents said)."""
+        with sqlite3.connect(f"file:{self.metadata_db}?mode=ro", uri=True, timeout=10) as db:
+            rows = db.execute(
+                "SELECT e.extra FROM asset_event e JOIN asset a ON a.id = e.asset_id "
+                "WHERE a.name = 'muniwatch_priority_feeds' ORDER BY e.id"
+            ).fetchall()
+        extras = [json.loads(extra) if isinstance(extra, str) else extra or {} for (extra,) in rows]
+        return [extra.get("payload", extra) for extra in extras]
 
 
 def _utc(value: str | None) -> datetime | None:
