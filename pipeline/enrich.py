@@ -25,16 +25,20 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from elasticsearch import Elasticsearch
 
 from pipeline.config import PipelineConfig
+from pipeline.fingerprints import fingerprint
 from pipeline.indices import ensure_indices
 from pipeline.models import Rejected
 from pipeline.quarantine import quarantine, register_replay
 from pipeline.rules import RuleSet
 from pipeline.settings import Settings
+
+if TYPE_CHECKING:
+    from pipeline.stories import KnownItems
 
 LOGGER = logging.getLogger(__name__)
 
@@ -122,6 +126,7 @@ def analyse_page(
         }
     title, text = str(article["title"] or ""), str(article["text"] or "")
     matched = list(dict.fromkeys([*item.get("matched_rules", []), *_rules(rule_pairs).match(title, text)]))
+    print_ = fingerprint(title, text)
     tags = tag_item(
         TagInput(
             id=item["_id"],
@@ -132,15 +137,32 @@ def analyse_page(
             language=article["language"],
         )
     )
-    return {"ok": True, "article": article, "tags": tags.to_json_dict(), "matched_rules": matched}
+    return {
+        "ok": True,
+        "article": article,
+        "tags": tags.to_json_dict(),
+        "matched_rules": matched,
+        "minhash": list(print_.minhash),
+        "lsh_bands": list(print_.bands),
+    }
 
 
-def _analyse_args(
-    args: tuple[dict[str, Any], bytes | None, str, tuple[tuple[str, str], ...]],
-) -> dict[str, Any]:
-    item, html, final_url, rule_pairs = args
+# (pending item, page body or None for a post, final URL, watchlist rules, the run's ``now``)
+_Work = tuple[dict[str, Any], bytes | None, str, tuple[tuple[str, str], ...], datetime]
+
+
+def _analyse_args(args: _Work) -> dict[str, Any]:
+    """``analyse_page`` plus the item document (``story_id`` still empty): everything per-item and
+    CPU-bound happens in the worker, so the main process only clusters and does I/O."""
+    from pipeline.indexing import build_item_document
+
+    item, html, final_url, rule_pairs, now = args
     try:
-        return analyse_page(item=item, html=html, final_url=final_url, rule_pairs=rule_pairs)
+        outcome = analyse_page(item=item, html=html, final_url=final_url, rule_pairs=rule_pairs)
+        if outcome["ok"]:
+            outcome["final_url"] = final_url
+            outcome["document"] = build_item_document(item, outcome, story_id="", now=now)
+        return outcome
     except Exception as error:  # one bad page must not sink the batch
         LOGGER.exception("analysis failed for %s", final_url)
         return {"ok": False, "stage": "extract", "reason": f"{type(error).__name__}: {error}"}
@@ -213,6 +235,7 @@ def enrich_pending(
 ) -> EnrichReport:
     """Process pending items until none are left (or ``max_items``); see the module docstring."""
     from pipeline.http_client import SafeHTTPClient
+    from pipeline.stories import KnownItems
 
     ensure_indices(es, settings)
     report = EnrichReport()
@@ -220,6 +243,7 @@ def enrich_pending(
     rule_pairs = tuple(config.rules)
     client = client or SafeHTTPClient(settings)
     seen: list[str] = []
+    known = KnownItems()
     backlog = es.count(index=settings.index("items"), query={"term": {"status": "pending"}})["count"]
     with (
         ThreadPoolExecutor(max_workers=FETCH_THREADS) as io_pool,
@@ -234,15 +258,18 @@ def enrich_pending(
             if not batch:
                 return None
             seen.extend(item["_id"] for item in batch)
-            return stager.submit(_stage_batch, batch, rule_pairs, client, io_pool, cpu_pool)
+            return stager.submit(_stage_batch, batch, rule_pairs, now, client, io_pool, cpu_pool)
 
         # Batch N+1 is fetched and analysed while batch N is clustered and written: the worker
         # processes do not sit idle during the Elasticsearch round trips.
         current = next_batch()
         while current is not None:
             upcoming = next_batch()
-            _finish_batch(es, settings, current.result(), now, report)
+            _finish_batch(es, settings, current.result(), now, report, known)
             current = upcoming
+    if report.indexed:
+        # Story documents are written without a refresh per batch; one here makes them searchable.
+        es.indices.refresh(index=settings.index("stories"))
     return report
 
 
@@ -272,7 +299,7 @@ def repair_missing_stories(es: Elasticsearch, settings: Settings, *, now: dateti
 class _Staged:
     """A fetched batch: the pages, their analyses (futures when on the pool), the fetch failures."""
 
-    work: list[tuple[dict[str, Any], bytes | None, str, tuple[tuple[str, str], ...]]]
+    work: list[_Work]
     analyses: list[Future[dict[str, Any]]] | None
     failures: list[tuple[dict[str, Any], Exception]]
 
@@ -280,6 +307,7 @@ class _Staged:
 def _stage_batch(
     batch: list[dict[str, Any]],
     rule_pairs: tuple[tuple[str, str], ...],
+    now: datetime,
     client: Any,
     io_pool: ThreadPoolExecutor,
     cpu_pool: Executor | None,
@@ -288,7 +316,7 @@ def _stage_batch(
     staged = _Staged(work=[], analyses=[] if cpu_pool is not None else None, failures=[])
     for item in batch:
         if item.get("post"):
-            staged.work.append((item, None, item["url"], rule_pairs))
+            staged.work.append((item, None, item["url"], rule_pairs, now))
     if cpu_pool is not None and staged.analyses is not None:
         staged.analyses += [cpu_pool.submit(_analyse_args, args) for args in staged.work]
     to_fetch = [item for item in batch if not item.get("post")]
@@ -296,16 +324,16 @@ def _stage_batch(
         if error is not None:
             staged.failures.append((item, error))
             continue
-        staged.work.append((item, result.body, result.final_url, rule_pairs))
+        staged.work.append((item, result.body, result.final_url, rule_pairs, now))
         if cpu_pool is not None and staged.analyses is not None:
             staged.analyses.append(cpu_pool.submit(_analyse_args, staged.work[-1]))
     return staged
 
 
 def _finish_batch(es: Elasticsearch, settings: Settings, staged: _Staged, now: datetime,
-                  report: EnrichReport) -> None:  # fmt: skip
+                  report: EnrichReport, known: KnownItems | None = None) -> None:  # fmt: skip
     """Record fetch failures, collect the analyses, cluster into stories, write the batch."""
-    from pipeline.indexing import build_item_document, bulk_write_items
+    from pipeline.indexing import bulk_write_items
     from pipeline.stories import assign_stories, update_stories
 
     for item, error in staged.failures:
@@ -317,23 +345,24 @@ def _finish_batch(es: Elasticsearch, settings: Settings, staged: _Staged, now: d
         analysed = [future.result() for future in staged.analyses]
 
     ready: list[tuple[dict[str, Any], dict[str, Any]]] = []
-    for (item, _, final_url, _), outcome in zip(work, analysed, strict=True):
+    for (item, *_), outcome in zip(work, analysed, strict=True):
         if outcome["ok"]:
-            outcome["final_url"] = final_url
             ready.append((item, outcome))
         else:
             _give_up(es, settings, item, outcome["stage"], outcome["reason"], now, report)
     if not ready:
         return
     story_ids = assign_stories(
-        es, settings, [_story_input(item, outcome) for item, outcome in ready], now=now
+        es, settings, [_story_input(item, outcome) for item, outcome in ready], now=now, known=known
     )
-    documents = [
-        build_item_document(item, outcome, story_id=story_ids[item["_id"]], now=now)
-        for item, outcome in ready
-    ]
+    documents = []
+    for item, outcome in ready:
+        document = outcome["document"]
+        document["story_id"] = story_ids[item["_id"]]
+        documents.append(document)
     written = bulk_write_items(es, settings, documents, now=now)
-    update_stories(es, settings, sorted(set(story_ids.values())), now=now)
+    # The bulk write refreshed the items; story documents become searchable at the end of the run.
+    update_stories(es, settings, sorted(set(story_ids.values())), now=now, refresh=False, refresh_items=False)
     report.stories += len(set(story_ids.values()))
     for item, outcome in ready:
         if item["_id"] in written.failed_ids:
@@ -348,7 +377,7 @@ def _finish_batch(es: Elasticsearch, settings: Settings, staged: _Staged, now: d
 
 def _story_input(item: dict[str, Any], outcome: dict[str, Any]) -> dict[str, Any]:
     tags = outcome["tags"]
-    post = item.get("post") or {}
+    document = outcome["document"]
     return {
         "item_id": item["_id"],
         "title": outcome["article"]["title"],
@@ -357,8 +386,11 @@ def _story_input(item: dict[str, Any], outcome: dict[str, Any]) -> dict[str, Any
         "event": tags.get("event"),
         "relevant": tags.get("relevant", False),
         "published_at": outcome["article"].get("published_at") or item.get("published_at"),
-        "linked_urls": post.get("linked_urls", []) if isinstance(post, dict) else [],
+        # The links as the item document stores them (``post.linked_urls``).
+        "linked_urls": (document.get("post") or {}).get("linked_urls") or [],
         "canonical_url": item.get("canonical_url"),
+        "minhash": outcome["minhash"],
+        "lsh_bands": outcome["lsh_bands"],
     }
 
 

@@ -94,8 +94,13 @@ class BulkReport:
 # --- documents -------------------------------------------------------------------------------
 
 
+_PLAIN_TYPES = frozenset({str, int, float, bool, type(None)})
+
+
 def jsonable(value: Any) -> Any:
     """Dates as ISO-8601 strings, tuples as lists, recursively: the document survives JSON round trips."""
+    if type(value) in _PLAIN_TYPES:  # most values: one set lookup, no isinstance chain
+        return value
     if isinstance(value, datetime):
         return (value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat()
     if isinstance(value, date):

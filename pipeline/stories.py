@@ -94,6 +94,9 @@ class StoryCandidate:
     relevant: bool = False
     published_at: datetime | None = None
     linked_urls: list[str] = field(default_factory=list)
+    # ``fingerprint(title, text)`` when the caller computed it already (the enrich workers do).
+    minhash: Sequence[int] | None = None
+    lsh_bands: Sequence[str] | None = None
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> StoryCandidate:
@@ -106,7 +109,14 @@ class StoryCandidate:
             relevant=bool(data.get("relevant")),
             published_at=as_datetime(data.get("published_at")),
             linked_urls=list(data.get("linked_urls") or []),
+            minhash=data.get("minhash"),
+            lsh_bands=data.get("lsh_bands"),
         )
+
+    def fingerprint(self) -> Fingerprint:
+        if self.minhash is not None and self.lsh_bands is not None:
+            return Fingerprint(tuple(self.minhash), tuple(self.lsh_bands))
+        return fingerprint(self.title, self.text)
 
 
 @dataclass(kw_only=True)
@@ -123,11 +133,10 @@ class _Known:
     linked_item_ids: Sequence[str]
 
     @classmethod
-    def from_hit(cls, hit: Mapping[str, Any]) -> _Known:
-        source = hit["_source"]
+    def from_source(cls, item_id: str, story_id: str, source: Mapping[str, Any]) -> _Known:
         return cls(
-            item_id=hit["_id"],
-            story_id=source["story_id"],
+            item_id=item_id,
+            story_id=story_id,
             minhash=source.get("minhash") or (),
             jurisdiction_key=(source.get("jurisdiction") or {}).get("key"),
             event=source.get("event"),
@@ -135,6 +144,43 @@ class _Known:
             published_at=as_datetime(source.get("published_at")),
             linked_item_ids=(source.get("post") or {}).get("linked_item_ids") or (),
         )
+
+    def with_story(self, story_id: str) -> _Known:
+        return _Known(
+            item_id=self.item_id,
+            story_id=story_id,
+            minhash=self.minhash,
+            jurisdiction_key=self.jurisdiction_key,
+            event=self.event,
+            relevant=self.relevant,
+            published_at=self.published_at,
+            linked_item_ids=self.linked_item_ids,
+        )
+
+
+class KnownItems:
+    """What clustering reads about indexed items, kept for one run (an enrich run, say).
+
+    Everything but ``story_id`` is fixed once an item is indexed (a run processes an item once),
+    so candidate searches fetch only ids and story ids and read the rest from here, from
+    Elasticsearch (one ``mget``) the first time. ``story_id`` always comes fresh from the search:
+    stories merge. Bounded: cleared when it grows past ``limit`` items.
+    """
+
+    def __init__(self, limit: int = 200_000) -> None:
+        self.limit = limit
+        self._items: dict[str, _Known] = {}
+
+    def __contains__(self, item_id: object) -> bool:
+        return item_id in self._items
+
+    def get(self, item_id: str, story_id: str) -> _Known:
+        return self._items[item_id].with_story(story_id)
+
+    def add(self, known: _Known) -> None:
+        if len(self._items) >= self.limit:
+            self._items.clear()
+        self._items[known.item_id] = known
 
 
 def _score(
@@ -193,7 +239,6 @@ def _candidate_query(
 
 
 _KNOWN_FIELDS = [
-    "story_id",
     "minhash",
     "jurisdiction.key",
     "event",
@@ -209,19 +254,23 @@ def assign_stories(
     items: Sequence[StoryCandidate | Mapping[str, Any]],
     *,
     now: datetime,
+    known: KnownItems | None = None,
 ) -> dict[str, str]:
     """Give each item a story id; returns ``{item_id: story_id}``.
 
     Args:
         items: ``StoryCandidate``s, or mappings with the same keys (``item_id``, ``title``,
             ``text``, ``jurisdiction_key``, ``event``, ``relevant``, ``published_at`` as datetime
-            or ISO string, ``linked_urls``).
+            or ISO string, ``linked_urls``, optionally ``minhash`` and ``lsh_bands``).
         now: stands in for a missing ``published_at``.
+        known: a :class:`KnownItems` shared by the batches of one run, so candidates indexed
+            earlier in the run are not read from Elasticsearch again (same results without it).
 
-    Costs one ``mget`` (items that already have a story keep it) and one ``msearch`` (candidates
-    for the others) per batch. Items of the same batch are compared with each other too, earliest
-    first, so three copies of a wire story in one poll share a story. Nothing is written here:
-    the ids go into the item documents (``build_item_document``), then ``update_stories``.
+    Costs one ``mget`` (items that already have a story keep it), one ``msearch`` (ids and story
+    ids of the candidates for the others) and one ``mget`` of the candidates not in ``known``
+    per batch. Items of the same batch are compared with each other too, earliest first, so
+    three copies of a wire story in one poll share a story. Nothing is written here: the ids go
+    into the item documents (``build_item_document``), then ``update_stories``.
     """
     candidates = sorted(
         (i if isinstance(i, StoryCandidate) else StoryCandidate.from_mapping(i) for i in items),
@@ -229,6 +278,7 @@ def assign_stories(
     )
     if not candidates:
         return {}
+    known = known if known is not None else KnownItems()
     ensure_index(es, settings, "items")
     alias = settings.index("items")
     existing = es.mget(index=alias, ids=[c.item_id for c in candidates], source_includes=["story_id"])
@@ -237,27 +287,10 @@ def assign_stories(
         for doc in existing["docs"]
         if doc.get("found") and doc["_source"].get("story_id")
     }
-    prints = {c.item_id: fingerprint(c.title, c.text) for c in candidates}
+    prints = {c.item_id: c.fingerprint() for c in candidates}
     links = {c.item_id: linked_item_ids(c.linked_urls) for c in candidates}
     to_search = [c for c in candidates if c.item_id not in kept]
-    found: dict[str, list[_Known]] = {}
-    if to_search:
-        searches: list[dict[str, Any]] = []
-        for c in to_search:
-            searches.append({"index": alias})
-            searches.append(
-                {
-                    "query": _candidate_query(c, links[c.item_id], prints[c.item_id], now),
-                    "size": CANDIDATES_PER_ITEM,
-                    "_source": _KNOWN_FIELDS,
-                    "sort": [{"published_at": {"order": "asc", "missing": "_last"}}, {"_doc": "asc"}],
-                }
-            )
-        responses = es.msearch(searches=searches)["responses"]
-        for c, response in zip(to_search, responses, strict=True):
-            if "error" in response:
-                raise RuntimeError(f"story candidate search failed for item {c.item_id}: {response['error']}")
-            found[c.item_id] = [_Known.from_hit(hit) for hit in response["hits"]["hits"]]
+    found = _find_candidates(es, alias, to_search, links, prints, known, now) if to_search else {}
 
     assigned: dict[str, str] = {}
     merged: dict[str, str] = {}  # absorbed story -> the story that absorbed it
@@ -280,11 +313,58 @@ def assign_stories(
                 linked_item_ids=links[c.item_id],
             )
         )
+    for item in batch:
+        # What the item document will say (``build_item_document``): candidates for later batches.
+        known.add(item)
     final = {item: _resolve(story, merged) for item, story in assigned.items()}
     if merged:
         _absorb(es, settings, {old: _resolve(old, merged) for old in merged}, now)
     LOGGER.info("assigned %d items to %d stories", len(final), len(set(final.values())))
     return final
+
+
+def _find_candidates(
+    es: Elasticsearch,
+    alias: str,
+    to_search: Sequence[StoryCandidate],
+    links: Mapping[str, list[str]],
+    prints: Mapping[str, Fingerprint],
+    known: KnownItems,
+    now: datetime,
+) -> dict[str, list[_Known]]:
+    """Indexed items that may share a story with each of ``to_search`` (earliest first, at most
+    ``CANDIDATES_PER_ITEM`` each). The search returns ids and story ids only (doc values: no
+    ``_source`` is read); what else clustering needs comes from ``known`` or one ``mget``."""
+    searches: list[dict[str, Any]] = []
+    for c in to_search:
+        searches.append({"index": alias})
+        searches.append(
+            {
+                "query": _candidate_query(c, links[c.item_id], prints[c.item_id], now),
+                "size": CANDIDATES_PER_ITEM,
+                "_source": False,
+                "docvalue_fields": ["story_id"],
+                "sort": [{"published_at": {"order": "asc", "missing": "_last"}}, {"_doc": "asc"}],
+            }
+        )
+    responses = es.msearch(searches=searches)["responses"]
+    hits_per_item: dict[str, list[tuple[str, str]]] = {}
+    for c, response in zip(to_search, responses, strict=True):
+        if "error" in response:
+            raise RuntimeError(f"story candidate search failed for item {c.item_id}: {response['error']}")
+        hits_per_item[c.item_id] = [
+            (hit["_id"], hit["fields"]["story_id"][0]) for hit in response["hits"]["hits"]
+        ]
+    unknown = sorted({hit_id for hits in hits_per_item.values() for hit_id, _ in hits if hit_id not in known})
+    if unknown:
+        docs = es.mget(index=alias, ids=unknown, source_includes=_KNOWN_FIELDS)["docs"]
+        for doc in docs:
+            if doc.get("found"):
+                known.add(_Known.from_source(doc["_id"], "", doc["_source"]))
+    return {
+        item_id: [known.get(hit_id, story_id) for hit_id, story_id in hits if hit_id in known]
+        for item_id, hits in hits_per_item.items()
+    }
 
 
 def _resolve(story_id: str, merged: Mapping[str, str]) -> str:
@@ -377,6 +457,7 @@ def assign_story(
 
 
 __all__ = [
+    "KnownItems",
     "StoryCandidate",
     "as_datetime",
     "assign_stories",

@@ -143,18 +143,30 @@ def _items_of(
 
 
 def update_stories(
-    es: Elasticsearch, settings: Settings, story_ids: Sequence[str], *, now: datetime, refresh: bool = True
+    es: Elasticsearch,
+    settings: Settings,
+    story_ids: Sequence[str],
+    *,
+    now: datetime,
+    refresh: bool = True,
+    refresh_items: bool = True,
 ) -> int:
     """Recompute the story documents of ``story_ids`` from their items; returns how many were written.
 
     Idempotent (a story document is replaced whole, ``_id = story_id``); a story left without items
     is deleted. Call it after ``bulk_write_items`` so the new items are visible.
+
+    Args:
+        refresh: make the story documents searchable before returning.
+        refresh_items: refresh the items index first; ``False`` when the caller's last item write
+            already did (``bulk_write_items(refresh=True)``), which saves a refresh per batch.
     """
     ids = sorted(set(story_ids))
     if not ids:
         return 0
     ensure_index(es, settings, "stories")
-    es.indices.refresh(index=settings.index("items"))
+    if refresh_items:
+        es.indices.refresh(index=settings.index("items"))
     written = 0
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
