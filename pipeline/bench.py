@@ -74,6 +74,7 @@ def bench_command(args: argparse.Namespace) -> int:
     from pipeline import es_local
 
     settings = load_settings()
+    logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd: a line per SMTP command
     try:
         es_local.wait_healthy(settings, timeout=30.0)
     except es_local.LocalESError as error:

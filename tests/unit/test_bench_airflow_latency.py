@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from bench.airflow_latency import FeedServer, milestones
+from bench.airflow_latency import FeedServer, distinct_pages, milestones
 from bench.run import summarise
 from pipeline.bench import format_result
 
@@ -79,3 +79,9 @@ def test_the_feed_server_tells_when_someone_holds_the_current_version() -> None:
         assert not feeds.revalidated("/feed.xml"), "a new version needs a new look"
     finally:
         feeds.stop()
+
+
+def test_each_timed_entry_is_a_story_of_its_own() -> None:
+    """A repeated headline would be grouped into the earlier story and never e-mailed again."""
+    pages = distinct_pages(21, seed=8)
+    assert len(pages) == 21 and len({p.title for p in pages}) == 21
