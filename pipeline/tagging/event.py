@@ -89,6 +89,7 @@ _FAILED_VOTE_RE = re.compile(
     r"\b(?:vote failed|failed to pass|voted against|rejected|split vote|deadlocked|tie vote|not to approve"
     r"|to not approve|blocks?|blocked)\b"
 )
+_CLAUSE_SPLIT_RE = re.compile(r"[;:]|, (?:and|but|while) |\. ")
 MODAL_WINDOW = 70
 MATCHES_PER_SENTENCE = 2
 BACKGROUND_WEIGHT = 0.5
@@ -134,7 +135,7 @@ class EventResult:
 
 def _modal_before(text: str, start: int) -> bool:
     window = text[max(0, start - MODAL_WINDOW) : start]
-    window = re.split(r"[;:]|, (?:and|but|while) |\. ", window)[-1]
+    window = _CLAUSE_SPLIT_RE.split(window)[-1]
     return bool(_MODAL_RE.search(window))
 
 

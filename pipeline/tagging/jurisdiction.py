@@ -37,6 +37,8 @@ _STATE_GOV_RE = re.compile(
 )
 _STATEWIDE_HEADLINE_RE = re.compile(r"\b(?:all|every) (?:\w+ ){0,2}(?:sheriffs|counties)\b", re.IGNORECASE)
 
+_SUBURB_AFTER_RE = re.compile(r"[\s-]+(?:suburbs?|area|metro)\b")
+
 SCORE_MENTION = 1.0
 SCORE_MENTION_CAP = 5.0
 SCORE_HEADLINE = 4.0
@@ -96,7 +98,7 @@ def _score_local(doc: Document, cand: Candidate) -> None:
         weight = 0.0
         if "dateline" in m.cues:
             score -= 0.5  # the reporter's location: often the actor itself, often just a nearby seat
-        if re.match(r"[\s-]+(?:suburbs?|area|metro)\b", doc.text[m.end : m.end + 10]):
+        if _SUBURB_AFTER_RE.match(doc.text[m.end : m.end + 10]):
             continue  # "this Phoenix suburb": the place named is context, not the actor
         if doc.in_headline(m.start):
             headline = True

@@ -292,18 +292,26 @@ class MultiPattern:
     """
 
     def __init__(self, pattern: str, flags: int = 0) -> None:
+        self.ignore_case = bool(flags & re.IGNORECASE)
         self.entries: list[tuple[tuple[str, ...], re.Pattern[str], bool, tuple[str, ...]]] = []
         for branch in split_alternatives(pattern):
             core, boundary, negatives = _strip_leading(branch)
-            self.entries.append((_gates(branch), re.compile(core, flags), boundary, negatives))
-        self.ignore_case = bool(flags & re.IGNORECASE)
+            gates = _gates(branch)
+            if self.ignore_case:  # the probe is lower-cased, so are the gates (once, here)
+                gates = tuple(g.lower() for g in gates)
+            self.entries.append((gates, re.compile(core, flags), boundary, negatives))
 
     def _active(self, text: str) -> list[tuple[re.Pattern[str], bool, tuple[str, ...]]]:
         probe = text.lower() if self.ignore_case else text
         active = []
         for gates, regex, boundary, negatives in self.entries:
-            if not gates or any((g.lower() if self.ignore_case else g) in probe for g in gates):
-                active.append((regex, boundary, negatives))
+            if gates:
+                for gate in gates:
+                    if gate in probe:
+                        break
+                else:
+                    continue
+            active.append((regex, boundary, negatives))
         return active
 
     @staticmethod
@@ -313,12 +321,16 @@ class MultiPattern:
         return not any(text[max(0, start - len(n)) : start] == n for n in negatives)
 
     def _matches(self, text: str) -> list[tuple[int, int]]:
-        return [
-            (m.start(), m.end())
-            for regex, boundary, negatives in self._active(text)
-            for m in regex.finditer(text)
-            if self._ok(text, m.start(), boundary, negatives)
-        ]
+        out: list[tuple[int, int]] = []
+        for regex, boundary, negatives in self._active(text):
+            if boundary or negatives:
+                for m in regex.finditer(text):
+                    start = m.start()
+                    if self._ok(text, start, boundary, negatives):
+                        out.append((start, m.end()))
+            else:
+                out.extend(m.span() for m in regex.finditer(text))
+        return out
 
     def spans(self, text: str) -> list[tuple[int, int]]:
         """Non-overlapping match spans, leftmost-longest first, sorted."""

@@ -19,6 +19,12 @@ _DATELINE_RE = re.compile(
     r"(?P<place>[A-Z][A-Za-z.'’\- ]{1,40}?)(?:,\s*(?P<state>[A-Z][A-Za-z. ]{1,20}?))?\)?\s*"
     r"(?:\([^)\n]{1,40}\)\s*)?(?:[—–]|--| - )"
 )
+_HEAD_WORD_RE = re.compile(r"[A-Za-z][A-Za-z'’.\-]*")
+_COUNTY_LIST_RE = re.compile(
+    r"((?:[A-Z][A-Za-z'’.\-]*(?: [A-Z][A-Za-z'’.\-]*)?(?:,\s+|\s+and\s+|\s*&\s*|,\s+and\s+))+"
+    r"[A-Z][A-Za-z'’.\-]*(?: [A-Z][A-Za-z'’.\-]*)?)\s+$"
+)
+_LIST_ITEM_RE = re.compile(r"[A-Z][A-Za-z'’.\-]*(?: [A-Z][A-Za-z'’.\-]*)?")
 _QUALIFIER_RE = re.compile(r",?\s*\(?((?:[A-Z][A-Za-z]*\.?(?:[A-Za-z]\.)*)(?:\s+[A-Z][A-Za-z]*\.?){0,2})")
 
 
@@ -128,20 +134,16 @@ def find_counties(
     for match in _COUNTY_SUFFIX_RE.finditer(text):
         suffix = match.group().capitalize()
         head = text[max(0, match.start() - 160) : match.start()]
-        words = list(re.finditer(r"[A-Za-z][A-Za-z'’.\-]*", head))
+        words = list(_HEAD_WORD_RE.finditer(head))
         if suffix in ("Counties", "Parishes"):
             single = "County" if suffix == "Counties" else "Parish"
             # "Denton, Hays, Henderson ... and Williamson Counties": walk back over the list.
             tail = head
-            list_match = re.search(
-                r"((?:[A-Z][A-Za-z'’.\-]*(?: [A-Z][A-Za-z'’.\-]*)?(?:,\s+|\s+and\s+|\s*&\s*|,\s+and\s+))+"
-                r"[A-Z][A-Za-z'’.\-]*(?: [A-Z][A-Za-z'’.\-]*)?)\s+$",
-                tail,
-            )
+            list_match = _COUNTY_LIST_RE.search(tail)
             if not list_match:
                 continue
             base = match.start() - len(head) + list_match.start(1)
-            for item in re.finditer(r"[A-Z][A-Za-z'’.\-]*(?: [A-Z][A-Za-z'’.\-]*)?", list_match.group(1)):
+            for item in _LIST_ITEM_RE.finditer(list_match.group(1)):
                 name = f"{item.group()} {single}"
                 found = gaz.counties(name)
                 if found:

@@ -45,7 +45,6 @@ class PlaceFinding:
 
 _CAP_WORD = r"[A-Z][A-Za-z'’\-]*(?:\.(?:[A-Za-z]\.)*)?"
 _CAP_RUN_RE = re.compile(rf"{_CAP_WORD}(?: (?:(?:of|de|del|la|las|los|le|du|upon|on) )?{_CAP_WORD})*")
-_WORD_SPAN_RE = re.compile(r"\S+")
 
 
 def _tokens_runs(text: str) -> list[list[tuple[int, int, str]]]:
@@ -53,16 +52,27 @@ def _tokens_runs(text: str) -> list[list[tuple[int, int, str]]]:
     runs: list[list[tuple[int, int, str]]] = []
     for match in _CAP_RUN_RE.finditer(text):
         current: list[tuple[int, int, str]] = []
-        for word in _WORD_SPAN_RE.finditer(match.group()):
-            token = word.group()
-            start = match.start() + word.start()
-            current.append((start, start + len(token), token))
-            if token.endswith(".") and norm(token) not in ("st.", "ft.", "mt.") and token.count(".") == 1:
+        start = match.start()
+        # A run's words are separated by single spaces (see _CAP_RUN_RE) and contain none.
+        for token in match.group().split(" "):
+            end = start + len(token)
+            current.append((start, end, token))
+            if token.endswith(".") and token.count(".") == 1 and norm(token) not in _RUN_KEEPS:
                 runs.append(current)
                 current = []
+            start = end + 1
         if current:
             runs.append(current)
     return runs
+
+
+_RUN_KEEPS = ("st.", "ft.", "mt.")
+
+
+@lru_cache(maxsize=65536)
+def _lookup_forms(token: str) -> tuple[str, str]:
+    """A run token's lookup form as it is and with a possessive / final period stripped."""
+    return norm(token), norm(strip_token(token))
 
 
 def _is_titlecase_line(doc: Document, offset: int) -> bool:
@@ -83,8 +93,9 @@ def _titlecase(text: str) -> bool:
 def _find_runs(doc: Document, gaz: Gazetteer, mentions: list[Mention], taken: list[tuple[int, int]]) -> None:
     text = doc.text
     for run in _tokens_runs(text):
-        plain = [norm(w) for _, _, w in run]
-        stripped = [norm(strip_token(w)) for _, _, w in run]
+        forms = [_lookup_forms(w) for _, _, w in run]
+        plain = [form[0] for form in forms]
+        stripped = [form[1] for form in forms]
         i = 0
         while i < len(run):
             longest = gaz.first_words.get(stripped[i] if i == len(run) - 1 else plain[i], 0)
@@ -124,6 +135,19 @@ def _find_runs(doc: Document, gaz: Gazetteer, mentions: list[Mention], taken: li
             i += size
 
 
+_GOV_OF_BEFORE_RE = re.compile(
+    r"\b(?:city|town|village|township|borough|mayor|residents|suburb) of\s+(?:the\s+)?$"
+)
+_TOWN_OF_BEFORE_RE = re.compile(r"\btown(?:ship)? of\s+$")
+_GOV_AFTER_RE = re.compile(
+    r"(?:['’]s)?\s+(?:city council|city commission|town council|town board|village board|"
+    r"board of (?:aldermen|selectmen|supervisors)|mayor|police|city hall|city manager|city attorney|"
+    r"council|selectboard|select board|township)\b"
+)
+_TOWN_AFTER_RE = re.compile(r"(?:['’]s)?\s+town\b")
+_SAID_AFTER_RE = re.compile(r"\s+(?:said|says|told|added|argued|wrote|noted|stated)\b")
+
+
 def _support(doc: Document, m: Mention, surnames: set[str], ctx: dict[str, float]) -> float:
     """How sure we are that a run match is the place (not a person, firm or common word)."""
     text = doc.text
@@ -148,22 +172,16 @@ def _support(doc: Document, m: Mention, surnames: set[str], ctx: dict[str, float
     strength = 0.0
     if m.qualifier:
         strength += 3.0
-    if re.search(
-        r"\b(?:city|town|village|township|borough|mayor|residents|suburb) of\s+(?:the\s+)?$", before
-    ):
+    # "of" is in every match of _GOV_OF_BEFORE_RE: a substring test skips most regex scans.
+    if "of" in before and _GOV_OF_BEFORE_RE.search(before):
         strength += 3.0
         m.cues.add("gov")
-        if re.search(r"\btown(?:ship)? of\s+$", before):
+        if _TOWN_OF_BEFORE_RE.search(before):
             m.cues.add("town")
-    if re.match(
-        r"(?:['’]s)?\s+(?:city council|city commission|town council|town board|village board|"
-        r"board of (?:aldermen|selectmen|supervisors)|mayor|police|city hall|city manager|city attorney|"
-        r"council|selectboard|select board|township)\b",
-        after,
-    ):
+    if _GOV_AFTER_RE.match(after):
         strength += 3.0
         m.cues.add("gov")
-        if re.match(r"(?:['’]s)?\s+town\b", after):
+        if _TOWN_AFTER_RE.match(after):
             m.cues.add("town")
     if prev in PERSON_TITLES:
         return 0.0
@@ -175,7 +193,7 @@ def _support(doc: Document, m: Mention, surnames: set[str], ctx: dict[str, float
         return 0.0
     if key in surnames and strength < 3.0:
         return 0.0
-    if re.match(r"\s+(?:said|says|told|added|argued|wrote|noted|stated)\b", after) and strength < 3.0:
+    if _SAID_AFTER_RE.match(after) and strength < 3.0:
         return 0.0
     top = max(p.population for p in m.candidates)
     multiword = len(key.split()) > 1

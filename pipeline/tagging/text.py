@@ -27,6 +27,9 @@ _ABBREV_END_RE = re.compile(
     r"|Mass|Mich|Minn|Miss|Mo|Mont|Neb|Nebr|Nev|Okla|Ore|Oreg|Pa|Penn|Tenn|Tex|Va|Vt|Wash|Wis|Wisc|Wyo)"
     r"|\b[A-Z]|\b(?:[A-Z]\.){1,3}[A-Z])\.$"
 )
+# A match of _ABBREV_END_RE ends the text and is at most 8 characters long ("U.S.A.B." shape), so
+# searching the last 16 characters finds the same (the boundary before it stays inside the slice).
+_ABBREV_TAIL = 16
 # An embedded post: its text, then a line like "— Yashar Ali (@yashar) June 9, 2025".
 _POST_CREDIT_RE = re.compile(r"^\s*[—–-]{1,2}\s*[^\n]{1,80}\(@\w{1,30}\)")
 _URL_SLUG_RE = re.compile(r"[^/]+(?=/?(?:[?#].*)?$)")
@@ -116,7 +119,7 @@ def _split_sentences(text: str, start: int, end: int) -> list[tuple[int, int]]:
     cursor = start
     for match in _SENT_SPLIT_RE.finditer(text, start, end):
         candidate = text[cursor : match.start()]
-        if _ABBREV_END_RE.search(candidate.rstrip('"”’)] ')):
+        if _ABBREV_END_RE.search(candidate.rstrip('"”’)] ')[-_ABBREV_TAIL:]):
             continue
         pieces.append((cursor, match.start()))
         cursor = match.end()
