@@ -276,10 +276,10 @@ def milestones(runs: list[dict[str, Any]], published: list[tuple[datetime, float
                 continue
             chain[run["dag_id"]] = run
         poll, enrich = chain.get("muniwatch_poll"), chain.get("muniwatch_enrich")
-        moments = {
-            "poll_queued": poll and poll["queued_at"],
-            "poll_done": poll and poll["end_date"],
-            "enrich_done": enrich and enrich["end_date"],
+        moments: dict[str, datetime | None] = {
+            "poll_queued": poll["queued_at"] if poll else None,
+            "poll_done": poll["end_date"] if poll else None,
+            "enrich_done": enrich["end_date"] if enrich else None,
         }
         for name, moment in moments.items():
             if moment is not None:
