@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections import Counter, defaultdict
+from collections import Counter, defaultdict, deque
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import contextmanager
@@ -44,7 +44,11 @@ LOGGER = logging.getLogger(__name__)
 
 BATCH_SIZE = 100
 MAX_ATTEMPTS = 3
-FETCH_THREADS = 8
+# Fetches are latency-bound (a slow site, a 40 ms delayed ACK): enough in flight to keep the
+# worker processes fed; the client's per-host pacing still applies (max_connections is 32).
+FETCH_THREADS = 32
+# Batches fetched and analysed ahead of the one being clustered and written.
+PREFETCH_BATCHES = 2
 # Below this many pages per batch, starting worker processes costs more than it saves.
 MIN_PAGES_FOR_PROCESSES = 24
 
@@ -260,13 +264,15 @@ def enrich_pending(
             seen.extend(item["_id"] for item in batch)
             return stager.submit(_stage_batch, batch, rule_pairs, now, client, io_pool, cpu_pool)
 
-        # Batch N+1 is fetched and analysed while batch N is clustered and written: the worker
-        # processes do not sit idle during the Elasticsearch round trips.
-        current = next_batch()
-        while current is not None:
-            upcoming = next_batch()
-            _finish_batch(es, settings, current.result(), now, report, known)
-            current = upcoming
+        # Batches N+1.. N+PREFETCH_BATCHES are fetched and analysed while batch N is clustered and
+        # written: the worker processes do not sit idle during the Elasticsearch round trips.
+        staged: deque[Future[_Staged]] = deque()
+        while True:
+            while len(staged) <= PREFETCH_BATCHES and (upcoming := next_batch()) is not None:
+                staged.append(upcoming)
+            if not staged:
+                break
+            _finish_batch(es, settings, staged.popleft().result(), now, report, known)
     if report.indexed:
         # Story documents are written without a refresh per batch; one here makes them searchable.
         es.indices.refresh(index=settings.index("stories"))

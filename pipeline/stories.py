@@ -228,12 +228,14 @@ def _candidate_query(
                 }
             }
         )
+    # All in filter context: hits are sorted by date, so scores would be computed for nothing.
     return {
         "bool": {
-            "filter": [{"exists": {"field": "story_id"}}],
+            "filter": [
+                {"exists": {"field": "story_id"}},
+                {"bool": {"should": should, "minimum_should_match": 1}},
+            ],
             "must_not": [{"ids": {"values": [item.item_id]}}],
-            "should": should,
-            "minimum_should_match": 1,
         }
     }
 
@@ -344,6 +346,7 @@ def _find_candidates(
                 "size": CANDIDATES_PER_ITEM,
                 "_source": False,
                 "docvalue_fields": ["story_id"],
+                "track_total_hits": False,
                 "sort": [{"published_at": {"order": "asc", "missing": "_last"}}, {"_doc": "asc"}],
             }
         )
