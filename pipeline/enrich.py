@@ -246,7 +246,11 @@ def enrich_pending(
     report.stories += repair_missing_stories(es, settings, now=now)
     rule_pairs = tuple(config.rules)
     client = client or SafeHTTPClient(settings)
-    seen: list[str] = []
+    taken = 0
+    # Items taken in this run that may still be pending in the index (in flight, to retry, or
+    # failed without a refresh yet); indexed ones are refreshed out of the pending set, so the
+    # exclusion stays a few hundred ids instead of growing with the run.
+    exclude: set[str] = set()
     known = KnownItems()
     backlog = es.count(index=settings.index("items"), query={"term": {"status": "pending"}})["count"]
     with (
@@ -256,12 +260,15 @@ def enrich_pending(
     ):
 
         def next_batch() -> Future[_Staged] | None:
-            if len(seen) >= max_items:
+            nonlocal taken
+            if taken >= max_items:
                 return None
-            batch = pending_items(es, settings, size=min(batch_size, max_items - len(seen)), exclude=seen)
+            size = min(batch_size, max_items - taken)
+            batch = pending_items(es, settings, size=size, exclude=sorted(exclude))
             if not batch:
                 return None
-            seen.extend(item["_id"] for item in batch)
+            taken += len(batch)
+            exclude.update(item["_id"] for item in batch)
             return stager.submit(_stage_batch, batch, rule_pairs, now, client, io_pool, cpu_pool)
 
         # Batches N+1.. N+PREFETCH_BATCHES are fetched and analysed while batch N is clustered and
@@ -272,7 +279,9 @@ def enrich_pending(
                 staged.append(upcoming)
             if not staged:
                 break
+            indexed_before = len(report.item_ids)
             _finish_batch(es, settings, staged.popleft().result(), now, report, known)
+            exclude.difference_update(report.item_ids[indexed_before:])
     if report.indexed:
         # Story documents are written without a refresh per batch; one here makes them searchable.
         es.indices.refresh(index=settings.index("stories"))

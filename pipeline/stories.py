@@ -24,7 +24,7 @@ import hashlib
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from elasticsearch import Elasticsearch, helpers
@@ -33,6 +33,13 @@ from pipeline.fingerprints import Fingerprint, fingerprint, similarity
 from pipeline.indices import ensure_index
 from pipeline.models import item_id as make_item_id
 from pipeline.settings import Settings
+from pipeline.story_candidates import (
+    KnownItem,
+    KnownItems,
+    as_datetime,
+    read_unknown,
+    search_candidates,
+)
 from pipeline.story_documents import build_story_document, update_stories
 
 LOGGER = logging.getLogger(__name__)
@@ -41,7 +48,6 @@ DUPLICATE_SIMILARITY = 0.5
 RELATED_SIMILARITY = 0.2
 DUPLICATE_WINDOW = timedelta(days=14)
 EVENT_WINDOW = timedelta(days=4)
-CANDIDATES_PER_ITEM = 50
 # A link or a near-duplicate: evidence strong enough to join two existing stories into one.
 STRONG_SCORE = 3.0
 
@@ -68,15 +74,6 @@ def linked_item_ids(urls: Sequence[str]) -> list[str]:
             if form and make_item_id(form) not in ids:
                 ids.append(make_item_id(form))
     return ids
-
-
-def as_datetime(value: datetime | str | None) -> datetime | None:
-    """A UTC datetime from a datetime or an ISO-8601 string (``Z`` accepted); None stays None."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 # --- assigning items to stories --------------------------------------------------------------
@@ -119,72 +116,8 @@ class StoryCandidate:
         return fingerprint(self.title, self.text)
 
 
-@dataclass(kw_only=True)
-class _Known:
-    """An item already in a story: from Elasticsearch, or assigned earlier in this batch."""
-
-    item_id: str
-    story_id: str
-    minhash: Sequence[int]
-    jurisdiction_key: str | None
-    event: str | None
-    relevant: bool
-    published_at: datetime | None
-    linked_item_ids: Sequence[str]
-
-    @classmethod
-    def from_source(cls, item_id: str, story_id: str, source: Mapping[str, Any]) -> _Known:
-        return cls(
-            item_id=item_id,
-            story_id=story_id,
-            minhash=source.get("minhash") or (),
-            jurisdiction_key=(source.get("jurisdiction") or {}).get("key"),
-            event=source.get("event"),
-            relevant=bool(source.get("relevant")),
-            published_at=as_datetime(source.get("published_at")),
-            linked_item_ids=(source.get("post") or {}).get("linked_item_ids") or (),
-        )
-
-    def with_story(self, story_id: str) -> _Known:
-        return _Known(
-            item_id=self.item_id,
-            story_id=story_id,
-            minhash=self.minhash,
-            jurisdiction_key=self.jurisdiction_key,
-            event=self.event,
-            relevant=self.relevant,
-            published_at=self.published_at,
-            linked_item_ids=self.linked_item_ids,
-        )
-
-
-class KnownItems:
-    """What clustering reads about indexed items, kept for one run (an enrich run, say).
-
-    Everything but ``story_id`` is fixed once an item is indexed (a run processes an item once),
-    so candidate searches fetch only ids and story ids and read the rest from here, from
-    Elasticsearch (one ``mget``) the first time. ``story_id`` always comes fresh from the search:
-    stories merge. Bounded: cleared when it grows past ``limit`` items.
-    """
-
-    def __init__(self, limit: int = 200_000) -> None:
-        self.limit = limit
-        self._items: dict[str, _Known] = {}
-
-    def __contains__(self, item_id: object) -> bool:
-        return item_id in self._items
-
-    def get(self, item_id: str, story_id: str) -> _Known:
-        return self._items[item_id].with_story(story_id)
-
-    def add(self, known: _Known) -> None:
-        if len(self._items) >= self.limit:
-            self._items.clear()
-        self._items[known.item_id] = known
-
-
 def _score(
-    item: StoryCandidate, links: Sequence[str], print_: Fingerprint, known: _Known, now: datetime
+    item: StoryCandidate, links: Sequence[str], print_: Fingerprint, known: KnownItem, now: datetime
 ) -> float:
     """How strongly ``item`` belongs with ``known`` (0: not at all); see the module docstring."""
     if known.item_id in links or item.item_id in known.linked_item_ids:
@@ -240,16 +173,6 @@ def _candidate_query(
     }
 
 
-_KNOWN_FIELDS = [
-    "minhash",
-    "jurisdiction.key",
-    "event",
-    "relevant",
-    "published_at",
-    "post.linked_item_ids",
-]
-
-
 def assign_stories(
     es: Elasticsearch,
     settings: Settings,
@@ -296,7 +219,7 @@ def assign_stories(
 
     assigned: dict[str, str] = {}
     merged: dict[str, str] = {}  # absorbed story -> the story that absorbed it
-    batch: list[_Known] = []
+    batch: list[KnownItem] = []
     for c in candidates:
         story = kept.get(c.item_id)
         if story is None:
@@ -304,7 +227,7 @@ def assign_stories(
             story = _choose(c, links[c.item_id], prints[c.item_id], knowns, merged, now)
         assigned[c.item_id] = story
         batch.append(
-            _Known(
+            KnownItem(
                 item_id=c.item_id,
                 story_id=story,
                 minhash=prints[c.item_id].minhash,
@@ -333,37 +256,33 @@ def _find_candidates(
     prints: Mapping[str, Fingerprint],
     known: KnownItems,
     now: datetime,
-) -> dict[str, list[_Known]]:
+) -> dict[str, list[KnownItem]]:
     """Indexed items that may share a story with each of ``to_search`` (earliest first, at most
-    ``CANDIDATES_PER_ITEM`` each). The search returns ids and story ids only (doc values: no
-    ``_source`` is read); what else clustering needs comes from ``known`` or one ``mget``."""
-    searches: list[dict[str, Any]] = []
-    for c in to_search:
-        searches.append({"index": alias})
-        searches.append(
-            {
-                "query": _candidate_query(c, links[c.item_id], prints[c.item_id], now),
-                "size": CANDIDATES_PER_ITEM,
-                "_source": False,
-                "docvalue_fields": ["story_id"],
-                "track_total_hits": False,
-                "sort": [{"published_at": {"order": "asc", "missing": "_last"}}, {"_doc": "asc"}],
-            }
-        )
-    responses = es.msearch(searches=searches)["responses"]
+    ``CANDIDATES_PER_ITEM`` each).
+
+    The search reads doc values only (``story_id``, ``canonical_url``, whose SHA-256 is the item
+    id): no stored fields, so Elasticsearch decompresses no ``_source`` block per hit, which was
+    most of its cost. What else clustering needs comes from ``known`` or one ``mget``. A hit
+    without a ``canonical_url`` doc value (longer than ``ignore_above``) or whose derived id is
+    not found sends its item through the plain search (``_id`` from stored fields) instead.
+    """
+    queries = {c.item_id: _candidate_query(c, links[c.item_id], prints[c.item_id], now) for c in to_search}
     hits_per_item: dict[str, list[tuple[str, str]]] = {}
-    for c, response in zip(to_search, responses, strict=True):
-        if "error" in response:
-            raise RuntimeError(f"story candidate search failed for item {c.item_id}: {response['error']}")
-        hits_per_item[c.item_id] = [
-            (hit["_id"], hit["fields"]["story_id"][0]) for hit in response["hits"]["hits"]
-        ]
-    unknown = sorted({hit_id for hits in hits_per_item.values() for hit_id, _ in hits if hit_id not in known})
-    if unknown:
-        docs = es.mget(index=alias, ids=unknown, source_includes=_KNOWN_FIELDS)["docs"]
-        for doc in docs:
-            if doc.get("found"):
-                known.add(_Known.from_source(doc["_id"], "", doc["_source"]))
+    unsure: set[str] = set()
+    for item, hits in zip(
+        queries, search_candidates(es, alias, list(queries.values()), by_url=True), strict=True
+    ):
+        if any(hit_id is None for hit_id, _ in hits):
+            unsure.add(item)
+        else:
+            hits_per_item[item] = [(str(hit_id), story_id) for hit_id, story_id in hits]
+    missing = read_unknown(es, alias, hits_per_item, known)
+    unsure |= {item for item, hits in hits_per_item.items() if any(hit_id in missing for hit_id, _ in hits)}
+    if unsure:
+        retry = sorted(unsure)
+        for item, hits in zip(retry, search_candidates(es, alias, [queries[i] for i in retry]), strict=True):
+            hits_per_item[item] = [(str(hit_id), story_id) for hit_id, story_id in hits]
+        read_unknown(es, alias, {item: hits_per_item[item] for item in retry}, known)
     return {
         item_id: [known.get(hit_id, story_id) for hit_id, story_id in hits if hit_id in known]
         for item_id, hits in hits_per_item.items()
@@ -380,7 +299,7 @@ def _choose(
     item: StoryCandidate,
     links: Sequence[str],
     print_: Fingerprint,
-    knowns: Sequence[_Known],
+    knowns: Sequence[KnownItem],
     merged: dict[str, str],
     now: datetime,
 ) -> str:
@@ -427,7 +346,8 @@ def _absorb(es: Elasticsearch, settings: Settings, moves: Mapping[str, str], now
         for hit in hits
     ]
     if actions:
-        helpers.bulk(es, actions, refresh=True)
+        helpers.bulk(es, actions)
+    # update_stories refreshes the items first: the moved items are searchable when it reads them.
     update_stories(es, settings, list(moves), now=now)
 
 

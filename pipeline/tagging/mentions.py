@@ -127,6 +127,26 @@ def find_datelines(doc: Document, gaz: Gazetteer, mentions: list[Mention]) -> No
         )
 
 
+_HEAD_SEPARATOR_RE = re.compile(r"[^A-Za-z'’.\-]")
+_LAST_WORDS_WINDOW = 48
+
+
+def _last_words(head: str, count: int) -> list[re.Match[str]]:
+    """The words of ``head`` as ``_HEAD_WORD_RE.finditer(head)`` finds them, at least the last
+    ``count`` (all of them when there are fewer). Scanning starts just after a separator, where a
+    scan from the start is between words too, so the words found are the same."""
+    window = _LAST_WORDS_WINDOW
+    while True:
+        start = max(0, len(head) - window)
+        if start > 0:
+            separator = _HEAD_SEPARATOR_RE.search(head, start - 1)
+            start = separator.end() if separator else len(head)
+        words = list(_HEAD_WORD_RE.finditer(head, start))
+        if len(words) >= count or start == 0:
+            return words
+        window *= 2
+
+
 def find_counties(
     doc: Document, gaz: Gazetteer, mentions: list[Mention], taken: list[tuple[int, int]]
 ) -> None:
@@ -134,7 +154,6 @@ def find_counties(
     for match in _COUNTY_SUFFIX_RE.finditer(text):
         suffix = match.group().capitalize()
         head = text[max(0, match.start() - 160) : match.start()]
-        words = list(_HEAD_WORD_RE.finditer(head))
         if suffix in ("Counties", "Parishes"):
             single = "County" if suffix == "Counties" else "Parish"
             # "Denton, Hays, Henderson ... and Williamson Counties": walk back over the list.
@@ -161,6 +180,7 @@ def find_counties(
                     )
             taken.append((base, match.end()))
             continue
+        words = _last_words(head, 4)
         for size in range(min(4, len(words)), 0, -1):
             chunk = words[-size:]
             if head[chunk[0].start() : len(head)].rstrip() != head[chunk[0].start() :].rstrip():
