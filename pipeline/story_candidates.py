@@ -77,7 +77,7 @@ class KnownItems:
     stories merge. Bounded: cleared when it grows past ``limit`` items.
     """
 
-    def __init__(self, limit: int = 200_000) -> None:
+    def __init__(self, limit: int = 20_000) -> None:  # ~2.5 KB each (the signature): ~50 MB
         self.limit = limit
         self._items: dict[str, KnownItem] = {}
 
