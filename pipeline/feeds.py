@@ -212,8 +212,15 @@ def parse_feed(
     # Without a Content-Type feedparser would assume Latin-1 (its reading of RFC 3023 for an HTTP
     # response); application/xml lets the byte-order mark and the XML declaration decide.
     headers = {"content-location": feed_url, "content-type": content_type or "application/xml"}
-    parsed = feedparser.parse(body, response_headers=headers, sanitize_html=True)
     platform = detect_platform(feed_url)
+    try:
+        parsed = feedparser.parse(body, response_headers=headers, sanitize_html=True)
+    except Exception as crash:  # feedparser means never to raise; its loose parser still can
+        LOGGER.warning("feedparser failed on %s: %s: %s", feed_url, type(crash).__name__, crash)
+        return ParsedFeed(
+            title="", version="", platform=platform,
+            problem=f"not a feed: the parser failed ({type(crash).__name__}: {crash})",
+        )  # fmt: skip
     result = ParsedFeed(
         title=html_to_text(parsed.feed.get("title", "")),
         version=parsed.get("version", "") or "",

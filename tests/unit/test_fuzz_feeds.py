@@ -91,3 +91,13 @@ def test_platform_detection_takes_any_string(url: str) -> None:
 
 def test_seeds_are_there() -> None:
     assert len(SEEDS) >= 8
+
+
+def test_a_feed_that_crashes_feedparser_is_reported_not_raised() -> None:
+    """Found by the fuzzer above: this mutation of rss20.xml makes feedparser's loose parser raise
+    KeyError('links'). The poll must get a "not a feed" problem it can put in the source's health."""
+    seed = (REPO_ROOT / "tests" / "fixtures" / "feeds" / "rss20.xml").read_bytes()
+    body = _mutate(seed, [(0, 16, b""), (109, 26, b">"), (403158, 0, b"</entry>")])
+    feed = parse_feed(body, source=SOURCE, feed_url="https://fuzz.example.org/feed.xml")
+    assert feed.entries == []
+    assert feed.problem is not None and feed.problem.startswith("not a feed: the parser failed")
