@@ -35,7 +35,7 @@ def run_maintenance(
     for source_id in silent:
         LOGGER.warning("source %s is silent for much longer than its usual cadence", source_id)
 
-    quarantine._load_handlers()
+    quarantine.load_replay_handlers()
     resolved, still_failing = quarantine.replay(es, settings, now=now)
     recovered = recover_pending(es, settings, now=now, older_than=STALE_PENDING_AFTER)
     return {

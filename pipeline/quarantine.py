@@ -48,29 +48,20 @@ def quarantine(
     for item in rejected:
         # Payloads must survive JSON even when a step put odd objects in them.
         payload = json.loads(json.dumps(item.payload, default=str))
+        fields = {
+            "stage": item.stage,
+            "key": item.key,
+            "source_id": item.source_id,
+            "reason": item.reason[:4000],
+            "payload": payload,
+            "status": "open",
+            "last_attempt": now,
+        }
         es.update(
             index=settings.index("quarantine"),
             id=record_id(item.stage, item.key),
-            doc={
-                "stage": item.stage,
-                "key": item.key,
-                "source_id": item.source_id,
-                "reason": item.reason[:4000],
-                "payload": payload,
-                "status": "open",
-                "last_attempt": now,
-            },
-            upsert={
-                "stage": item.stage,
-                "key": item.key,
-                "source_id": item.source_id,
-                "reason": item.reason[:4000],
-                "payload": payload,
-                "status": "open",
-                "attempts": 1,
-                "first_seen": now,
-                "last_attempt": now,
-            },
+            doc=fields,
+            upsert={**fields, "attempts": 1, "first_seen": now},
             # Replay and the ops view read quarantine right after a failure; make it visible.
             refresh="wait_for",
         )
@@ -139,7 +130,7 @@ def replay(
     return resolved, failing
 
 
-def _load_handlers() -> None:
+def load_replay_handlers() -> None:
     # Importing the stage modules registers their handlers.
     import importlib
 
@@ -163,7 +154,7 @@ def replay_command(args: argparse.Namespace) -> int:
             print(f"{record['stage']:<10} {attempts:>3}x  {record['key']}\n    {record['reason']}")
         print(f"{len(records)} open record(s)")
         return 0
-    _load_handlers()
+    load_replay_handlers()
     resolved, failing = replay(es, settings, args.stage)
     print(f"replayed: {resolved} resolved, {failing} still failing")
     return 0 if failing == 0 else 1

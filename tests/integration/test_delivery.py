@@ -224,7 +224,7 @@ def test_a_failed_delivery_is_resent_by_replay_once_the_problem_is_fixed(
     es.indices.refresh(index=smtp_settings.index("quarantine"))
 
     smtp_server.reject_with = None
-    quarantine._load_handlers()
+    quarantine.load_replay_handlers()
     resolved, failing = quarantine.replay(es, smtp_settings, stage="alert")
 
     assert (resolved, failing) == (IMMEDIATE, 0)

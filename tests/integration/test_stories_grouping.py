@@ -60,6 +60,20 @@ def _article(fixture: dict[str, Any]) -> Article:
     )
 
 
+def _candidate(article: Article, fixture: dict[str, Any]) -> StoryCandidate:
+    """What clustering sees of an analysed fixture article."""
+    return StoryCandidate(
+        item_id=article.id,
+        title=article.title,
+        text=article.text,
+        jurisdiction_key=fixture["jurisdiction_key"],
+        event=fixture["event"],
+        relevant=fixture["relevant"],
+        published_at=article.published_at,
+        linked_urls=fixture["linked_urls"],
+    )
+
+
 def _tags(fixture: dict[str, Any]) -> dict[str, Any]:
     return {
         "relevant": fixture["relevant"],
@@ -76,19 +90,7 @@ def _tags(fixture: dict[str, Any]) -> dict[str, Any]:
 def process(es: Elasticsearch, settings: Settings, batch: Sequence[dict[str, Any]]) -> dict[str, str]:
     """What the enrich step does with one batch of analysed items."""
     articles = [_article(f) for f in batch]
-    candidates = [
-        StoryCandidate(
-            item_id=a.id,
-            title=a.title,
-            text=a.text,
-            jurisdiction_key=f["jurisdiction_key"],
-            event=f["event"],
-            relevant=f["relevant"],
-            published_at=a.published_at,
-            linked_urls=f["linked_urls"],
-        )
-        for a, f in zip(articles, batch, strict=True)
-    ]
+    candidates = [_candidate(a, f) for a, f in zip(articles, batch, strict=True)]
     stories = assign_stories(es, settings, candidates, now=NOW)
     documents = [
         build_item_document(a, _tags(f), story_id=stories[a.id], matched_rules=["ice: ICE"], now=NOW)

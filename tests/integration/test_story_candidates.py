@@ -16,26 +16,16 @@ from elasticsearch import Elasticsearch
 
 from pipeline.indexing import build_item_document, bulk_write_items
 from pipeline.settings import Settings
-from pipeline.stories import KnownItems, StoryCandidate, assign_stories
+from pipeline.stories import KnownItems, assign_stories
 from pipeline.story_candidates import KnownItem
-from tests.integration.test_stories_grouping import NOW, _article, _tags, load_fixtures
+from tests.integration.test_stories_grouping import NOW, _article, _candidate, _tags, load_fixtures
 
 pytestmark = pytest.mark.integration
 
 
 def _index(es: Elasticsearch, settings: Settings, fixture: dict[str, Any], known: KnownItems | None) -> str:
     article = _article(fixture)
-    candidate = StoryCandidate(
-        item_id=article.id,
-        title=article.title,
-        text=article.text,
-        jurisdiction_key=fixture["jurisdiction_key"],
-        event=fixture["event"],
-        relevant=fixture["relevant"],
-        published_at=article.published_at,
-        linked_urls=fixture["linked_urls"],
-    )
-    story = assign_stories(es, settings, [candidate], now=NOW, known=known)[article.id]
+    story = assign_stories(es, settings, [_candidate(article, fixture)], now=NOW, known=known)[article.id]
     document = build_item_document(article, _tags(fixture), story_id=story, matched_rules=[], now=NOW)
     assert not bulk_write_items(es, settings, [document], now=NOW).failed_ids
     return story
