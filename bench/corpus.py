@@ -1,13 +1,12 @@
 """A generated corpus of news pages and feeds for the benchmark (deterministic for a seed).
 
-Pages imitate what the fetcher meets in the wild: five site templates (a metro daily with
-navigation, "most read" and comments; a WordPress blog with widgets; a county press release; a TV
-station page heavy with scripts and JSON-LD; a lean mobile page), article bodies from 3 to 40
-paragraphs, inline scripts of a few to tens of KB, real places from the project's gazetteer, and a
-mix of relevant stories (jail contracts, 287(g), detainers, sanctuary votes) and irrelevant ones
-that still pass the watchlist (ice rinks, ice storms, ice cream contracts). Every feed entry's
-title matches a demo watchlist rule, so every page of the pipeline corpus is polled, fetched,
-extracted, tagged, clustered and indexed.
+Pages imitate what the fetcher meets in the wild: five site templates (``bench.pages``,
+calibrated against real news pages by ``bench.reference``), article bodies from 3 to 40
+paragraphs, real places from the project's gazetteer, and a mix of relevant stories (jail
+contracts, 287(g), detainers, sanctuary votes) and irrelevant ones that still pass the watchlist
+(ice rinks, ice storms, ice cream contracts). Every feed entry's title matches a demo watchlist
+rule, so every page of the pipeline corpus is polled, fetched, extracted, tagged, clustered and
+indexed.
 """
 
 from __future__ import annotations
@@ -18,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
+from bench.pages import Article, render_page
 from pipeline.tagging.gazetteer import Place, load_gazetteer
 
 # The watchlist the benchmark polls with (the demo's, i.e. config/watchlists.yaml's shape).
@@ -76,6 +76,7 @@ _FILLER = (
 _NAMES = ("Garcia", "Miller", "Nguyen", "Johnson", "Okafor", "Schmidt", "Rivera", "Kowalski", "Haddad")
 _DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday")
 _MONTHS = ("January", "March", "May", "July", "September", "November")
+_NAV = ("News", "Local", "Politics", "Sports", "Weather", "Opinion", "Business", "Obituaries", "Events")
 _SITES = ("Valley Ledger", "Metro Tribune", "County Courier", "Channel 7 News", "Civic Wire")
 
 
@@ -124,68 +125,6 @@ def _fields(rng: random.Random, city: Place, county: Place, other: Place) -> dic
     }  # fmt: skip
 
 
-def _script(rng: random.Random, size: int) -> str:
-    """Inline JavaScript of about ``size`` bytes (analytics, ad slots, hydration data)."""
-    chunk = "window.__ads=window.__ads||[];__ads.push({slot:'s%d',sizes:[[300,250],[728,90]]});\n"
-    return "<script>" + "".join(chunk % i for i in range(max(1, size // len(chunk)))) + "</script>"
-
-
-def _links(rng: random.Random, count: int, words: tuple[str, ...]) -> str:
-    return "".join(f'<li><a href="/{rng.choice(words).lower()}/{rng.randint(1000, 99999)}">'
-                   f"{rng.choice(words)} {rng.choice(words).lower()} {rng.randint(2, 99)}</a></li>"
-                   for _ in range(count))  # fmt: skip
-
-
-_NAV = ("News", "Local", "Politics", "Sports", "Weather", "Opinion", "Business", "Obituaries", "Events")
-
-
-def _render(template: int, rng: random.Random, site: str, title: str, when: datetime, author: str,
-            paragraphs: list[str]) -> str:  # fmt: skip
-    body = "".join(f"<p>{html.escape(p)}</p>\n" for p in paragraphs)
-    iso = when.isoformat().replace("+00:00", "Z")
-    head = (f"<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{html.escape(title)} | "
-            f"{site}</title><meta property=\"og:site_name\" content=\"{site}\">"
-            f"<meta property=\"article:published_time\" content=\"{iso}\">"
-            f"<meta name=\"author\" content=\"{author}\">")  # fmt: skip
-    nav = f"<header><nav><ul>{_links(rng, rng.randint(8, 30), _NAV)}</ul></nav></header>"
-    footer = f"<footer><ul>{_links(rng, rng.randint(20, 60), _NAV)}</ul><p>© {when.year} {site}</p></footer>"
-    h1 = f"<h1>{html.escape(title)}</h1>"
-    if template == 0:  # metro daily
-        return (f"{head}{_script(rng, rng.randint(3_000, 30_000))}</head><body>{nav}"
-                f"<div class=\"breadcrumb\"><a href=\"/\">Home</a> › <a href=\"/local\">Local</a></div>"
-                f"<main><article>{h1}<p class=\"byline\">By {author}</p><time datetime=\"{iso}\">"
-                f"{when:%B %d, %Y}</time>{body}</article>"
-                f"<aside><h2>Most read</h2><ol>{_links(rng, 10, _NAV)}</ol></aside>"
-                f"<section class=\"comments\"><h3>Comments</h3><p>Log in to comment.</p></section></main>"
-                f"{footer}</body></html>")  # fmt: skip
-    if template == 1:  # WordPress blog
-        return (f"{head}</head><body class=\"post-template\">{nav}<div id=\"page\"><div class=\"entry\">"
-                f"{h1}<div class=\"entry-meta\">Posted on {when:%Y-%m-%d} by {author}</div>"
-                f"<div class=\"entry-content\">{body}</div><div class=\"share\">Share: Facebook X Email"
-                f"</div></div><div id=\"sidebar\"><div class=\"widget\"><h3>Tags</h3><ul>"
-                f"{_links(rng, rng.randint(10, 40), _NAV)}</ul></div><div class=\"widget\">"
-                f"<h3>Subscribe</h3><form><input name=\"email\"></form></div></div></div>{footer}"
-                f"{_script(rng, rng.randint(2_000, 10_000))}</body></html>")  # fmt: skip
-    if template == 2:  # county press release
-        return (f"{head}</head><body><div id=\"skip\"><a href=\"#content\">Skip to content</a></div>{nav}"
-                f"<div id=\"content\"><p>FOR IMMEDIATE RELEASE</p>{h1}<p>{when:%B %d, %Y}</p>{body}"
-                f"<p>Media contact: Office of Public Information, (555) 010-{rng.randint(1000, 9999)}</p>"
-                f"</div>{footer}</body></html>")  # fmt: skip
-    if template == 3:  # TV station: scripts, JSON-LD, video, related grid, cookie banner
-        related = "".join(f"<div class=\"card\"><a href=\"/story/{rng.randint(1, 99999)}\">"
-                          f"<img src=\"/i/{i}.jpg\" alt=\"\">Story {i}</a></div>"
-                          for i in range(12))  # fmt: skip
-        return (f"{head}<script type=\"application/ld+json\">{{\"@type\":\"NewsArticle\",\"headline\":"
-                f"\"{html.escape(title)}\",\"datePublished\":\"{iso}\"}}</script>"
-                f"{_script(rng, rng.randint(20_000, 60_000))}</head><body>"
-                f"<div class=\"cookie\">We use cookies. <button>Accept</button></div>{nav}"
-                f"<div class=\"video\"><video src=\"/v/{rng.randint(1, 999)}.mp4\"></video></div>"
-                f"<div class=\"story\">{h1}<div class=\"story-body\">{body}</div></div>"
-                f"<div class=\"related\">{related}</div>{footer}"
-                f"{_script(rng, rng.randint(5_000, 20_000))}</body></html>")  # fmt: skip
-    return f"{head}</head><body><article>{h1}<p>{author}</p>{body}</article></body></html>"  # lean mobile
-
-
 def build_pages(count: int, *, seed: int = 11, relevant_share: float = 0.7,
                 start: datetime = datetime(2025, 6, 1, tzinfo=UTC)) -> list[Page]:  # fmt: skip
     """``count`` article pages under ``/a/<n>.html``; deterministic for a seed."""
@@ -205,8 +144,9 @@ def build_pages(count: int, *, seed: int = 11, relevant_share: float = 0.7,
         ]
         paragraphs = [" ".join(sentences[i : i + 3]) for i in range(0, len(sentences), 3)]
         when = start + timedelta(minutes=17 * index)
-        markup = _render(index % 5, rng, _SITES[index % 5], title, when, f"{rng.choice(_NAMES)} Lee",
-                         paragraphs)  # fmt: skip
+        article = Article(site=_SITES[index % 5], title=title, when=when, author=f"{rng.choice(_NAMES)} Lee",
+                          paragraphs=paragraphs)  # fmt: skip
+        markup = render_page(index % 5, rng, article)
         pages.append(Page(path=f"/a/{index}.html", title=title, summary=sentences[0][:280], published=when,
                           relevant=relevant, body=markup.encode("utf-8")))  # fmt: skip
     return pages
@@ -339,7 +279,10 @@ def alert_pages(count: int, *, seed: int = 17) -> list[Page]:
         sentences = lead + _distinct_sentences(rng, 12)
         paragraphs = [" ".join(sentences[i : i + 2]) for i in range(0, len(sentences), 2)]
         when = datetime(2025, 6, 9, tzinfo=UTC) + timedelta(hours=index)
-        markup = _render(index % 5, rng, _SITES[index % 5], title, when, "Ana Lee", paragraphs)
+        article = Article(
+            site=_SITES[index % 5], title=title, when=when, author="Ana Lee", paragraphs=paragraphs
+        )
+        markup = render_page(index % 5, rng, article)
         pages.append(Page(path=f"/lat/{index}.html", title=title, summary=lead[0][:280], published=when,
                           relevant=True, body=markup.encode("utf-8")))  # fmt: skip
     return pages

@@ -6,10 +6,12 @@ from typing import Any
 
 import pytest
 
+from bench import reference
 from bench.corpus import BENCH_RULES, alert_pages, build_pages, pipeline_corpus, polling_feeds
 from bench.run import summarise
 from pipeline.bench import format_result
 from pipeline.config import SourceConfig
+from pipeline.extract import extract_article
 from pipeline.feeds import parse_feed
 from pipeline.rules import RuleSet
 
@@ -26,6 +28,27 @@ def test_corpus_is_deterministic_varied_and_every_entry_passes_the_watchlist() -
     sizes = sorted(len(p.body) for p in pages)
     assert sizes[0] * 3 < sizes[-1]  # short and long pages, light and heavy templates
     assert all(RULES.match(p.title, p.summary) for p in pages)
+
+
+def test_pages_weigh_what_news_pages_weigh_and_the_article_still_comes_out_clean() -> None:
+    import lxml.html
+
+    pages = build_pages(40)
+    elements = sorted(sum(1 for _ in lxml.html.fromstring(p.body).iter()) for p in pages)
+    assert elements[len(elements) // 2] >= 500  # real news pages: median ~800 (bench/reference.py)
+    assert any(len(p.body) > 200_000 for p in pages)  # the tail carrying framework state
+    for page in pages:
+        article = extract_article(page.body, "http://127.0.0.1:1" + page.path)
+        assert article.has_article, page.path
+        assert page.summary[:60] in article.text
+        for chrome in ("More stories", "Advertisement", "Most read", "Get the morning briefing", "Trending:"):
+            assert chrome not in article.text, (page.path, chrome)
+
+
+def test_reference_pages_with_a_wrong_checksum_are_refused(tmp_path: Any) -> None:
+    (tmp_path / reference.ARCHIVE).write_bytes(b"not the archive")
+    with pytest.raises(reference.ReferenceUnavailable, match="SHA-256 .* is not the pinned"):
+        reference.reference_pages(tmp_path)
 
 
 def test_pipeline_feeds_list_every_page_once() -> None:
