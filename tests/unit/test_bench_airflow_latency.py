@@ -75,8 +75,12 @@ def test_the_feed_server_tells_when_someone_holds_the_current_version() -> None:
         assert not feeds.revalidated("/feed.xml")
         again = httpx.get(base + "/feed.xml", headers={"If-None-Match": first.headers["etag"]})
         assert again.status_code == 304 and feeds.revalidated("/feed.xml")
-        feeds.put("/feed.xml", b"<rss><channel/></rss>")
+        published = feeds.put("/feed.xml", b"<rss><channel/></rss>")
         assert not feeds.revalidated("/feed.xml"), "a new version needs a new look"
+        stale = httpx.get(base + "/feed.xml", headers={"If-None-Match": first.headers["etag"]})
+        assert stale.status_code == 200
+        # what a missing e-mail is reported with: the looks at the feed after the publication
+        assert [status for _, status in feeds.requests_since("/feed.xml", published)] == [200]
     finally:
         feeds.stop()
 
