@@ -266,14 +266,17 @@ def _distinct_sentences(rng: random.Random, count: int) -> list[str]:
 
 
 def alert_pages(count: int, *, seed: int = 17) -> list[Page]:
-    """``count`` relevant stories about distinct California cities, different enough in wording
-    not to be grouped into one story: one new story, hence one e-mail, each."""
+    """``count`` relevant stories about distinct California cities and counties, different enough
+    in wording not to be grouped into one story: one new story, hence one e-mail, each. (Two
+    pages on the same county's sheriff taking the same step would rightly be one story.)"""
     rng = random.Random(seed)
     cities, counties = _places(rng)
     california = [c for c in cities if c.state == "CA"][:count]
+    sheriffs = list(counties["CA"])
+    rng.shuffle(sheriffs)
     pages = []
     for index, city in enumerate(california):
-        values = _fields(rng, city, rng.choice(counties["CA"]), rng.choice(california))
+        values = _fields(rng, city, sheriffs[index % len(sheriffs)], rng.choice(california))
         title = _RELEVANT_TITLES[index % len(_RELEVANT_TITLES)].format(**values)
         lead = [_RELEVANT[0].format(**values), rng.choice(_RELEVANT[1:]).format(**values)]
         sentences = lead + _distinct_sentences(rng, 12)

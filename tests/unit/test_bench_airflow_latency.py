@@ -11,6 +11,8 @@ import pytest
 from bench.airflow_latency import FeedServer, distinct_pages, milestones
 from bench.run import summarise
 from pipeline.bench import format_result
+from pipeline.extract import extract_article
+from pipeline.tagging import TagInput, tag_item
 
 pytestmark = pytest.mark.unit
 
@@ -86,6 +88,15 @@ def test_the_feed_server_tells_when_someone_holds_the_current_version() -> None:
 
 
 def test_each_timed_entry_is_a_story_of_its_own() -> None:
-    """A repeated headline would be grouped into the earlier story and never e-mailed again."""
+    """A repeated headline, or the same jurisdiction taking the same step again, would be grouped
+    into the earlier story and never e-mailed again."""
     pages = distinct_pages(21, seed=8)
     assert len(pages) == 21 and len({p.title for p in pages}) == 21
+    events = set()
+    for page in pages:
+        article = extract_article(page.body, "http://127.0.0.1:1" + page.path)
+        tags = tag_item(TagInput(id=page.path, title=article.title, text=article.text, home_state="CA"))
+        assert tags.relevant and tags.jurisdiction is not None, page.title
+        assert tags.jurisdiction.state == "CA", page.title
+        events.add((tags.jurisdiction.key, tags.event))
+    assert len(events) == 21
