@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import re
 
+from pipeline.tagging import literals
+
 ANTI_PHRASES: tuple[tuple[str, float], ...] = (
     (r"victory for (?:immigrant|the immigrant|our communit|immigrants|families)", 2.0),
     (r"immigrant rights?", 1.0),
@@ -200,12 +202,14 @@ class PhraseMatcher:
             (required_literal(pattern), re.compile(rf"(?:{pattern})(?!\w)"), weight)
             for pattern, weight in phrases
         ]
+        literals.register(literal for literal, _regex, _weight in self.entries)
 
     def finditer(self, text: str) -> list[tuple[int, int, float]]:
         """(start, end, weight) of every phrase occurrence, sorted by start."""
         out: list[tuple[int, int, float]] = []
+        found = literals.present(text)
         for literal, regex, weight in self.entries:
-            if literal and literal not in text:
+            if literal and literal not in found:
                 continue
             out.extend(
                 (m.start(), m.end(), weight) for m in regex.finditer(text) if _at_boundary(text, m.start())
@@ -285,6 +289,9 @@ def split_alternatives(pattern: str) -> list[str]:
     return parts
 
 
+MANY_GATES = 8
+
+
 class MultiPattern:
     """A big alternation split into branches, each scanned only when its required literal occurs.
 
@@ -300,17 +307,28 @@ class MultiPattern:
             if self.ignore_case:  # the probe is lower-cased, so are the gates (once, here)
                 gates = tuple(g.lower() for g in gates)
             self.entries.append((gates, re.compile(core, flags), boundary, negatives))
+        all_gates = [gate for gates, _regex, _boundary, _negatives in self.entries for gate in gates]
+        literals.register(all_gates)
+        # Few gates are cheaper tested one by one than with a scan of a text nothing else scans.
+        self.many_gates = len(all_gates) >= MANY_GATES
 
     def _active(self, text: str) -> list[tuple[re.Pattern[str], bool, tuple[str, ...]]]:
         probe = text.lower() if self.ignore_case else text
+        found = literals.cached(probe)
+        if found is None and self.many_gates:
+            found = literals.present(probe)
         active = []
         for gates, regex, boundary, negatives in self.entries:
             if gates:
-                for gate in gates:
-                    if gate in probe:
-                        break
+                if found is not None:
+                    if found.isdisjoint(gates):
+                        continue
                 else:
-                    continue
+                    for gate in gates:
+                        if gate in probe:
+                            break
+                    else:
+                        continue
             active.append((regex, boundary, negatives))
         return active
 

@@ -8,12 +8,17 @@ from dataclasses import dataclass, field
 from itertools import pairwise
 
 from pipeline.tagging.gazetteer import AP_STATE_ABBREVIATIONS, Gazetteer, Place, norm
+from pipeline.tagging.scan import StartScan
 from pipeline.tagging.text import Document
 
-_COUNTY_SUFFIX_RE = re.compile(
-    r"\b(?:County|COUNTY|Parish|PARISH|Borough|BOROUGH|Counties|COUNTIES|Parishes)\b"
+# \b(?:County|...)\b and \b[Cc]ounty of (...), scanned from the words they start with.
+_COUNTY_SUFFIX = StartScan(
+    r"(?:County|COUNTY|Parish|PARISH|Borough|BOROUGH|Counties|COUNTIES|Parishes)\b",
+    ("Count", "COUNT", "Parish", "PARISH", "Borough", "BOROUGH"),
 )
-_COUNTY_OF_RE = re.compile(r"\b[Cc]ounty of ((?:[A-Z][A-Za-z'’.\-]*)(?: [A-Z][A-Za-z'’.\-]*){0,3})")
+_COUNTY_OF = StartScan(
+    r"[Cc]ounty of ((?:[A-Z][A-Za-z'’.\-]*)(?: [A-Z][A-Za-z'’.\-]*){0,3})", ("County of ", "county of ")
+)
 _DATELINE_RE = re.compile(
     r"^\(?(?:[^\n:]{0,60}:\s+)?(?:[A-Z][a-z]{2,8}\.? \d{1,2}, \d{4},\s*)?"
     r"(?P<place>[A-Z][A-Za-z.'’\- ]{1,40}?)(?:,\s*(?P<state>[A-Z][A-Za-z. ]{1,20}?))?\)?\s*"
@@ -151,7 +156,7 @@ def find_counties(
     doc: Document, gaz: Gazetteer, mentions: list[Mention], taken: list[tuple[int, int]]
 ) -> None:
     text = doc.text
-    for match in _COUNTY_SUFFIX_RE.finditer(text):
+    for match in _COUNTY_SUFFIX.finditer(text):
         suffix = match.group().capitalize()
         head = text[max(0, match.start() - 160) : match.start()]
         if suffix in ("Counties", "Parishes"):
@@ -208,7 +213,7 @@ def find_counties(
                 )
                 taken.append((start, match.end()))
                 break
-    for match in _COUNTY_OF_RE.finditer(text):
+    for match in _COUNTY_OF.finditer(text):
         names = match.group(1).split()
         for size in range(len(names), 0, -1):
             name = " ".join(names[:size])
