@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pipeline.tagging.gazetteer import Place, norm
 from pipeline.tagging.mentions import Mention
 from pipeline.tagging.places import PlaceFinding
+from pipeline.tagging.scan import StartScan, caseless_probe_ok, sentence_hits
 from pipeline.tagging.text import Document
 from pipeline.tagging.types import Jurisdiction
 
@@ -34,6 +35,29 @@ _STATE_GOV_RE = re.compile(
     r"\bgov\.|\b(?:governor|legislature|general assembly|attorney general|state law|statewide|sanctuary state"
     r"|state agencies|executive order|state['’]s \d+ counties|all \d+ counties|all (?:of )?the state['’]s)\b",
     re.IGNORECASE,
+)
+# The same two, found in the whole text from the words their matches start with.
+_IMMIGRATION = StartScan(
+    _IMMIGRATION_RE.pattern,
+    ("ice", "287", "detainer", "sanctuary", "immigra", "deport", "homeland security"),
+    boundary=False,
+    indexed=True,
+)
+_STATE_GOV = StartScan(
+    _STATE_GOV_RE.pattern,
+    (
+        "gov",
+        "legislature",
+        "general assembly",
+        "attorney general",
+        "state",
+        "sanctuary state",
+        "executive order",
+        "all ",
+    ),
+    boundary=False,
+    indexed=True,
+    flags=re.IGNORECASE,
 )
 _STATEWIDE_HEADLINE_RE = re.compile(r"\b(?:all|every) (?:\w+ ){0,2}(?:sheriffs|counties)\b", re.IGNORECASE)
 
@@ -69,6 +93,46 @@ class JurisdictionResult:
     candidates: list[Candidate]
 
 
+class _Topics:
+    """Per sentence, computed once per item: does it name immigration enforcement, and a state
+    government acting (the same answers as searching each sentence alone)."""
+
+    def __init__(self, doc: Document) -> None:
+        self.doc = doc
+        self._bounds = [(s.start, s.end) for s in doc.sentences]
+        self._immigration: list[bool] | None = None
+        self._state_gov: list[bool] | None = None
+
+    def immigration(self, index: int) -> bool:
+        if self._immigration is None:
+            doc = self.doc
+            hits: list[bool | None] = [None] * len(self._bounds)
+            if len(doc.lower) == len(doc.text):
+                hits = sentence_hits(self._bounds, (m.span() for m in _IMMIGRATION.finditer(doc.lower)))
+            self._immigration = [
+                bool(_IMMIGRATION_RE.search(doc.lower, start, end)) if hit is None else hit
+                for hit, (start, end) in zip(hits, self._bounds, strict=True)
+            ]
+        return self._immigration[index]
+
+    def state_gov(self, index: int) -> bool:
+        if self._state_gov is None:
+            doc = self.doc
+            hits: list[bool | None] = [None] * len(self._bounds)
+            if caseless_probe_ok(doc.text, doc.lower):
+                found = _STATE_GOV.finditer(doc.text, probe=doc.lower)
+                hits = sentence_hits(self._bounds, (m.span() for m in found))
+            self._state_gov = [
+                bool(_STATE_GOV_RE.search(sentence.text)) if hit is None else hit
+                for hit, sentence in zip(hits, doc.sentences, strict=True)
+            ]
+        return self._state_gov[index]
+
+    def state_action(self, index: int) -> bool:
+        """A state government acting on immigration enforcement in sentence ``index``."""
+        return self.state_gov(index) and self.immigration(index)
+
+
 def to_jurisdiction(place: Place, *, town: bool = False) -> Jurisdiction:
     jtype = "town" if town and place.type in ("city", "town") else place.type
     return Jurisdiction(
@@ -87,14 +151,15 @@ def _gov_cue(doc: Document, m: Mention) -> bool:
     return False
 
 
-def _score_local(doc: Document, cand: Candidate) -> None:
+def _score_local(doc: Document, cand: Candidate, topics: _Topics) -> None:
     score = min(SCORE_MENTION_CAP, SCORE_MENTION * len(cand.mentions))
     gov = topic = 0.0
     headline = lead = False
     best_span, best_weight = "", -1.0
     first_sentences = {id(s) for s in doc.sentences[:3] if not s.is_headline}
     for m in cand.mentions:
-        sentence = doc.sentence_at(m.start)
+        index = doc.sentence_index(m.start)
+        sentence = doc.sentences[index]
         weight = 0.0
         if "dateline" in m.cues:
             score -= 0.5  # the reporter's location: often the actor itself, often just a nearby seat
@@ -108,7 +173,7 @@ def _score_local(doc: Document, cand: Candidate) -> None:
         if _gov_cue(doc, m):
             gov += SCORE_GOV
             weight += 2
-        if _IMMIGRATION_RE.search(doc.lower, sentence.start, sentence.end):
+        if topics.immigration(index):
             topic += SCORE_TOPIC
             weight += 1
         if weight > best_weight:
@@ -130,16 +195,15 @@ def _score_local(doc: Document, cand: Candidate) -> None:
     cand.evidence = best_span
 
 
-def _score_state(doc: Document, cand: Candidate) -> None:
+def _score_state(doc: Document, cand: Candidate, topics: _Topics) -> None:
     score = 0.0
     gov = 0.0
     best_span = ""
     for m in cand.mentions:
-        sentence = doc.sentence_at(m.start)
+        index = doc.sentence_index(m.start)
+        sentence = doc.sentences[index]
         score += SCORE_STATE_MENTION
-        if _STATE_GOV_RE.search(sentence.text) and _IMMIGRATION_RE.search(
-            doc.lower, sentence.start, sentence.end
-        ):
+        if topics.state_action(index):
             gov += SCORE_GOV
             best_span = best_span or sentence.text.strip()
         if doc.in_headline(m.start):
@@ -153,7 +217,9 @@ def _score_state(doc: Document, cand: Candidate) -> None:
     )
 
 
-def _implicit_state(doc: Document, finding: PlaceFinding, states: dict[str, Place]) -> Candidate | None:
+def _implicit_state(
+    doc: Document, finding: PlaceFinding, states: dict[str, Place], topics: _Topics
+) -> Candidate | None:
     """A state government acting without being named ("Governor X's administration ordered ...")."""
     if not finding.state_context:
         return None
@@ -163,10 +229,8 @@ def _implicit_state(doc: Document, finding: PlaceFinding, states: dict[str, Plac
         return None
     gov = 0.0
     span = ""
-    for sentence in doc.sentences:
-        if _STATE_GOV_RE.search(sentence.text) and _IMMIGRATION_RE.search(
-            doc.lower, sentence.start, sentence.end
-        ):
+    for index, sentence in enumerate(doc.sentences):
+        if topics.state_action(index):
             gov += SCORE_GOV * sentence.voice if sentence.voice else 0.5
             span = span or sentence.text.strip()
     if gov <= 0:
@@ -182,13 +246,14 @@ def choose_jurisdiction(doc: Document, finding: PlaceFinding, states: dict[str, 
             continue
         cand = by_key.setdefault(m.resolved.key, Candidate(place=m.resolved))
         cand.mentions.append(m)
+    topics = _Topics(doc)
     for cand in by_key.values():
         if cand.place.kind == "state":
-            _score_state(doc, cand)
+            _score_state(doc, cand, topics)
         else:
-            _score_local(doc, cand)
+            _score_local(doc, cand, topics)
     if not any(c.place.kind == "state" for c in by_key.values()):
-        implicit = _implicit_state(doc, finding, states)
+        implicit = _implicit_state(doc, finding, states, topics)
         if implicit is not None:
             by_key[implicit.place.key] = implicit
     ranked = sorted(

@@ -13,6 +13,7 @@ text from a dozen patterns in a row.
 
 from __future__ import annotations
 
+import operator
 import threading
 from collections.abc import Iterable
 from typing import Any
@@ -25,6 +26,7 @@ except ImportError:  # pragma: no cover
     HAVE_AUTOMATON = False
 
 RECENT_TEXTS = 4
+_second = operator.itemgetter(1)  # the automaton yields (end offset, literal)
 
 _lock = threading.Lock()
 _registered: dict[str, None] = {}  # insertion-ordered set of every literal asked about
@@ -58,7 +60,7 @@ def _automaton_now() -> Any:
 def scan(text: str) -> frozenset[str]:
     """The registered literals occurring in ``text`` (no cache)."""
     if HAVE_AUTOMATON and _registered:
-        return frozenset(literal for _end, literal in _automaton_now().iter(text))
+        return frozenset(map(_second, _automaton_now().iter(text)))
     return scan_each(text)
 
 

@@ -8,8 +8,12 @@ same order, as ``re.finditer`` of the original pattern.
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Iterable, Iterator
+
+from pipeline.tagging import literals
+from pipeline.tagging.lexicons import split_alternatives
 
 
 def at_word_start(text: str, start: int) -> bool:
@@ -29,26 +33,104 @@ def literal_positions(text: str, literals: Iterable[str]) -> list[int]:
     return sorted(found)
 
 
+def alternation_scan(alternatives: str, *, indexed: bool = False) -> StartScan:
+    """``StartScan`` of ``\b(?:alternatives)\b``, each alternative starting with a plain word."""
+    starts = tuple(dict.fromkeys(literal_prefix(branch) for branch in split_alternatives(alternatives)))
+    return StartScan(rf"(?:{alternatives})\b", starts, indexed=indexed)
+
+
 class StartScan:
     """``re.finditer(r"\\b" + core, text)`` for a ``core`` whose every match starts with one of
     ``starts`` (literal prefixes beginning with a word character).
 
     ``core`` must not look behind its start (the text before a candidate is checked here instead).
+    ``boundary=False`` drops the ``\b``. ``indexed=True`` registers the starts with ``literals``
+    and looks only for those ``literals.present`` reports (for texts other patterns scan too).
     """
 
-    def __init__(self, core: str, starts: tuple[str, ...], *, boundary: bool = True, flags: int = 0) -> None:
+    def __init__(
+        self,
+        core: str,
+        starts: tuple[str, ...],
+        *,
+        boundary: bool = True,
+        indexed: bool = False,
+        flags: int = 0,
+    ) -> None:
+        if not starts or not all(starts):
+            raise ValueError(f"every match of {core!r} must start with one of some literals")
         self.regex = re.compile(core, flags)
         self.starts = starts
         self.boundary = boundary
+        self.indexed = indexed
+        if indexed:
+            literals.register(starts)
 
-    def finditer(self, text: str) -> Iterator[re.Match[str]]:
+    def finditer(self, text: str, probe: str | None = None) -> Iterator[re.Match[str]]:
+        """Matches in ``text``; the starts are looked for in ``probe`` when given (``text`` lower-cased
+        for a case-blind regex: see ``caseless_probe_ok``)."""
+        probe = text if probe is None else probe
+        starts: Iterable[str] = self.starts
+        if self.indexed:
+            found = literals.present(probe)
+            starts = [start for start in self.starts if start in found]
         # finditer resumes after each match: a candidate inside an earlier match is skipped.
         resume = 0
         match_at = self.regex.match
-        for start in literal_positions(text, self.starts):
+        for start in literal_positions(probe, starts):
             if start < resume or (self.boundary and not at_word_start(text, start)):
                 continue
             match = match_at(text, start)
             if match is not None:
                 resume = match.end()
                 yield match
+
+
+_META = "\\()[]{}|?*+.^$"
+
+
+def literal_prefix(branch: str) -> str:
+    """The plain characters every match of the regex ``branch`` starts with ("" when none are sure)."""
+    end = 0
+    while end < len(branch) and branch[end] not in _META:
+        end += 1
+    prefix = branch[:end]
+    if end < len(branch) and branch[end] in "?*{":
+        prefix = prefix[:-1]  # the last character is optional
+    return prefix
+
+
+# The only characters besides ASCII letters that a case-blind regex takes for an ASCII letter
+# (İ ı ſ K); İ is also the only one that lower-cases to two characters.
+_CASELESS_ODD_RE = re.compile("[\u0130\u0131\u017f\u212a]")
+
+
+def caseless_probe_ok(text: str, lower: str) -> bool:
+    """Whether ``lower`` (``text.lower()``) shows, at the same offsets, every place where a case-blind
+    regex can match a lower-case ASCII word in ``text``."""
+    return len(text) == len(lower) and not _CASELESS_ODD_RE.search(text)
+
+
+def sentence_hits(bounds: list[tuple[int, int]], spans: Iterable[tuple[int, int]]) -> list[bool | None]:
+    """Per sentence ``(start, end)`` (sorted, disjoint): True when one of the match ``spans`` found in
+    the whole text lies inside it, None when one crosses its start or end (search that sentence
+    alone), else False.
+
+    Sound for a regex whose matches never depend on what follows them beyond a ``\b``, over a text
+    where every sentence is followed and preceded by a non-word character (``text.analyse``).
+    """
+    hits: list[bool | None] = [False] * len(bounds)
+    starts = [start for start, _end in bounds]
+    for a, b in spans:
+        index = bisect.bisect_right(starts, a) - 1
+        if index >= 0 and b <= bounds[index][1] and a < bounds[index][1]:
+            if hits[index] is False:
+                hits[index] = True
+            continue
+        # Crossing a sentence end: every sentence it touches is decided alone.
+        first = max(index, 0)
+        last = bisect.bisect_left(starts, b)
+        for touched in range(first, last):
+            if bounds[touched][1] > a:
+                hits[touched] = None
+    return hits

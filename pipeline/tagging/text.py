@@ -11,6 +11,8 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from pipeline.tagging.scan import StartScan, alternation_scan, literal_positions
+
 HEADLINE_MAX_CHARS = 220
 VOICE_HEADLINE = 2.0
 VOICE_OWN = 1.0
@@ -20,6 +22,7 @@ VOICE_QUOTED = 0.0
 VOICE_QUOTED_PRESS_RELEASE = 0.6
 
 _PARA_RE = re.compile(r"[^\n]+")
+_SENTENCE_END_MARKS = (".", "!", "?", "…")
 _SENT_SPLIT_RE = re.compile(r"(?<=[.!?…])[\"”’)\]]*\s+(?=[\"“‘(\[]?[A-Z0-9])")
 _ABBREV_END_RE = re.compile(
     r"(?:\b(?:Mr|Mrs|Ms|Dr|Gov|Sen|Rep|Reps|Lt|Gen|Col|Sgt|Capt|St|Ft|Mt|Jr|Sr|Inc|Co|Corp|No|vs|Ave|Blvd"
@@ -35,8 +38,8 @@ _POST_CREDIT_RE = re.compile(r"^\s*[—–-]{1,2}\s*[^\n]{1,80}\(@\w{1,30}\)")
 _URL_SLUG_RE = re.compile(r"[^/]+(?=/?(?:[?#].*)?$)")
 
 # A sentence that reports what someone else says or thinks (outside its quoted parts).
-_ATTRIBUTION_RE = re.compile(
-    r"\b(?:said|says|say|told|tells|stated|states|added|adds|noted|notes|argued|argues|argue|arguing"
+_ATTRIBUTION_WORDS = (
+    r"said|says|say|told|tells|stated|states|added|adds|noted|notes|argued|argues|argue|arguing"
     r"|claimed|claims|claim|claiming|contended|contends|contend|believes?|believed|wrote|writes"
     r"|tweeted|posted|remarked|explained|explains|insisted|insists|insist|warned|warns|warn|maintains?"
     r"|maintained|asserted|asserts|alleged|alleges|accused|accuses|accusing|criticized|criticised"
@@ -45,8 +48,11 @@ _ATTRIBUTION_RE = re.compile(
     r"|see(?:s)? (?:it|this) as|worr(?:y|ies|ied)|fear(?:s|ed)? that|express(?:ed|es)? (?:concern"
     r"|support|hope)"
     r"|according to|in a statement|spokes(?:wo)?man|spokesperson|suggest(?:s|ed)? that|contend(?:s|ed)?"
-    r"|aims? to|aiming to|seeks? to|seeking to|hopes? to|intends? to|wants? to)\b",
+    r"|aims? to|aiming to|seeks? to|seeking to|hopes? to|intends? to|wants? to"
 )
+_ATTRIBUTION_RE = re.compile(rf"\b(?:{_ATTRIBUTION_WORDS})\b")
+# The same matches, found in a whole lower-cased text from the words they start with.
+_ATTRIBUTION = alternation_scan(_ATTRIBUTION_WORDS, indexed=True)
 _FIRST_PERSON_RE = re.compile(r"(?:^|[\s,;:])(?:we|our|us|i|my)\b(?!\.)", re.IGNORECASE)
 _PRESS_RELEASE_RE = re.compile(
     r"press release|news release|for immediate release|statement (?:was )?released by|^from the [^\n:]{3,80}:"
@@ -114,10 +120,20 @@ def _paragraphs(text: str) -> Iterator[tuple[int, int]]:
             yield match.start(), match.end()
 
 
-def _split_sentences(text: str, start: int, end: int) -> list[tuple[int, int]]:
+def _split_sentences(text: str, start: int, end: int, ends: list[int]) -> list[tuple[int, int]]:
+    """Sentences of the paragraph ``text[start:end]``; ``ends`` are the offsets just after every
+    ".", "!", "?" or "…" of ``text`` (sorted): a split (_SENT_SPLIT_RE) can only start there."""
     pieces: list[tuple[int, int]] = []
     cursor = start
-    for match in _SENT_SPLIT_RE.finditer(text, start, end):
+    resume = start
+    split_at = _SENT_SPLIT_RE.match
+    for at in ends[bisect.bisect_left(ends, start) : bisect.bisect_left(ends, end)]:
+        if at < resume:
+            continue
+        match = split_at(text, at, end)
+        if match is None:
+            continue
+        resume = match.end()
         candidate = text[cursor : match.start()]
         if _ABBREV_END_RE.search(candidate.rstrip('"”’)] ')[-_ABBREV_TAIL:]):
             continue
@@ -130,17 +146,18 @@ def _split_sentences(text: str, start: int, end: int) -> list[tuple[int, int]]:
 _QUOTE_RE = re.compile(
     r"“[^”\n]*(?:”|$)|\"[^\"\n]*(?:\"|$)|(?<!\w)‘[^’\n]{0,120}?’(?![A-Za-z])", re.MULTILINE
 )
+# The same, tried only where a quote mark opens.
+_QUOTES = StartScan(_QUOTE_RE.pattern, ("“", '"', "‘"), boundary=False, flags=re.MULTILINE)
 
 
 def find_quotes(text: str) -> list[tuple[int, int]]:
     """Spans inside double quotes (curly or straight; an unclosed one runs to the paragraph end) and
     curly single quotes, sorted and disjoint."""
-    return [m.span() for m in _QUOTE_RE.finditer(text)]
+    return [m.span() for m in _QUOTES.finditer(text)]
 
 
-def _post_quote_spans(text: str) -> list[tuple[int, int]]:
+def _post_quote_spans(text: str, paras: list[tuple[int, int]]) -> list[tuple[int, int]]:
     """Embedded social posts: the paragraph just before a "— Name (@handle)" credit line."""
-    paras = list(_paragraphs(text))
     spans = []
     for index, (start, end) in enumerate(paras):
         if index and _POST_CREDIT_RE.match(text[start:end]):
@@ -200,17 +217,33 @@ def analyse(*, title: str, text: str, url: str = "") -> Document:
         full = body
         headline = first_line if (title or _looks_like_headline(first_line)) else ""
     headline_end = len(headline) if headline and full.startswith(headline) else 0
-    quotes = _merge(find_quotes(full) + _post_quote_spans(full))
+    paras = list(_paragraphs(full))
+    quotes = _merge(find_quotes(full) + _post_quote_spans(full, paras))
+    quote_starts = [q[0] for q in quotes]
     press_release = bool(_PRESS_RELEASE_RE.search(full[:600]) or _PRESS_RELEASE_URL_RE.search(url.lower()))
+    lower = full.lower()
+    # Attribution words found once in the whole text. A sentence without quotes is its own words,
+    # so a match inside it is a match in it (no match crosses a sentence end, all begin a word);
+    # when lower-casing changed the length (offsets differ), every sentence is searched alone.
+    aligned = len(lower) == len(full)
+    attributions = [m.start() for m in _ATTRIBUTION.finditer(lower)] if aligned else []
+    sentence_ends = [at + 1 for at in literal_positions(full, _SENTENCE_END_MARKS)]
     sentences: list[Sentence] = []
-    for p_index, (p_start, p_end) in enumerate(_paragraphs(full)):
-        for s_start, s_end in _split_sentences(full, p_start, p_end):
+    for p_index, (p_start, p_end) in enumerate(paras):
+        for s_start, s_end in _split_sentences(full, p_start, p_end, sentence_ends):
             raw = full[s_start:s_end]
-            own = _unquoted(full, s_start, s_end, quotes).lower()
             is_headline = s_start < headline_end
-            attributed = bool(_ATTRIBUTION_RE.search(own)) and not (
-                press_release and _FIRST_PERSON_RE.search(own)
-            )
+            last_quote = bisect.bisect_left(quote_starts, s_end) - 1
+            if aligned and (last_quote < 0 or quotes[last_quote][1] <= s_start):
+                first = bisect.bisect_left(attributions, s_start)
+                attributed = first < len(attributions) and attributions[first] < s_end
+                if attributed and press_release:
+                    attributed = not _FIRST_PERSON_RE.search(raw.lower())
+            else:
+                own = _unquoted(full, s_start, s_end, quotes).lower()
+                attributed = bool(_ATTRIBUTION_RE.search(own)) and not (
+                    press_release and _FIRST_PERSON_RE.search(own)
+                )
             if is_headline:
                 voice = VOICE_HEADLINE * (0.5 if attributed else 1.0)
             elif attributed:
@@ -234,7 +267,6 @@ def analyse(*, title: str, text: str, url: str = "") -> Document:
         sentences.append(
             Sentence(start=0, end=0, text="", paragraph=0, is_headline=False, attributed=False, voice=1.0)
         )
-    lower = full.lower()
     pieces = []
     cursor = 0
     for q_start, q_end in quotes:

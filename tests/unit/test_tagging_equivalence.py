@@ -1,0 +1,106 @@
+"""The tagger's whole-text scans decide each sentence exactly as searching that sentence alone would.
+
+``text.analyse`` finds attribution words, sentence ends and quotes once per text, and
+``jurisdiction`` finds immigration and state-government words once per text; the plain
+per-sentence searches they replace are written out here as the reference. Texts are drawn from
+the words and marks where the two could part: quotes glued to words, sentence ends, paragraph
+breaks inside "287 (g)", abbreviations, and characters that lower-case oddly (İ ı ſ K).
+"""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pipeline.tagging import jurisdiction, text
+from pipeline.tagging.text import Document, analyse
+
+pytestmark = pytest.mark.unit
+
+_PIECES = (
+    "said", "Said", "says", "according", "to", "according to", "called it", "see it as", "criticized",
+    "Xsaid", "saidx", "spokeswoman", "aims to", "we", "our", "I", "my", "press release", "statement",
+    "ICE", "ice", "Ice", "287", "(g)", "287(g)", "g", "detainers", "sanctuary", "immigration", "deport",
+    "homeland security", "Gov.", "GOV", "governor", "Governor", "state's", "State’s", "12", "counties",
+    "all", "of", "the", "state law", "State", "Legislature", "executive order", "Mr.", "U.S.", "Dr.",
+    "Smith", ".", "!", "?", "…", "“", "”", '"', "‘", "’", "(", ")", "[", "]", "—", "İ", "ſ", "K", "ı",
+    "é", "Σ",
+)  # fmt: skip
+_SEPARATORS = (" ", " ", " ", "", "\n", "\n\n", "  ", ". ", '." ')
+
+
+@st.composite
+def documents(draw: st.DrawFn) -> Document:
+    words = draw(st.lists(st.sampled_from(_PIECES), max_size=60))
+    body = "".join(w + draw(st.sampled_from(_SEPARATORS)) for w in words)
+    title = draw(st.sampled_from(("", "Sheriff ends ICE contract", "Statement by the Governor")))
+    url = draw(st.sampled_from(("", "https://example.org/news/press-release-ice.html")))
+    return analyse(title=title, text=body, url=url)
+
+
+def _reference_sentences(full: str) -> list[tuple[int, int]]:
+    """Sentence bounds as text.py found them before: a split regex scan of each paragraph."""
+    out: list[tuple[int, int]] = []
+    for p_start, p_end in text._paragraphs(full):
+        pieces: list[tuple[int, int]] = []
+        cursor = p_start
+        for match in text._SENT_SPLIT_RE.finditer(full, p_start, p_end):
+            candidate = full[cursor : match.start()]
+            if text._ABBREV_END_RE.search(candidate.rstrip('"”’)] ')[-text._ABBREV_TAIL :]):
+                continue
+            pieces.append((cursor, match.start()))
+            cursor = match.end()
+        pieces.append((cursor, p_end))
+        out.extend((a, b) for a, b in pieces if full[a:b].strip())
+    return out
+
+
+def _check_sentences(doc: Document) -> None:
+    full = doc.text
+    assert text.find_quotes(full) == [m.span() for m in text._QUOTE_RE.finditer(full)]
+    bounds = [(s.start, s.end) for s in doc.sentences if s.text]
+    assert bounds == _reference_sentences(full)
+    for sentence in doc.sentences:
+        own = text._unquoted(full, sentence.start, sentence.end, doc.quotes).lower()
+        expected = bool(text._ATTRIBUTION_RE.search(own)) and not (
+            doc.press_release and text._FIRST_PERSON_RE.search(own)
+        )
+        assert sentence.attributed == expected, sentence.text
+
+
+def _check_topics(doc: Document) -> None:
+    topics = jurisdiction._Topics(doc)
+    for index, sentence in enumerate(doc.sentences):
+        immigration = bool(jurisdiction._IMMIGRATION_RE.search(doc.lower, sentence.start, sentence.end))
+        state_gov = bool(jurisdiction._STATE_GOV_RE.search(sentence.text))
+        assert topics.immigration(index) == immigration, sentence.text
+        assert topics.state_gov(index) == state_gov, sentence.text
+
+
+@settings(max_examples=300)
+@given(documents())
+def test_sentences_quotes_and_attribution_as_searched_one_by_one(doc: Document) -> None:
+    _check_sentences(doc)
+
+
+@settings(max_examples=300)
+@given(documents())
+def test_topic_sentences_as_searched_one_by_one(doc: Document) -> None:
+    _check_topics(doc)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "The county ended 287\n(g) talks.\n\nICE said so.",
+        "Officials said“no”to ICE. We said nothing.",
+        "The Governor’s office said the state's 12 counties must comply. ICE agreed.",
+        "İCE agents and the ſtate law were discussed by the governor. Deportations rose.",
+        "Mr. Smith said the Gov. would sign it. According to\nthe sheriff, ICE left.",
+    ],
+)
+def test_tricky_texts(body: str) -> None:
+    doc = analyse(title="", text=body)
+    _check_sentences(doc)
+    _check_topics(doc)
