@@ -35,21 +35,16 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Protocol
 
+from pipeline.rule_text import LazyWords, RuleText, Span, is_cased, split_words
+
 LOGGER = logging.getLogger(__name__)
 
-# Word-ish runs joined by the mid-word characters Unicode segmentation keeps inside a word
-# ("don't", "U.S", "e.g"); everything else separates words.
-_WORD = re.compile(r"\w+(?:['’.]\w+)*")
-_POSSESSIVE = re.compile(r"['’][sS]$")
 _QUOTES = '"“”'
 _NEAR = re.compile(r"^NEAR/(\d+)$")
 _OPERATOR_LOOKALIKE = re.compile(r"^(?:and|or|not|near(?:/\S*)?)$", re.IGNORECASE)
 MAX_NEAR = 100
 # Text fields searched with rules have this case-preserving subfield (config/elasticsearch/items.json).
 CASED_SUBFIELD = ".cased"
-# Positions between separate texts (title, summary, body): no phrase or NEAR/n crosses them,
-# as Elasticsearch keeps fields apart.
-TEXT_GAP = 1000
 
 
 class RuleSyntaxError(ValueError):
@@ -60,52 +55,18 @@ class RuleSyntaxError(ValueError):
         super().__init__(f"at position {position}: {message}" if position is not None else message)
 
 
-# --- words -----------------------------------------------------------------------------------
+# --- words (pipeline/rule_text.py) ------------------------------------------------------------
 
 
 def _words(text: str, *, strip_possessive: bool = True) -> list[str]:
-    words = _WORD.findall(text)
-    if strip_possessive:
-        words = [_POSSESSIVE.sub("", w) or w for w in words]
-    return words
-
-
-def _is_cased(word: str) -> bool:
-    """A word written in capitals (at least one letter, none lowercase) matches case-sensitively."""
-    return word != word.lower() and word == word.upper()
-
-
-@dataclass(frozen=True)
-class _Doc:
-    """Texts split into words once, with a lowercase position index shared by all rules."""
-
-    words: list[str]
-    lowered: list[str]
-    index: dict[str, list[int]]
-
-    @classmethod
-    def of(cls, texts: Sequence[str]) -> _Doc:
-        words: list[str] = []
-        for text in texts:
-            if words:
-                words.extend([""] * TEXT_GAP)
-            words.extend(_words(text or ""))
-        lowered = [w.lower() for w in words]
-        index: dict[str, list[int]] = {}
-        for position, word in enumerate(lowered):
-            if word:
-                index.setdefault(word, []).append(position)
-        return cls(words, lowered, index)
-
-
-Span = tuple[int, int]  # [start, end) word positions
+    return split_words(text, keep_possessive=not strip_possessive)
 
 
 # --- the syntax tree -------------------------------------------------------------------------
 
 
 class Node(Protocol):
-    def matches(self, doc: _Doc) -> bool: ...
+    def matches(self, doc: RuleText) -> bool: ...
     def render(self) -> str: ...
     def es_query(self, fields: Sequence[str]) -> dict[str, Any]: ...
 
@@ -119,22 +80,10 @@ class _Words:
     def words(self) -> tuple[str, ...]:
         return tuple(_words(self.raw))
 
-    def spans(self, doc: _Doc) -> list[Span]:
-        words = self.words
-        first = words[0].lower()
-        found = []
-        for start in doc.index.get(first, ()):
-            end = start + len(words)
-            if end > len(doc.words):
-                continue
-            if all(
-                (doc.words[start + k] == w) if _is_cased(w) else (doc.lowered[start + k] == w.lower())
-                for k, w in enumerate(words)
-            ):
-                found.append((start, end))
-        return found
+    def spans(self, doc: RuleText) -> list[Span]:
+        return doc.phrase_spans(self.words)
 
-    def matches(self, doc: _Doc) -> bool:
+    def matches(self, doc: RuleText) -> bool:
         return bool(self.spans(doc))
 
     def es_query(self, fields: Sequence[str]) -> dict[str, Any]:
@@ -172,7 +121,7 @@ class Phrase(_Words):
 class And:
     children: tuple[Node, ...]
 
-    def matches(self, doc: _Doc) -> bool:
+    def matches(self, doc: RuleText) -> bool:
         return all(c.matches(doc) for c in self.children)
 
     def render(self) -> str:
@@ -186,10 +135,10 @@ class And:
 class Or:
     children: tuple[Node, ...]
 
-    def spans(self, doc: _Doc) -> list[Span]:
+    def spans(self, doc: RuleText) -> list[Span]:
         return sorted({s for c in self.children for s in _spans(c, doc)})
 
-    def matches(self, doc: _Doc) -> bool:
+    def matches(self, doc: RuleText) -> bool:
         return any(c.matches(doc) for c in self.children)
 
     def render(self) -> str:
@@ -206,7 +155,7 @@ class Or:
 class Not:
     child: Node
 
-    def matches(self, doc: _Doc) -> bool:
+    def matches(self, doc: RuleText) -> bool:
         return not self.child.matches(doc)
 
     def render(self) -> str:
@@ -222,19 +171,18 @@ class Near:
     right: Node
     distance: int
 
-    def spans(self, doc: _Doc) -> list[Span]:
+    def spans(self, doc: RuleText) -> list[Span]:
         # Either order; the gap is the number of words between the two spans. Overlap is allowed,
         # as in Lucene's unordered span_near, so both sides agree.
         found = set()
         rights = _spans(self.right, doc)
         for ls, le in _spans(self.left, doc):
             for rs, re_ in rights:
-                gap = rs - le if rs >= ls else ls - re_
-                if gap <= self.distance:
+                if doc.within(le, rs, self.distance) if rs >= ls else doc.within(re_, ls, self.distance):
                     found.add((min(ls, rs), max(le, re_)))
         return sorted(found)
 
-    def matches(self, doc: _Doc) -> bool:
+    def matches(self, doc: RuleText) -> bool:
         return bool(self.spans(doc))
 
     def render(self) -> str:
@@ -257,7 +205,7 @@ class Near:
 _SPAN_NODES = (Term, Phrase, Or, Near)
 
 
-def _spans(node: Node, doc: _Doc) -> list[Span]:
+def _spans(node: Node, doc: RuleText) -> list[Span]:
     assert isinstance(node, _SPAN_NODES)  # guaranteed by the parser
     return node.spans(doc)
 
@@ -281,7 +229,7 @@ def _wrap(node: Node, kinds: tuple[type, ...]) -> str:
 def _cased_words(node: Node | _Words) -> list[str]:
     """Words that must appear in capitals wherever ``node`` matches (an OR promises none)."""
     if isinstance(node, _Words):
-        return [w for w in node.words if _is_cased(w)]
+        return [w for w in node.words if is_cased(w)]
     if isinstance(node, Near):
         return _cased_words(node.left) + _cased_words(node.right)
     return []
@@ -487,9 +435,9 @@ class Rule:
 
     def matches(self, *texts: str) -> bool:
         """True when the rule matches; several texts (title, summary, body) are kept apart."""
-        return self.root.matches(_Doc.of(texts))
+        return self.root.matches(LazyWords.of(texts))
 
-    def matches_doc(self, doc: _Doc) -> bool:
+    def matches_doc(self, doc: RuleText) -> bool:
         return self.root.matches(doc)
 
     def to_es_query(self, fields: Sequence[str]) -> dict[str, Any]:
@@ -545,7 +493,7 @@ class RuleSet:
 
     def match(self, *texts: str) -> list[str]:
         """Labels ``"watchlist-id: rule"`` of the rules matching the texts, in configuration order."""
-        doc = _Doc.of(texts)
+        doc = LazyWords.of(texts)
         return [named.label for named in self.rules if named.rule.matches_doc(doc)]
 
     @staticmethod
