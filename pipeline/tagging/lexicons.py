@@ -12,6 +12,10 @@ from __future__ import annotations
 import re
 
 from pipeline.tagging import literals
+from pipeline.tagging.regex_parts import opening_words, required_literal, split_alternatives
+from pipeline.tagging.scan import finditer_from
+
+__all__ = ["MultiPattern", "PhraseMatcher", "required_literal", "split_alternatives"]
 
 ANTI_PHRASES: tuple[tuple[str, float], ...] = (
     (r"victory for (?:immigrant|the immigrant|our communit|immigrants|families)", 2.0),
@@ -144,75 +148,30 @@ BALANCE_MARKERS = (
 )
 
 
-_META = set("\\()[]{}|?*+.^$")
-
-
-def required_literal(pattern: str) -> str:
-    """The longest plain substring every match of ``pattern`` must contain ("" if none is sure).
-
-    Lets the matcher skip a phrase with one ``in`` test instead of a regex scan: most phrases are absent
-    from most texts, and a substring test is two orders of magnitude cheaper than an alternation.
-    """
-    depth = 0
-    runs: list[str] = []
-    current: list[str] = []
-    i = 0
-    while i < len(pattern):
-        ch = pattern[i]
-        if ch == "\\":
-            runs.append("".join(current))
-            current = []
-            i += 2
-            continue
-        if ch in "[{":
-            # A character class or a repeat count is no literal; a count also makes what precedes optional.
-            close = pattern.find("]" if ch == "[" else "}", i + 1)
-            if ch == "{" and current:
-                current.pop()
-            runs.append("".join(current))
-            current = []
-            i = close + 1 if close > 0 else len(pattern)
-            continue
-        if ch in "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-        elif ch == "|" and depth == 0:
-            return ""
-        if ch in _META or depth > 0:
-            if ch in "?*+{" and current:
-                current.pop()
-            runs.append("".join(current))
-            current = []
-        else:
-            current.append(ch)
-        i += 1
-    runs.append("".join(current))
-    best = max(runs, key=len)
-    return best if len(best.strip()) >= 3 else ""
-
-
 class PhraseMatcher:
     """Weighted phrases matched on lower-cased text, each skipped unless its required literal occurs."""
 
     def __init__(self, phrases: tuple[tuple[str, float], ...]) -> None:
         # No leading \b in the compiled regex: it disables the engine's literal-prefix scan (15x slower);
         # the word boundary is checked on each match instead.
+        # Each regex is tried only where one of the words its matches open with occurs.
         self.entries = [
-            (required_literal(pattern), re.compile(rf"(?:{pattern})(?!\w)"), weight)
+            (_gates(pattern), opening_words(pattern, 1), re.compile(rf"(?:{pattern})(?!\w)"), weight)
             for pattern, weight in phrases
         ]
-        literals.register(literal for literal, _regex, _weight in self.entries)
+        literals.register(word for gates, starts, _re, _w in self.entries for word in (*gates, *starts))
 
     def finditer(self, text: str) -> list[tuple[int, int, float]]:
         """(start, end, weight) of every phrase occurrence, sorted by start."""
         out: list[tuple[int, int, float]] = []
         found = literals.present(text)
-        for literal, regex, weight in self.entries:
-            if literal and literal not in found:
+        for gates, starts, regex, weight in self.entries:
+            if gates and found.isdisjoint(gates):
                 continue
             out.extend(
-                (m.start(), m.end(), weight) for m in regex.finditer(text) if _at_boundary(text, m.start())
+                (m.start(), m.end(), weight)
+                for m in finditer_from(regex, text, starts)
+                if _at_boundary(text, m.start())
             )
         out.sort()
         return out
@@ -254,39 +213,7 @@ def _gates(branch: str) -> tuple[str, ...]:
         options = tuple(o for o in lead.group(1).split("|") if o)
         if options and all(len(o) >= 3 for o in options):
             return options
-    return ()
-
-
-def split_alternatives(pattern: str) -> list[str]:
-    """Top-level ``|`` branches of a regex (groups and character classes respected)."""
-    parts: list[str] = []
-    depth = 0
-    in_class = False
-    current: list[str] = []
-    i = 0
-    while i < len(pattern):
-        ch = pattern[i]
-        if ch == "\\":
-            current.append(pattern[i : i + 2])
-            i += 2
-            continue
-        if in_class:
-            in_class = ch != "]"
-        elif ch == "[":
-            in_class = True
-        elif ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-        elif ch == "|" and depth == 0:
-            parts.append("".join(current))
-            current = []
-            i += 1
-            continue
-        current.append(ch)
-        i += 1
-    parts.append("".join(current))
-    return parts
+    return opening_words(_strip_leading(branch)[0])
 
 
 MANY_GATES = 8
@@ -301,14 +228,18 @@ class MultiPattern:
     def __init__(self, pattern: str, flags: int = 0) -> None:
         self.ignore_case = bool(flags & re.IGNORECASE)
         self.entries: list[tuple[tuple[str, ...], re.Pattern[str], bool, tuple[str, ...]]] = []
+        # A branch's regex is tried only where one of the words its matches open with occurs.
+        self.starts: dict[re.Pattern[str], tuple[str, ...]] = {}
         for branch in split_alternatives(pattern):
             core, boundary, negatives = _strip_leading(branch)
             gates = _gates(branch)
             if self.ignore_case:  # the probe is lower-cased, so are the gates (once, here)
                 gates = tuple(g.lower() for g in gates)
-            self.entries.append((gates, re.compile(core, flags), boundary, negatives))
+            regex = re.compile(core, flags)
+            self.entries.append((gates, regex, boundary, negatives))
+            self.starts[regex] = () if self.ignore_case else opening_words(core, 1)
         all_gates = [gate for gates, _regex, _boundary, _negatives in self.entries for gate in gates]
-        literals.register(all_gates)
+        literals.register([*all_gates, *(start for starts in self.starts.values() for start in starts)])
         # Few gates are cheaper tested one by one than with a scan of a text nothing else scans.
         self.many_gates = len(all_gates) >= MANY_GATES
 
@@ -341,13 +272,14 @@ class MultiPattern:
     def _matches(self, text: str) -> list[tuple[int, int]]:
         out: list[tuple[int, int]] = []
         for regex, boundary, negatives in self._active(text):
+            found = finditer_from(regex, text, self.starts[regex])
             if boundary or negatives:
-                for m in regex.finditer(text):
+                for m in found:
                     start = m.start()
                     if self._ok(text, start, boundary, negatives):
                         out.append((start, m.end()))
             else:
-                out.extend(m.span() for m in regex.finditer(text))
+                out.extend(m.span() for m in found)
         return out
 
     def spans(self, text: str) -> list[tuple[int, int]]:

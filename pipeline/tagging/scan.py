@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable, Iterator
 
 from pipeline.tagging import literals
-from pipeline.tagging.lexicons import split_alternatives
+from pipeline.tagging.regex_parts import literal_prefix, split_alternatives
 
 
 def at_word_start(text: str, start: int) -> bool:
@@ -74,30 +74,36 @@ class StartScan:
         if self.indexed:
             found = literals.present(probe)
             starts = [start for start in self.starts if start in found]
-        # finditer resumes after each match: a candidate inside an earlier match is skipped.
-        resume = 0
-        match_at = self.regex.match
-        for start in literal_positions(probe, starts):
-            if start < resume or (self.boundary and not at_word_start(text, start)):
-                continue
-            match = match_at(text, start)
-            if match is not None:
-                resume = match.end()
-                yield match
+        positions = literal_positions(probe, starts)
+        if not self.boundary:
+            return matches_at(self.regex, text, positions)
+        return matches_at(self.regex, text, [at for at in positions if at_word_start(text, at)])
 
 
-_META = "\\()[]{}|?*+.^$"
+def matches_at(regex: re.Pattern[str], text: str, positions: list[int]) -> Iterator[re.Match[str]]:
+    """``regex.finditer(text)`` when every match starts at one of ``positions`` (sorted): the regex
+    is tried there alone, and a position inside an earlier match is skipped as finditer would."""
+    resume = 0
+    match_at = regex.match
+    for start in positions:
+        if start < resume:
+            continue
+        match = match_at(text, start)
+        if match is not None:
+            resume = match.end()
+            yield match
 
 
-def literal_prefix(branch: str) -> str:
-    """The plain characters every match of the regex ``branch`` starts with ("" when none are sure)."""
-    end = 0
-    while end < len(branch) and branch[end] not in _META:
-        end += 1
-    prefix = branch[:end]
-    if end < len(branch) and branch[end] in "?*{":
-        prefix = prefix[:-1]  # the last character is optional
-    return prefix
+def finditer_from(regex: re.Pattern[str], text: str, starts: tuple[str, ...]) -> Iterator[re.Match[str]]:
+    """``regex.finditer(text)``, tried only where one of ``starts`` occurs when every match begins
+    with one of them (no ``starts``: a plain scan). Starts that ``literals`` knows are absent from
+    ``text`` are not looked for."""
+    if not starts:
+        return regex.finditer(text)
+    found = literals.cached(text)
+    if found is not None:
+        starts = tuple(start for start in starts if start in found)
+    return matches_at(regex, text, literal_positions(text, starts))
 
 
 # The only characters besides ASCII letters that a case-blind regex takes for an ASCII letter

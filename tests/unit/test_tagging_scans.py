@@ -10,11 +10,12 @@ from __future__ import annotations
 import re
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.tagging import literals
-from pipeline.tagging.scan import StartScan, literal_positions
+from pipeline.tagging import event, literals, relevance, stance
+from pipeline.tagging.lexicons import MultiPattern, PhraseMatcher
+from pipeline.tagging.scan import StartScan, at_word_start, literal_positions
 
 pytestmark = pytest.mark.unit
 
@@ -95,3 +96,69 @@ def test_automaton_and_substring_tests_agree(text: str) -> None:
     lower = text.lower()
     assert literals.scan(lower) == literals.scan_each(lower)
     assert literals.present(lower) == literals.scan_each(lower)
+
+
+# --- lexicon patterns: gates and start words skip only scans that find nothing ----------------
+
+_LEXICON_PIECES = (
+    "end", "ends", "ending", "ended", "its", "the", "contract", "agreement", "287(g)", "287 g", "ice",
+    "with", "ice", "not", "to", "renew", "won't", "sign", "signed", "an", "left", "drop", "program",
+    "approved", "a", "new", "ordinance", "vote", "cooperate", "sanctuary", "city", "cities", "illegal",
+    "aliens", "alien", "defies", "defy", "federal", "law", "cruel", "harsh", "immigration", "give",
+    "in", "into", "fear", "predators", "caves", "cave", "bow", "pressure", "racially", "profiling",
+    "trust", "rebuild", "community", "dangerous", "unsafe", "xend", "endx", "_end", "stop", "abolish",
+    "now", "supporters", "argue", "critics", "say", "ice's", "detainers", "homeland", "security",
+)  # fmt: skip
+_LEXICON_SEPARATORS = (" ", " ", " ", "", ", ", ". ", "\n", "-", "'")
+
+
+@st.composite
+def lexicon_texts(draw: st.DrawFn) -> str:
+    words = draw(st.lists(st.sampled_from(_LEXICON_PIECES), max_size=40))
+    return "".join(w + draw(st.sampled_from(_LEXICON_SEPARATORS)) for w in words)
+
+
+def _plain_multi(pattern: MultiPattern, text: str) -> list[tuple[int, int]]:
+    found = sorted(
+        (m.start(), -m.end())
+        for _gates, regex, boundary, negatives in pattern.entries
+        for m in regex.finditer(text)
+        if MultiPattern._ok(text, m.start(), boundary, negatives)
+    )
+    out: list[tuple[int, int]] = []
+    for start, neg_end in found:
+        if not out or start >= out[-1][1]:
+            out.append((start, -neg_end))
+    return out
+
+
+def _plain_phrases(matcher: PhraseMatcher, text: str) -> list[tuple[int, int, float]]:
+    return sorted(
+        (m.start(), m.end(), weight)
+        for _gates, _starts, regex, weight in matcher.entries
+        for m in regex.finditer(text)
+        if at_word_start(text, m.start())
+    )
+
+
+_MULTI = (
+    event._OBJECT,
+    *event._PATTERNS.values(),
+    relevance._IMMIGRATION_STRONG,
+    relevance._IMMIGRATION,
+    relevance._OTHER_SENSE,
+    stance._NEG,
+    stance._POS,
+    stance._COOP,
+    stance._LIMIT,
+    stance._BALANCE,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(lexicon_texts())
+def test_lexicon_patterns_find_what_a_plain_scan_finds(text: str) -> None:
+    for pattern in _MULTI:
+        assert pattern.spans(text) == _plain_multi(pattern, text)
+    for matcher in (stance._ANTI, stance._PRO):
+        assert matcher.finditer(text) == _plain_phrases(matcher, text)
