@@ -328,7 +328,7 @@ class SafeHTTPClient:
         while True:
             parsed = self.check_url(current)
             self.pacer.wait(parsed.host.lower())
-            with self._stream(current, headers, url) as response:
+            with self._stream(parsed, headers, url) as response:
                 status = response.status_code
                 if status in _REDIRECTS and "location" in response.headers:
                     target = urljoin(current, response.headers["location"])
@@ -342,7 +342,8 @@ class SafeHTTPClient:
                     continue
                 return self._finish(url, current, hops, response, expect, cap, deadline, started)
 
-    def _stream(self, current: str, headers: dict[str, str], url: str) -> _Stream:
+    def _stream(self, current: httpx.URL, headers: dict[str, str], url: str) -> _Stream:
+        # The URL as ``check_url`` parsed it: httpx does not parse it a second time.
         return _Stream(self._client, current, headers, url)
 
     def _finish(
@@ -408,7 +409,7 @@ _ACCEPT: dict[Expect, str] = {
 class _Stream:
     """``with`` wrapper around ``client.stream`` that turns transport errors into FetchErrors."""
 
-    def __init__(self, client: httpx.Client, current: str, headers: dict[str, str], url: str) -> None:
+    def __init__(self, client: httpx.Client, current: httpx.URL, headers: dict[str, str], url: str) -> None:
         self.client, self.current, self.headers, self.url = client, current, headers, url
         self._context: Any = None
 

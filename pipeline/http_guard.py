@@ -13,6 +13,7 @@ import ipaddress
 import socket
 import ssl
 from collections.abc import Iterable
+from functools import lru_cache
 from typing import Any
 
 import certifi
@@ -51,6 +52,7 @@ def address_problem(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | 
     return None
 
 
+@lru_cache(maxsize=4096)  # asked once per request for the same few hosts
 def literal_ip(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     try:
         return ipaddress.ip_address(host.strip("[]"))

@@ -50,6 +50,7 @@ DUPLICATE_WINDOW = timedelta(days=14)
 EVENT_WINDOW = timedelta(days=4)
 # A link or a near-duplicate: evidence strong enough to join two existing stories into one.
 STRONG_SCORE = 3.0
+_SCORE_WINDOW = max(DUPLICATE_WINDOW, EVENT_WINDOW)
 
 
 # --- ids and inputs -------------------------------------------------------------------------
@@ -123,6 +124,8 @@ def _score(
     if known.item_id in links or item.item_id in known.linked_item_ids:
         return 4.0
     gap = abs((item.published_at or now) - (known.published_at or now))
+    if gap > _SCORE_WINDOW:  # too far apart for every rule below: no similarity needed
+        return 0.0
     sim = similarity(print_.minhash, known.minhash)
     if sim >= DUPLICATE_SIMILARITY and gap <= DUPLICATE_WINDOW:
         return 3.0 + sim

@@ -85,7 +85,12 @@ class KnownItems:
         return item_id in self._items
 
     def get(self, item_id: str, story_id: str) -> KnownItem:
-        return self._items[item_id].with_story(story_id)
+        known = self._items[item_id]
+        if known.story_id != story_id:
+            # Kept with the story last seen: the next search mostly reports the same one, and
+            # KnownItems are never changed in place, so the same object can be handed out again.
+            known = self._items[item_id] = known.with_story(story_id)
+        return known
 
     def add(self, known: KnownItem) -> None:
         if len(self._items) >= self.limit:
@@ -100,6 +105,16 @@ KNOWN_FIELDS = [
     "relevant",
     "published_at",
     "post.linked_item_ids",
+]
+
+
+# ``status`` keeps a response without hits in the list (filtering drops empty objects, which
+# would shift the responses against their queries).
+_MSEARCH_FIELDS = [
+    "responses.status",
+    "responses.error",
+    "responses.hits.hits._id",
+    "responses.hits.hits.fields",
 ]
 
 
@@ -123,11 +138,13 @@ def search_candidates(
             body["_source"] = False
         searches += [{"index": alias}, body]
     out: list[list[tuple[str | None, str]]] = []
-    for response in es.msearch(searches=searches)["responses"]:
+    # Only what is read below comes back: a batch's response has up to 5,000 hits, and their
+    # index names, scores and sort values were most of its bytes (encoded, sent and decoded).
+    for response in es.msearch(searches=searches, filter_path=_MSEARCH_FIELDS)["responses"]:
         if "error" in response:
             raise RuntimeError(f"story candidate search failed: {response['error']}")
         hits: list[tuple[str | None, str]] = []
-        for hit in response["hits"]["hits"]:
+        for hit in response.get("hits", {}).get("hits", []):
             fields = hit["fields"]
             if by_url:
                 urls = fields.get("canonical_url")

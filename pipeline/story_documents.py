@@ -39,9 +39,9 @@ _ITEM_FIELDS = [
     "published_at",
     "indexed_at",
     "story_id",
-    "minhash",
-    "lsh_bands",
 ]
+# Only the first item's signature goes into the story document: read for that item alone.
+_PRINT_FIELDS = ["minhash", "lsh_bands"]
 
 
 def _most_common(values: Sequence[str | None]) -> str | None:
@@ -53,6 +53,10 @@ def _most_common(values: Sequence[str | None]) -> str | None:
     return next(v for v in values if v and counts[v] == top)
 
 
+def _story_order(item: Mapping[str, Any]) -> tuple[str, str]:
+    return str(item.get("published_at") or ""), str(item.get("_id") or item.get("id"))
+
+
 def build_story_document(
     story_id: str, items: Sequence[Mapping[str, Any]], *, now: datetime
 ) -> dict[str, Any]:
@@ -60,11 +64,10 @@ def build_story_document(
 
     ``first_seen``/``last_seen`` are the earliest/latest ``published_at`` of its items (when the
     world saw it), ``first_indexed_at``/``last_indexed_at`` when muniwatch indexed them.
-    Stance mix, jurisdiction and event come from the relevant items (all items when none is).
+    Stance mix, jurisdiction and event come from the relevant items (all items when none is);
+    ``minhash``/``lsh_bands`` from the first item (only that one needs them).
     """
-    ordered = sorted(
-        items, key=lambda i: (str(i.get("published_at") or ""), str(i.get("_id") or i.get("id")))
-    )
+    ordered = sorted(items, key=_story_order)
     relevant = [i for i in ordered if i.get("relevant")]
     basis = relevant or ordered
     key = _most_common([(i.get("jurisdiction") or {}).get("key") for i in basis])
@@ -139,6 +142,17 @@ def _items_of(
     )
     for hit in hits:
         grouped.setdefault(hit["_source"]["story_id"], []).append({"_id": hit["_id"], **hit["_source"]})
+    firsts = {
+        str(first["_id"]): first
+        for first in (min(items, key=_story_order) for items in grouped.values() if items)
+    }
+    if firsts:
+        docs = es.mget(index=settings.index("items"), ids=sorted(firsts), source_includes=_PRINT_FIELDS)[
+            "docs"
+        ]
+        for doc in docs:
+            if doc.get("found"):
+                firsts[doc["_id"]].update(doc["_source"])
     return grouped
 
 
