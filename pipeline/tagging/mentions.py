@@ -42,6 +42,10 @@ class Mention:
     candidates: tuple[Place, ...]
     qualifier: str | None = None
     cues: set[str] = field(default_factory=set)
+    # The run words just before and after a name found in a capitalised run (its "prev:" and
+    # "next:" cues, lower-cased), "" for other mentions.
+    prev_word: str = ""
+    next_word: str = ""
     strength: float = 0.0
     resolved: Place | None = None
 
@@ -71,10 +75,10 @@ def _state_from(text: str, gaz: Gazetteer, *, allow_code: bool = True) -> str | 
 def qualifier_after(doc: Document, end: int, gaz: Gazetteer) -> tuple[str | None, int]:
     """A state named right after a place (", Calif." / ", CA" / " (Texas)" / ", New Jersey")."""
     text = doc.text
-    if end >= len(text) or text[end] not in ",( ":
+    if end >= len(text) or text[end] not in ",( " or (text[end] == " " and text[end : end + 2] != " ("):
         return None, end
     match = _QUALIFIER_RE.match(text, end, min(len(text), end + 40))
-    if not match or (text[end] == " " and text[end : end + 2] != " ("):
+    if not match:
         return None, end
     words = match.group(1).split()
     for size in range(len(words), 0, -1):

@@ -15,6 +15,7 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import accumulate
 
 from pipeline.tagging import literals
 from pipeline.tagging.gazetteer import STATE_DEMONYMS, Gazetteer, Place, norm
@@ -46,6 +47,7 @@ class PlaceFinding:
 
 _CAP_WORD = r"[A-Z][A-Za-z'’\-]*(?:\.(?:[A-Za-z]\.)*)?"
 _CAP_RUN_RE = re.compile(rf"{_CAP_WORD}(?: (?:(?:of|de|del|la|las|los|le|du|upon|on) )?{_CAP_WORD})*")
+_CAP_RUN_SPLIT_RE = re.compile(f"({_CAP_RUN_RE.pattern})")
 
 
 def _split_run(chunk: str, start: int) -> list[list[tuple[int, int, str]]]:
@@ -176,17 +178,32 @@ def _run_hits(run: list[tuple[int, int, str]], gaz: Gazetteer) -> list[_RunHit]:
 
 def _find_runs(doc: Document, gaz: Gazetteer, mentions: list[Mention], taken: list[tuple[int, int]]) -> None:
     run_hits = _run_hits_of(gaz)
-    for match in _CAP_RUN_RE.finditer(doc.text):
-        hits = run_hits(match.group())
-        if not hits:
-            continue
-        base = match.start()
+    # The text cut into [between, run, between, run, ..., between]: runs at odd indices, each run's
+    # offset the length of everything before it. Most runs name nothing ("The", "Sheriff").
+    parts = _CAP_RUN_SPLIT_RE.split(doc.text)
+    runs = parts[1::2]
+    found = list(map(run_hits.cache.get, runs))
+    offsets = list(accumulate(map(len, parts)))
+    for index in [i for i, hits in enumerate(found) if hits != ()]:
+        hits = found[index]
+        if hits is None:
+            hits = run_hits(runs[index])
+            if not hits:
+                continue
+        base = offsets[2 * index]
         for rel_start, rel_end, surface, kind, candidates, prev, nxt in hits:
             start, end = base + rel_start, base + rel_end
             if not overlaps(taken, start, end):
-                mention = Mention(start=start, end=end, surface=surface, kind=kind, candidates=candidates)
-                mention.cues.add(prev)
-                mention.cues.add(nxt)
+                mention = Mention(
+                    start=start,
+                    end=end,
+                    surface=surface,
+                    kind=kind,
+                    candidates=candidates,
+                    cues={prev, nxt},
+                    prev_word=prev[5:],
+                    next_word=nxt[5:],
+                )
                 mentions.append(mention)
 
 
@@ -206,8 +223,7 @@ _SAID_AFTER_RE = re.compile(r"\s+(?:said|says|told|added|argued|wrote|noted|stat
 def _support(doc: Document, m: Mention, surnames: set[str], ctx: dict[str, float]) -> float:
     """How sure we are that a run match is the place (not a person, firm or common word)."""
     text = doc.text
-    prev = next((c for c in m.cues if c.startswith("prev:")), "prev:")[5:]
-    nxt = next((c for c in m.cues if c.startswith("next:")), "next:")[5:]
+    prev, nxt = m.prev_word, m.next_word
     titlecase = _is_titlecase_line(doc, m.start)
     key = norm(m.surface)
     if nxt in FEATURE_AFTER:

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 
 from pipeline.tagging.lexicons import MultiPattern
+from pipeline.tagging.scan import literal_positions, matches_at
 from pipeline.tagging.text import Document
 
 # Unmistakable phrases (count 2) and topic words that need company (count 1).
@@ -26,7 +27,7 @@ _IMMIGRATION = MultiPattern(
     r"|criminal aliens?|immigration (?:enforcement|status|agents?|officials|authorities|laws?"
     r"|violations?|policy|policies|arrests?|raids?|cases?)|\bigsa\b|\bnoncitizens?\b|\bimmigrants?\b|\bdetainers?\b"
 )
-_ICE_CAPS_RE = re.compile(r"\bICE\b|\bI\.C\.E\.")
+_ICE_CAPS_RE = re.compile(r"\bICE\b|\bI\.C\.E\.")  # counted where "ICE" or "I.C.E." occurs
 _ICE_ENFORCEMENT = MultiPattern(
     r"\bICE\b['’s]* (?:agents?|officers?|officials|detainees?|detention|contract|agreement|custody"
     r"|raids?|holds?|warrants?|detainers?|program|partnership|cooperation|jail)"
@@ -57,7 +58,9 @@ class RelevanceResult:
 def assess_relevance(doc: Document, *, has_jurisdiction: bool) -> RelevanceResult:
     """Relevance with its reason; scores are counts of topic phrases (ICE counts when used as the agency)."""
     immigration = 2.0 * _IMMIGRATION_STRONG.count(doc.lower) + _IMMIGRATION.count(doc.lower)
-    ice_caps = len(_ICE_CAPS_RE.findall(doc.text))
+    ice_caps = sum(
+        1 for _ in matches_at(_ICE_CAPS_RE, doc.text, literal_positions(doc.text, ("ICE", "I.C.E.")))
+    )
     ice_enforcement = _ICE_ENFORCEMENT.count(doc.text)
     other = float(_OTHER_SENSE.count(doc.lower))
     if not other:

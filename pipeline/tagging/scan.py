@@ -9,8 +9,11 @@ same order, as ``re.finditer`` of the original pattern.
 from __future__ import annotations
 
 import bisect
+import operator
 import re
 from collections.abc import Iterable, Iterator
+from functools import lru_cache
+from itertools import accumulate
 
 from pipeline.tagging import literals
 from pipeline.tagging.regex_parts import literal_prefix, split_alternatives
@@ -23,14 +26,27 @@ def at_word_start(text: str, start: int) -> bool:
 
 def literal_positions(text: str, literals: Iterable[str]) -> list[int]:
     """Every offset where one of ``literals`` starts (overlapping occurrences included), sorted."""
-    found: set[int] = set()
-    find = text.find
+    found: list[int] = []
     for literal in literals:
-        at = find(literal)
-        while at >= 0:
-            found.add(at)
-            at = find(literal, at + 1)
-    return sorted(found)
+        if _overlaps_itself(literal):
+            at = text.find(literal)
+            while at >= 0:
+                found.append(at)
+                at = text.find(literal, at + 1)
+            continue
+        # No two occurrences overlap: the pieces between them give every offset, computed in C.
+        pieces = text.split(literal)
+        if len(pieces) > 1:
+            step = len(literal)
+            ends = accumulate(map(len, pieces[:-1]))
+            found.extend(map(operator.add, ends, range(0, step * (len(pieces) - 1), step)))
+    return sorted(set(found))
+
+
+@lru_cache(maxsize=4096)
+def _overlaps_itself(literal: str) -> bool:
+    """Whether two occurrences of ``literal`` can overlap ("aa" in "aaa"): it ends as it begins."""
+    return any(literal[:size] == literal[-size:] for size in range(1, len(literal)))
 
 
 def alternation_scan(alternatives: str, *, indexed: bool = False) -> StartScan:
@@ -96,9 +112,10 @@ def matches_at(regex: re.Pattern[str], text: str, positions: list[int]) -> Itera
 
 def finditer_from(regex: re.Pattern[str], text: str, starts: tuple[str, ...]) -> Iterator[re.Match[str]]:
     """``regex.finditer(text)``, tried only where one of ``starts`` occurs when every match begins
-    with one of them (no ``starts``: a plain scan). Starts that ``literals`` knows are absent from
+    with one of them. Starts that ``literals`` knows are absent from
     ``text`` are not looked for."""
-    if not starts:
+    if len(starts) < 2:
+        # No start words, or one: the regex engine's own scan for a literal prefix is as fast.
         return regex.finditer(text)
     found = literals.cached(text)
     if found is not None:

@@ -41,6 +41,15 @@ def test_literal_positions_finds_overlapping_occurrences() -> None:
     assert literal_positions("none here", ["xyz"]) == []
 
 
+@given(
+    st.text(alphabet="ab .…İ", max_size=30),
+    st.lists(st.sampled_from(["a", "aa", "aba", "ab", " ", ". ", "…", "b a", "İ"]), max_size=4),
+)
+def test_literal_positions_is_every_occurrence(text: str, words: list[str]) -> None:
+    expected = sorted({at for w in words for at in range(len(text)) if text.startswith(w, at)})
+    assert literal_positions(text, words) == expected
+
+
 _SCANS = (
     (
         r"\b(?:County|COUNTY|Parish|PARISH|Borough|BOROUGH|Counties|COUNTIES|Parishes)\b",
