@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from itertools import pairwise
 
 from pipeline.tagging.gazetteer import AP_STATE_ABBREVIATIONS, Gazetteer, Place, norm
 from pipeline.tagging.scan import StartScan
@@ -189,22 +188,19 @@ def find_counties(
                     )
             taken.append((base, match.end()))
             continue
-        words = _last_words(head, 4)
-        for size in range(min(4, len(words)), 0, -1):
-            chunk = words[-size:]
-            if head[chunk[0].start() : len(head)].rstrip() != head[chunk[0].start() :].rstrip():
-                continue
-            gap_ok = all(head[a.end() : b.start()] == " " for a, b in pairwise(chunk))
-            if not gap_ok or head[chunk[-1].end() :] != " ":
-                continue
-            name = (
-                " ".join(strip_token(w.group()) if w is chunk[-1] else w.group() for w in chunk)
-                + " "
-                + suffix
-            )
-            found = gaz.counties(name)
+        words = _last_words(head, 4)[-4:]
+        # "X Y County": the name's words end just before the suffix, one space apart.
+        if not words or head[words[-1].end() :] != " ":
+            continue
+        spaced = 1  # the last `spaced` words are one space apart
+        while spaced < len(words) and head[words[-spaced - 1].end() : words[-spaced].start()] == " ":
+            spaced += 1
+        names = [w.group() for w in words]
+        names[-1] = strip_token(names[-1])
+        for size in range(spaced, 0, -1):
+            found = gaz.counties(" ".join(names[-size:]) + " " + suffix)
             if found:
-                start = match.start() - len(head) + chunk[0].start()
+                start = match.start() - len(head) + words[-size].start()
                 mentions.append(
                     Mention(
                         start=start,

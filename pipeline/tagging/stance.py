@@ -77,6 +77,12 @@ def _lexicon_scores(doc: Document, matcher: PhraseMatcher) -> dict[int, float]:
     return out
 
 
+def _voice(doc: Document, index: int) -> float:
+    """A sentence's voice for evaluative words (a press release speaks through its own quotes too)."""
+    sentence = doc.sentences[index]
+    return max(sentence.voice, PRESS_RELEASE_QUOTE_VOICE) if doc.press_release else sentence.voice
+
+
 def _target_scores(doc: Document, direction: str | None) -> tuple[dict[int, float], dict[int, float]]:
     """Evaluative words aimed at cooperation (or at limiting it) in own-voice sentences.
 
@@ -87,14 +93,23 @@ def _target_scores(doc: Document, direction: str | None) -> tuple[dict[int, floa
     anti: dict[int, float] = {}
     # A press release speaks through its own people's quotes too.
     text = doc.lower if doc.press_release else doc.masked_lower
+    negative, positive = _NEG.spans(text), _POS.spans(text)
+    # Only a sentence with more of one kind of evaluative word than the other counts (and then
+    # only in a voice of 0.5 or more): without one, the targets need not be looked for.
+    balance: dict[int, int] = {}
+    for spans, sign in ((negative, 1), (positive, -1)):
+        for start, _end in spans:
+            index = doc.sentence_index(start)
+            balance[index] = balance.get(index, 0) + sign
+    if not any(value and _voice(doc, index) >= 0.5 for index, value in balance.items()):
+        return pro, anti
     per_sentence: dict[int, list[int]] = {}
-    for slot, pattern in enumerate((_COOP, _LIMIT, _NEG, _POS)):
-        for start, _end in pattern.spans(text):
+    for slot, spans in enumerate((_COOP.spans(text), _LIMIT.spans(text), negative, positive)):
+        for start, _end in spans:
             counts = per_sentence.setdefault(doc.sentence_index(start), [0, 0, 0, 0])
             counts[slot] += 1
     for index, (n_coop, n_limit, neg, pos) in per_sentence.items():
-        sentence = doc.sentences[index]
-        voice = max(sentence.voice, PRESS_RELEASE_QUOTE_VOICE) if doc.press_release else sentence.voice
+        voice = _voice(doc, index)
         if voice < 0.5 or neg == pos:
             continue
         coop, limit = n_coop > 0, n_limit > 0

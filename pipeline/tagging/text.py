@@ -134,13 +134,25 @@ def _split_sentences(text: str, start: int, end: int, ends: list[int]) -> list[t
         if match is None:
             continue
         resume = match.end()
-        candidate = text[cursor : match.start()]
-        if _ABBREV_END_RE.search(candidate.rstrip('"”’)] ')[-_ABBREV_TAIL:]):
+        # The piece ends with the mark the split follows (nothing to strip after it); only a "."
+        # after a short word can end an abbreviation.
+        if (
+            text[at - 1] == "."
+            and _may_abbreviate(text, cursor, at)
+            and _ABBREV_END_RE.search(text[max(cursor, at - _ABBREV_TAIL) : at])
+        ):
             continue
         pieces.append((cursor, match.start()))
         cursor = match.end()
     pieces.append((cursor, end))
     return [(a, b) for a, b in pieces if text[a:b].strip()]
+
+
+def _may_abbreviate(text: str, start: int, dot: int) -> bool:
+    """False when the six characters before the "." at ``dot - 1`` are ASCII letters: every
+    abbreviation _ABBREV_END_RE knows is a word of at most five letters (or one capital)."""
+    before = text[max(start, dot - 7) : dot - 1]
+    return not (len(before) == 6 and before.isascii() and before.isalpha())
 
 
 _QUOTE_RE = re.compile(

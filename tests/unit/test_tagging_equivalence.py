@@ -9,11 +9,14 @@ breaks inside "287 (g)", abbreviations, and characters that lower-case oddly (İ
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.tagging import jurisdiction, text
+from pipeline.tagging import jurisdiction, mentions, text
+from pipeline.tagging.gazetteer import load_gazetteer
 from pipeline.tagging.text import Document, analyse
 
 pytestmark = pytest.mark.unit
@@ -24,7 +27,8 @@ _PIECES = (
     "ICE", "ice", "Ice", "287", "(g)", "287(g)", "g", "detainers", "sanctuary", "immigration", "deport",
     "homeland security", "Gov.", "GOV", "governor", "Governor", "state's", "State’s", "12", "counties",
     "all", "of", "the", "state law", "State", "Legislature", "executive order", "Mr.", "U.S.", "Dr.",
-    "Smith", ".", "!", "?", "…", "“", "”", '"', "‘", "’", "(", ")", "[", "]", "—", "İ", "ſ", "K", "ı",
+    "Smith", "Calif.", "Sept.", "Wash.", "Washington.", "A.B.C.", "x.",
+    ".", "!", "?", "…", "“", "”", '"', "‘", "’", "(", ")", "[", "]", "—", "İ", "ſ", "K", "ı",
     "é", "Σ",
 )  # fmt: skip
 _SEPARATORS = (" ", " ", " ", "", "\n", "\n\n", "  ", ". ", '." ')
@@ -104,3 +108,73 @@ def test_tricky_texts(body: str) -> None:
     doc = analyse(title="", text=body)
     _check_sentences(doc)
     _check_topics(doc)
+
+
+# --- county names before "County": the last words, one space apart ------------------------------
+
+_COUNTY_PIECES = (
+    "Los", "Angeles", "Orange", "San", "Bernardino", "Cook", "St.", "Lucie", "Prince", "George's",
+    "De", "Kalb", "Dallas", "Harris", "Miami-Dade", "O'Brien", "the", "and", ",", "County", "county",
+    "COUNTY", "Parish", "Counties", "Borough", "of", "Xcounty",
+)  # fmt: skip
+
+
+def _reference_counties(doc: Document) -> list[tuple[int, int, str, tuple[str, ...]]]:
+    """County mentions before a suffix as mentions.find_counties found them before (sizes 4..1)."""
+    from itertools import pairwise
+
+    gaz = load_gazetteer()
+    text = doc.text
+    out = []
+    for match in re.finditer(r"\b(?:County|COUNTY|Parish|PARISH|Borough|BOROUGH)\b", text):
+        suffix = match.group().capitalize()
+        head = text[max(0, match.start() - 160) : match.start()]
+        words = list(re.finditer(r"[A-Za-z][A-Za-z'’.\-]*", head))
+        for size in range(min(4, len(words)), 0, -1):
+            chunk = words[-size:]
+            gap_ok = all(head[a.end() : b.start()] == " " for a, b in pairwise(chunk))
+            if not gap_ok or head[chunk[-1].end() :] != " ":
+                continue
+            name = " ".join(mentions.strip_token(w.group()) if w is chunk[-1] else w.group() for w in chunk)
+            found = gaz.counties(f"{name} {suffix}")
+            if found:
+                start = match.start() - len(head) + chunk[0].start()
+                out.append((start, match.end(), text[start : match.end()], tuple(p.key for p in found)))
+                break
+    return out
+
+
+def _check_counties(body: str) -> None:
+    doc = analyse(title="", text=body)
+    found: list[mentions.Mention] = []
+    mentions.find_counties(doc, load_gazetteer(), found, [])
+    single = [
+        (m.start, m.end, m.surface, tuple(p.key for p in m.candidates))
+        for m in found
+        if "list" not in m.cues and "gov" not in m.cues
+    ]
+    assert single == _reference_counties(doc)
+
+
+_COUNTY_SEPARATORS = (" ", " ", " ", ", ", ",", "  ", "-", "\n", ". ")
+
+
+@settings(max_examples=500)
+@given(st.lists(st.tuples(st.sampled_from(_COUNTY_PIECES), st.sampled_from(_COUNTY_SEPARATORS)), max_size=30))
+def test_county_names_as_found_before(pieces: list[tuple[str, str]]) -> None:
+    _check_counties("".join(word + separator for word, separator in pieces))
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "Los, Angeles County",
+        "in Los, Angeles County",
+        "Los Angeles, Orange County",
+        "San,Bernardino County and St. Lucie County",
+        "Prince George's County, De Kalb County",
+        "the  Cook County",
+    ],
+)
+def test_county_names_on_tricky_texts(body: str) -> None:
+    _check_counties(body)
