@@ -25,6 +25,7 @@ LSH_ROWS = 2  # 32 bands of 2 rows: a pair at similarity 0.3 becomes a candidate
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 _BLAKE2B_8 = hashlib.blake2b(digest_size=8)  # never updated: only copied
+_BLAKE2B_6 = hashlib.blake2b(digest_size=6)
 _EMPTY = 1 << 40  # above any bucket value (values are < 2**32, plus a rotation offset < 2**39)
 
 
@@ -75,14 +76,12 @@ def fingerprint(title: str, text: str) -> Fingerprint:
             distance += 1
             slot = slots[(index + distance) % SIGNATURE_SIZE]
         signature.append(slot + (distance << 32))
-    bands = tuple(
-        f"{band}:"
-        + hashlib.blake2b(
-            ",".join(map(str, signature[band * LSH_ROWS : (band + 1) * LSH_ROWS])).encode(), digest_size=6
-        ).hexdigest()
-        for band in range(SIGNATURE_SIZE // LSH_ROWS)
-    )
-    return Fingerprint(tuple(signature), bands)
+    bands = []
+    for band in range(SIGNATURE_SIZE // LSH_ROWS):
+        state = _BLAKE2B_6.copy()
+        state.update(",".join(map(str, signature[band * LSH_ROWS : (band + 1) * LSH_ROWS])).encode())
+        bands.append(f"{band}:{state.hexdigest()}")
+    return Fingerprint(tuple(signature), tuple(bands))
 
 
 def similarity(a: Sequence[int], b: Sequence[int]) -> float:

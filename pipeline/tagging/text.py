@@ -24,12 +24,14 @@ VOICE_QUOTED_PRESS_RELEASE = 0.6
 _PARA_RE = re.compile(r"[^\n]+")
 _SENTENCE_END_MARKS = (".", "!", "?", "…")
 _SENT_SPLIT_RE = re.compile(r"(?<=[.!?…])[\"”’)\]]*\s+(?=[\"“‘(\[]?[A-Z0-9])")
-_ABBREV_END_RE = re.compile(
-    r"(?:\b(?:Mr|Mrs|Ms|Dr|Gov|Sen|Rep|Reps|Lt|Gen|Col|Sgt|Capt|St|Ft|Mt|Jr|Sr|Inc|Co|Corp|No|vs|Ave|Blvd"
-    r"|Jan|Feb|Aug|Sept|Oct|Nov|Dec|Ala|Ariz|Ark|Calif|Cal|Colo|Conn|Del|Fla|Ga|Ill|Ind|Kan|Kans|Ky|La|Md"
-    r"|Mass|Mich|Minn|Miss|Mo|Mont|Neb|Nebr|Nev|Okla|Ore|Oreg|Pa|Penn|Tenn|Tex|Va|Vt|Wash|Wis|Wisc|Wyo)"
-    r"|\b[A-Z]|\b(?:[A-Z]\.){1,3}[A-Z])\.$"
+_ABBREVIATIONS = (
+    "Mr|Mrs|Ms|Dr|Gov|Sen|Rep|Reps|Lt|Gen|Col|Sgt|Capt|St|Ft|Mt|Jr|Sr|Inc|Co|Corp|No|vs|Ave|Blvd"
+    "|Jan|Feb|Aug|Sept|Oct|Nov|Dec|Ala|Ariz|Ark|Calif|Cal|Colo|Conn|Del|Fla|Ga|Ill|Ind|Kan|Kans|Ky|La|Md"
+    "|Mass|Mich|Minn|Miss|Mo|Mont|Neb|Nebr|Nev|Okla|Ore|Oreg|Pa|Penn|Tenn|Tex|Va|Vt|Wash|Wis|Wisc|Wyo"
 )
+_ABBREV_END_RE = re.compile(rf"(?:\b(?:{_ABBREVIATIONS})|\b[A-Z]|\b(?:[A-Z]\.){{1,3}}[A-Z])\.$")
+_ABBREVIATION_WORDS = frozenset(_ABBREVIATIONS.split("|"))
+_ASCII_LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 # A match of _ABBREV_END_RE ends the text and is at most 8 characters long ("U.S.A.B." shape), so
 # searching the last 16 characters finds the same (the boundary before it stays inside the slice).
 _ABBREV_TAIL = 16
@@ -149,10 +151,13 @@ def _split_sentences(text: str, start: int, end: int, ends: list[int]) -> list[t
 
 
 def _may_abbreviate(text: str, start: int, dot: int) -> bool:
-    """False when the six characters before the "." at ``dot - 1`` are ASCII letters: every
-    abbreviation _ABBREV_END_RE knows is a word of at most five letters (or one capital)."""
+    """Whether _ABBREV_END_RE can match before the "." at ``dot - 1``: the ASCII letters just before
+    it must be one of the abbreviations, or one capital (alone or after "U.S."-like capitals)."""
     before = text[max(start, dot - 7) : dot - 1]
-    return not (len(before) == 6 and before.isascii() and before.isalpha())
+    word = before[len(before.rstrip(_ASCII_LETTERS)) :]
+    if len(word) == 1:
+        return word.isupper()
+    return word in _ABBREVIATION_WORDS
 
 
 _QUOTE_RE = re.compile(
