@@ -17,6 +17,11 @@ from pipeline.tagging.scan import finditer_from
 
 __all__ = ["MultiPattern", "PhraseMatcher", "required_literal", "split_alternatives"]
 
+# Few gates are cheaper tested one by one than with a scan of a text nothing else scans.
+MANY_GATES = 8
+# Opening words shorter than this ("to", "of") occur too often to be worth trying one by one.
+MIN_START = 3
+
 ANTI_PHRASES: tuple[tuple[str, float], ...] = (
     (r"victory for (?:immigrant|the immigrant|our communit|immigrants|families)", 2.0),
     (r"immigrant rights?", 1.0),
@@ -156,7 +161,7 @@ class PhraseMatcher:
         # the word boundary is checked on each match instead.
         # Each regex is tried only where one of the words its matches open with occurs.
         self.entries = [
-            (_gates(pattern), opening_words(pattern, 1), re.compile(rf"(?:{pattern})(?!\w)"), weight)
+            (_gates(pattern), opening_words(pattern, MIN_START), re.compile(rf"(?:{pattern})(?!\w)"), weight)
             for pattern, weight in phrases
         ]
         literals.register(word for gates, starts, _re, _w in self.entries for word in (*gates, *starts))
@@ -216,9 +221,6 @@ def _gates(branch: str) -> tuple[str, ...]:
     return opening_words(_strip_leading(branch)[0])
 
 
-MANY_GATES = 8
-
-
 class MultiPattern:
     """A big alternation split into branches, each scanned only when its required literal occurs.
 
@@ -237,10 +239,9 @@ class MultiPattern:
                 gates = tuple(g.lower() for g in gates)
             regex = re.compile(core, flags)
             self.entries.append((gates, regex, boundary, negatives))
-            self.starts[regex] = () if self.ignore_case else opening_words(core, 1)
+            self.starts[regex] = () if self.ignore_case else opening_words(core, MIN_START)
         all_gates = [gate for gates, _regex, _boundary, _negatives in self.entries for gate in gates]
         literals.register([*all_gates, *(start for starts in self.starts.values() for start in starts)])
-        # Few gates are cheaper tested one by one than with a scan of a text nothing else scans.
         self.many_gates = len(all_gates) >= MANY_GATES
 
     def _active(self, text: str) -> list[tuple[re.Pattern[str], bool, tuple[str, ...]]]:
