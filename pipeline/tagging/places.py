@@ -295,6 +295,16 @@ def _demonym_context(lower: str) -> dict[str, float]:
     return ctx
 
 
+_REGIONS = (
+    ("southern california", "CA"),
+    ("northern california", "CA"),
+    ("central valley", "CA"),
+    ("bay area", "CA"),
+    ("upstate new york", "NY"),
+)
+literals.register(region for region, _state in _REGIONS)
+
+
 def _state_context(
     doc: Document, demonyms: dict[str, float], mentions: list[Mention], home_state: str | None
 ) -> dict[str, float]:
@@ -305,14 +315,9 @@ def _state_context(
             ctx[m.qualifier] += 0.5
         if m.kind == "state" and m.strength > 0 and "qualifier" not in m.cues:
             ctx[m.candidates[0].state] += 1.0
-    for region, state in (
-        ("southern california", "CA"),
-        ("northern california", "CA"),
-        ("central valley", "CA"),
-        ("bay area", "CA"),
-        ("upstate new york", "NY"),
-    ):
-        if region in lower:
+    found = literals.present(lower)
+    for region, state in _REGIONS:
+        if region in found:
             ctx[state] += 1.0
     if home_state:
         ctx[home_state.upper()] += 0.5
