@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from pipeline.tagging.scan import StartScan, alternation_scan, literal_positions
+from pipeline.tagging.scan import StartScan, alternation_scan, caseless_probe_ok, literal_positions
 
 HEADLINE_MAX_CHARS = 220
 VOICE_HEADLINE = 2.0
@@ -61,6 +61,7 @@ _PRESS_RELEASE_RE = re.compile(
     r"|^a statement (?:by|from)|^statement (?:by|from|of)",
     re.IGNORECASE | re.MULTILINE,
 )
+_PRESS_RELEASE_WORDS = ("release", "statement", "from the ")
 _PRESS_RELEASE_URL_RE = re.compile(r"press[-_]?releases?|news[-_]?releases?|/statements?[/.]|statement\.html")
 
 
@@ -211,6 +212,15 @@ def _looks_like_headline(line: str) -> bool:
     return 2 <= len(words) <= 30 and len(stripped) <= HEADLINE_MAX_CHARS and not stripped.endswith((".", ":"))
 
 
+def _press_release(lead: str) -> bool:
+    """``_PRESS_RELEASE_RE`` found in ``lead``; every one of its matches contains "release",
+    "statement" or "from the" in some case, so a lead without them is not searched."""
+    lower = lead.lower()
+    if caseless_probe_ok(lead, lower) and not any(word in lower for word in _PRESS_RELEASE_WORDS):
+        return False
+    return bool(_PRESS_RELEASE_RE.search(lead))
+
+
 def url_words(url: str) -> str:
     """The words of a URL's last meaningful path segment ("glendale-ends-ice-contract" → words)."""
     path = url.split("://", 1)[-1].split("/", 1)[-1] if "/" in url.split("://", 1)[-1] else ""
@@ -237,7 +247,7 @@ def analyse(*, title: str, text: str, url: str = "") -> Document:
     paras = list(_paragraphs(full))
     quotes = _merge(find_quotes(full) + _post_quote_spans(full, paras))
     quote_starts = [q[0] for q in quotes]
-    press_release = bool(_PRESS_RELEASE_RE.search(full[:600]) or _PRESS_RELEASE_URL_RE.search(url.lower()))
+    press_release = _press_release(full[:600]) or bool(_PRESS_RELEASE_URL_RE.search(url.lower()))
     lower = full.lower()
     # Attribution words found once in the whole text. A sentence without quotes is its own words,
     # so a match inside it is a match in it (no match crosses a sentence end, all begin a word);

@@ -24,6 +24,7 @@ pytestmark = pytest.mark.unit
 _PIECES = (
     "said", "Said", "says", "according", "to", "according to", "called it", "see it as", "criticized",
     "Xsaid", "saidx", "spokeswoman", "aims to", "we", "our", "I", "my", "press release", "statement",
+    "PRESS RELEASE", "ſtatement by", "From the Sheriff:", "news releaſe",
     "ICE", "ice", "Ice", "287", "(g)", "287(g)", "g", "detainers", "sanctuary", "immigration", "deport",
     "homeland security", "Gov.", "GOV", "governor", "Governor", "state's", "State’s", "12", "counties",
     "all", "of", "the", "state law", "State", "Legislature", "executive order", "Mr.", "U.S.", "Dr.",
@@ -62,6 +63,7 @@ def _reference_sentences(full: str) -> list[tuple[int, int]]:
 
 def _check_sentences(doc: Document) -> None:
     full = doc.text
+    assert text._press_release(full[:600]) == bool(text._PRESS_RELEASE_RE.search(full[:600]))
     assert text.find_quotes(full) == [m.span() for m in text._QUOTE_RE.finditer(full)]
     bounds = [(s.start, s.end) for s in doc.sentences if s.text]
     assert bounds == _reference_sentences(full)
