@@ -27,7 +27,7 @@ _SECTIONS = ("News", "Local", "Politics", "Sports", "Weather", "Opinion", "Busin
 _TOPICS = ("Crime", "Courts", "Transit", "Housing", "Health", "Education", "Environment", "Elections",
            "Budget", "Parks", "Water", "Wildfires", "High school", "Restaurants", "Music",
            "Faith")  # fmt: skip
-_TEASERS = (
+TEASERS = (
     "Road work closes two lanes on the east side through Friday",
     "High school team heads to the state final for the first time since 1998",
     "New bakery opens in the old post office building downtown",
@@ -65,7 +65,7 @@ def _svg(rng: random.Random, label: str) -> str:
 
 
 def _slug(rng: random.Random) -> str:
-    return rng.choice(_TEASERS).lower().replace(" ", "-").replace(":", "").replace(",", "")
+    return rng.choice(TEASERS).lower().replace(" ", "-").replace(":", "").replace(",", "")
 
 
 def _tracking(rng: random.Random, where: str) -> str:
@@ -123,8 +123,8 @@ def _hydration(rng: random.Random, size: int) -> str:
     story = {"id": 0, "headline": "", "teaser": "", "section": "", "image": {"src": "", "w": 0, "h": 0}}
     items: list[dict[str, object]] = []
     while len(items) * 160 < size:
-        story = {**story, "id": rng.randint(1, 10**7), "headline": rng.choice(_TEASERS),
-                 "teaser": rng.choice(_TEASERS), "section": rng.choice(_SECTIONS)}  # fmt: skip
+        story = {**story, "id": rng.randint(1, 10**7), "headline": rng.choice(TEASERS),
+                 "teaser": rng.choice(TEASERS), "section": rng.choice(_SECTIONS)}  # fmt: skip
         items.append(story)
     return f"<script>window.__PRELOADED_STATE__={json.dumps({'stories': items})};</script>"
 
@@ -154,7 +154,7 @@ def _card(rng: random.Random, n: int) -> str:
     return (f'<div class="card c-card c-card--horizontal u-mb-2"><a {_tracking(rng, "card")} '
             f'href="https://www.example.com/news/{rng.randint(2015, 2025)}/{_slug(rng)}.html"><picture>'
             f'<source srcset="/i/{n}.webp 1x, /i/{n}@2x.webp 2x" type="image/webp"><img src="/i/{n}.jpg" '
-            f'alt="" loading="lazy"></picture><h3>{rng.choice(_TEASERS)}</h3></a><span class="meta">'
+            f'alt="" loading="lazy"></picture><h3>{rng.choice(TEASERS)}</h3></a><span class="meta">'
             f'<span class="section">{rng.choice(_SECTIONS)}</span><time>{rng.randint(1, 23)}h ago</time>'
             f"</span></div>")  # fmt: skip
 
@@ -163,7 +163,9 @@ def _river(rng: random.Random, cards: int) -> str:
     if not cards:
         return ""
     rows = "".join(
-        f'<li>{_card(rng, n)}<p class="dek">{rng.choice(_TEASERS)}.</p></li>' for n in range(cards)
+        f'<li>{_card(rng, n)}<a class="dek" href="/story/{rng.randint(1, 99999)}">'
+        f"{rng.choice(TEASERS)}.</a></li>"
+        for n in range(cards)
     )
     return f'<section class="river"><h2>More stories</h2><ul class="river-list">{rows}</ul></section>'
 
@@ -188,7 +190,7 @@ def _body(rng: random.Random, paragraphs: list[str], promos: bool) -> str:
         parts.append(f"<p>{html.escape(paragraph)}</p>")
         if promos and index % 4 == 2:
             parts.append(f'<div class="inline-promo"><span>Related:</span> <a href="/story/'
-                         f'{rng.randint(1, 99999)}">{rng.choice(_TEASERS)}</a></div>')  # fmt: skip
+                         f'{rng.randint(1, 99999)}">{rng.choice(TEASERS)}</a></div>')  # fmt: skip
         if promos and index % 6 == 4:
             parts.append(_ad(rng, 100 + index))
     return "".join(parts)
@@ -213,7 +215,7 @@ def _comments(rng: random.Random, count: int) -> str:
         f'<li class="comment"><div class="comment-meta"><img class="avatar" src="/a/{n}.png" alt="">'
         f'<span class="who">reader{rng.randint(1, 9999)}</span><time>{rng.randint(1, 59)} min ago'
         "</time></div>"
-        f'<div class="comment-body"><p>{rng.choice(_TEASERS)}?</p></div><div class="comment-actions">'
+        f'<div class="comment-body"><p>{rng.choice(TEASERS)}?</p></div><div class="comment-actions">'
         f"<button>Reply</button><button>Like</button></div></li>"
         for n in range(count)
     )  # fmt: skip

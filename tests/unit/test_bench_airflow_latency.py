@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from bench.airflow_latency import FeedServer, distinct_pages, milestones
+from bench.pages import TEASERS
 from bench.run import summarise
 from pipeline.bench import format_result
 from pipeline.extract import extract_article
@@ -99,4 +100,5 @@ def test_each_timed_entry_is_a_story_of_its_own() -> None:
         assert tags.relevant and tags.jurisdiction is not None, page.title
         assert tags.jurisdiction.state == "CA", page.title
         events.add((tags.jurisdiction.key, tags.event))
+        assert not [t for t in TEASERS if t in article.text], f"{page.path}: site teasers in the text"
     assert len(events) == 21

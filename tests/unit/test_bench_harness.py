@@ -8,6 +8,7 @@ import pytest
 
 from bench import reference
 from bench.corpus import BENCH_RULES, alert_pages, build_pages, pipeline_corpus, polling_feeds
+from bench.pages import TEASERS
 from bench.run import summarise
 from pipeline.bench import format_result
 from pipeline.config import SourceConfig
@@ -43,11 +44,13 @@ def test_pages_weigh_what_news_pages_weigh_and_the_article_still_comes_out_clean
         assert page.summary[:60] in article.text
         for chrome in ("More stories", "Advertisement", "Most read", "Get the morning briefing", "Trending:"):
             assert chrome not in article.text, (page.path, chrome)
+        # teasers shared by every page would make unrelated stories look alike to the clustering
+        assert not [t for t in TEASERS if t in article.text], page.path
 
 
 def test_reference_pages_with_a_wrong_checksum_are_refused(tmp_path: Any) -> None:
     (tmp_path / reference.ARCHIVE).write_bytes(b"not the archive")
-    with pytest.raises(reference.ReferenceUnavailable, match="SHA-256 .* is not the pinned"):
+    with pytest.raises(reference.ReferenceUnavailable, match=r"SHA-256 .* is not the pinned"):
         reference.reference_pages(tmp_path)
 
 
