@@ -111,3 +111,16 @@ def test_summary_has_the_design_keys_and_says_which_targets_are_met() -> None:
     assert result["targets"]["alert_latency_airflow_p95_s"] == "not measured"
     text = format_result(result)
     assert "not measured" in text and "no stack" in text
+
+
+def test_a_command_s_peak_memory_is_its_own_not_the_benchmark_s() -> None:
+    import os
+    import sys
+
+    from bench.measure import run_measured
+
+    corpus = bytearray(400_000_000)  # the benchmark process holds its page corpus
+    done = run_measured([sys.executable, "-c", "x = bytearray(60_000_000); print('done')"], dict(os.environ))
+    assert done.returncode == 0 and done.output == b"done\n"
+    assert 60 <= done.peak_rss_mb < 300, done.peak_rss_mb
+    del corpus
