@@ -64,8 +64,9 @@ class Finished:
 
 def run_measured(command: list[str], env: dict[str, str]) -> Finished:
     """Run ``command``; its exit code, output and its own peak RSS: ``VmHWM`` of the executed
-    program, read while it runs. (``ru_maxrss`` from ``wait4`` would not do: Linux carries the
-    forked copy of this process — the page corpus, ~1 GB — into it across the exec.)"""
+    program, sampled every 20 ms while it runs (a spike shorter than that can be missed). (``ru_maxrss``
+    from ``wait4`` would not do: Linux carries the forked copy of this process — the page corpus,
+    ~1 GB — into it across the exec.)"""
     process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     chunks: list[bytes] = []
     reader = threading.Thread(target=lambda: chunks.append(process.stdout.read() if process.stdout else b""))

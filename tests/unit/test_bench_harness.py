@@ -120,7 +120,9 @@ def test_a_command_s_peak_memory_is_its_own_not_the_benchmark_s() -> None:
     from bench.measure import run_measured
 
     corpus = bytearray(400_000_000)  # the benchmark process holds its page corpus
-    done = run_measured([sys.executable, "-c", "x = bytearray(60_000_000); print('done')"], dict(os.environ))
+    # (sampled every 20 ms: the child holds its memory a moment, as a `muniwatch run` does)
+    child = "import time; x = bytearray(60_000_000); time.sleep(0.3); print('done')"
+    done = run_measured([sys.executable, "-c", child], dict(os.environ))
     assert done.returncode == 0 and done.output == b"done\n"
     assert 60 <= done.peak_rss_mb < 300, done.peak_rss_mb
     del corpus
