@@ -18,7 +18,14 @@ from pipeline.indexing import build_item_document, bulk_write_items
 from pipeline.settings import Settings
 from pipeline.stories import KnownItems, assign_stories
 from pipeline.story_candidates import KnownItem
-from tests.integration.test_stories_grouping import NOW, _article, _candidate, _tags, load_fixtures
+from tests.integration.test_stories_grouping import (
+    NOW,
+    _article,
+    _candidate,
+    _tags,
+    assert_grouped_as_expected,
+    load_fixtures,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -52,13 +59,7 @@ def test_a_run_wide_cache_of_known_items_gives_the_same_stories(
     known = KnownItems() if shared else None
     fixtures = sorted(load_fixtures(fixtures_dir), key=lambda f: f["published_at"])
     stories = {f["id"]: _index(es, settings, f, known) for f in fixtures}
-    expected: dict[str, set[str]] = {}
-    for f in fixtures:
-        expected.setdefault(f["expect_story"], set()).add(f["id"])
-    actual: dict[str, set[str]] = {}
-    for fixture_id, story in stories.items():
-        actual.setdefault(story, set()).add(fixture_id)
-    assert sorted(map(sorted, actual.values())) == sorted(map(sorted, expected.values()))
+    assert_grouped_as_expected(stories, fixtures)
 
 
 def test_known_items_forget_everything_past_their_limit() -> None:

@@ -14,6 +14,7 @@ from bench.run import summarise
 from pipeline.bench import format_result
 from pipeline.extract import extract_article
 from pipeline.tagging import TagInput, tag_item
+from tests.unit.test_bench_harness import raw_result
 
 pytestmark = pytest.mark.unit
 
@@ -21,15 +22,7 @@ T0 = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
 
 
 def _raw(airflow: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "machine": {"cpu": "test cpu", "cores": 2},
-        "extract_only": {"docs_per_s": 100.0},
-        "pipeline": {"docs_per_s": 60.0, "worker_peak_rss_mb": 300.0, "pool_peak_rss_mb": 200.0},
-        "polling": {"first": {"feeds_per_s": 50.0}, "conditional": {"feeds_per_s": 250.0}},
-        "tag_items_per_s": 210.0,
-        "alert_latency_run": {"p50_s": 3.0, "p95_s": 4.0, "peak_rss_mb": 150.0},
-        "alert_latency_airflow": airflow,
-    }
+    return raw_result(alert_latency_airflow=airflow)
 
 
 def test_the_headline_latency_is_the_airflow_one_when_measured() -> None:

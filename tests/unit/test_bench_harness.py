@@ -80,7 +80,7 @@ def test_alert_pages_are_distinct_california_stories() -> None:
     assert all(", CA —" in p.body.decode() or "CA" in p.body.decode() for p in pages)
 
 
-def _raw(**overrides: Any) -> dict[str, Any]:
+def raw_result(**overrides: Any) -> dict[str, Any]:
     raw: dict[str, Any] = {
         "machine": {"cpu": "test cpu", "cores": 2},
         "extract_only": {"docs_per_s": 100.0},
@@ -95,7 +95,7 @@ def _raw(**overrides: Any) -> dict[str, Any]:
 
 
 def test_summary_has_the_design_keys_and_says_which_targets_are_met() -> None:
-    result = summarise(_raw())
+    result = summarise(raw_result())
     keys = ["extract_only_docs_per_s", "pipeline_docs_per_s", "pipeline_vs_extract_only", "poll_feeds_per_s"]
     keys += ["alert_latency_p50_s", "alert_latency_p95_s", "peak_rss_mb", "tag_items_per_s", "machine"]
     for key in keys:
