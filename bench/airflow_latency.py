@@ -4,7 +4,7 @@ The path: a new entry on a ``priority: true`` feed → ``PriorityFeedTrigger`` (
 the triggerer, looking every ``MUNIWATCH_PRIORITY_CHECK_INTERVAL_S``, 15 s by default) →
 ``muniwatch_poll`` → asset → ``muniwatch_enrich`` → asset → ``muniwatch_alerts`` → SMTP.
 
-:class:`LatencyStack` starts, with ``pipeline.stack.up``, an Airflow standalone of its own: its
+:class:`LatencyStack` starts, with ``pipeline.local.stack.up``, an Airflow standalone of its own: its
 own ``var_dir`` (``var/bench-airflow``: AIRFLOW_HOME, SQLite DB, logs, kept after the run for
 inspection), free ports, its own index prefix on the local Elasticsearch, and a configuration
 whose only source is a priority feed served by this process (:class:`FeedServer`) and whose
@@ -40,9 +40,9 @@ from typing import Any
 
 from bench.corpus import Page, alert_pages, rss
 from bench.measure import SMTPSink, percentile, write_config
-from pipeline import stack
-from pipeline.elastic import make_client
+from pipeline.local import stack
 from pipeline.settings import Settings
+from pipeline.store.client import make_client
 
 LOGGER = logging.getLogger(__name__)
 
@@ -171,7 +171,7 @@ class LatencyStack:
         return stack.stack_dir(self.settings)
 
     def __enter__(self) -> LatencyStack:
-        from pipeline import es_local
+        from pipeline.local import es_local
 
         if not es_local.status(self.settings).reachable:  # `up` would start a node under workdir
             raise stack.StackError(f"Elasticsearch at {self.settings.es_url} is down: `muniwatch es up`")

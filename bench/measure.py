@@ -32,7 +32,7 @@ from bench.server import BenchServer
 from pipeline.settings import Settings
 from pipeline.tasks import ConfigPaths
 
-# trafilatura's options exactly as pipeline.extract uses them: the same work, nothing around it.
+# trafilatura's options exactly as pipeline.fetch.extract uses them: the same work, nothing around it.
 EXTRACT_OPTIONS: dict[str, Any] = {
     "with_metadata": True,
     "include_comments": False,
@@ -136,10 +136,10 @@ def _warm_and_wait(_: int) -> None:
 
 
 def _pipeline_worker(settings: Settings, paths: ConfigPaths, processes: int, out: Connection) -> None:
-    from pipeline.elastic import make_client
     from pipeline.enrich import enrich_pending
-    from pipeline.http_client import SafeHTTPClient
-    from pipeline.polling import poll_sources
+    from pipeline.fetch.client import SafeHTTPClient
+    from pipeline.sources.polling import poll_sources
+    from pipeline.store.client import make_client
 
     es = make_client(settings)
     config = paths.load()
@@ -180,9 +180,9 @@ def full_pipeline(settings: Settings, paths: ConfigPaths, processes: int) -> dic
 
 def polling(settings: Settings, paths: ConfigPaths) -> dict[str, Any]:
     """Poll every source twice: the first pass gets 200s, the second only 304s."""
-    from pipeline.elastic import make_client
-    from pipeline.http_client import SafeHTTPClient
-    from pipeline.polling import poll_sources
+    from pipeline.fetch.client import SafeHTTPClient
+    from pipeline.sources.polling import poll_sources
+    from pipeline.store.client import make_client
 
     es = make_client(settings)
     config = paths.load()

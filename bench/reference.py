@@ -9,7 +9,7 @@ from PyPI with pip, checked against its SHA-256, and read at run time only; none
 copied into this project.
 
 For both sets it reports quartiles and means of the HTML size, the number of elements lxml
-parses, and trafilatura's CPU time per page with the options ``pipeline.extract`` uses (one
+parses, and trafilatura's CPU time per page with the options ``pipeline.fetch.extract`` uses (one
 process, after a warm-up), and writes them to ``bench/results/reference.json``.
 """
 

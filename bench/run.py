@@ -21,8 +21,8 @@ from typing import Any
 from bench import measure
 from bench.corpus import alert_pages, pipeline_corpus, polling_feeds
 from bench.server import BenchServer
-from pipeline.elastic import make_client
 from pipeline.settings import REPO_ROOT, Settings
+from pipeline.store.client import make_client
 from pipeline.tasks import ConfigPaths, prepare
 
 LOGGER = logging.getLogger(__name__)

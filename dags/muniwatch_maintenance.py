@@ -43,8 +43,8 @@ def muniwatch_maintenance() -> None:
     def resume_pending_items(report: dict[str, object]) -> dict[str, int]:
         from airflow.sdk.exceptions import AirflowSkipException
 
-        from pipeline import ops_status
-        from pipeline.elastic import make_client
+        from pipeline.ops import status as ops_status
+        from pipeline.store.client import make_client
 
         settings, _ = task_settings()
         pending = ops_status.pipeline_counts(make_client(settings), settings)["pending"]

@@ -23,22 +23,22 @@ HANDLERS: dict[str, tuple[str, str, int]] = {
     "run": ("pipeline.runner", "run_command", 3),
     "tag": ("pipeline.cli", "tag_command", 4),
     "eval": ("pipeline.cli", "eval_command", 4),
-    "search": ("pipeline.search", "search_command", 5),
-    "reindex": ("pipeline.reindex", "reindex_command", 5),
-    "replay": ("pipeline.quarantine", "replay_command", 5),
+    "search": ("pipeline.search.query", "search_command", 5),
+    "reindex": ("pipeline.store.reindex", "reindex_command", 5),
+    "replay": ("pipeline.store.quarantine", "replay_command", 5),
     "subscribe": ("pipeline.alerts.commands", "subscribe_command", 6),
     "unsubscribe": ("pipeline.alerts.commands", "unsubscribe_command", 6),
-    "kibana": ("pipeline.kibana", "kibana_command", 5),
-    "bench": ("pipeline.bench", "bench_command", 8),
-    "demo": ("pipeline.demo", "demo_command", 2),
+    "kibana": ("pipeline.search.kibana", "kibana_command", 5),
+    "bench": ("pipeline.local.bench", "bench_command", 8),
+    "demo": ("pipeline.local.demo", "demo_command", 2),
     "es": ("pipeline.cli", "es_command", 2),
-    "stack": ("pipeline.stack", "stack_command", 7),
+    "stack": ("pipeline.local.stack", "stack_command", 7),
     "config": ("pipeline.cli", "config_command", 2),
 }
 
 
 def es_command(args: argparse.Namespace) -> int:
-    from pipeline import es_local
+    from pipeline.local import es_local
 
     settings = load_settings()
     try:

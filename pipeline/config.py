@@ -77,7 +77,7 @@ def parse_duration(value: str | int) -> int:
 def _check_rule(rule: str) -> str:
     # Imported here: the rule language is its own module, and config must not import the
     # whole pipeline just to validate a file.
-    from pipeline.rules import parse_rule
+    from pipeline.rules.language import parse_rule
 
     parse_rule(rule)
     return rule

@@ -31,15 +31,15 @@ from typing import TYPE_CHECKING, Any
 from elasticsearch import Elasticsearch
 
 from pipeline.config import PipelineConfig
-from pipeline.fingerprints import fingerprint
-from pipeline.indices import ensure_indices
 from pipeline.models import Rejected
-from pipeline.quarantine import quarantine, register_replay
-from pipeline.rules import RuleSet
+from pipeline.rules.language import RuleSet
 from pipeline.settings import Settings
+from pipeline.store.indices import ensure_indices
+from pipeline.store.quarantine import quarantine, register_replay
+from pipeline.stories.fingerprints import fingerprint
 
 if TYPE_CHECKING:
-    from pipeline.stories import KnownItems
+    from pipeline.stories.clustering import KnownItems
 
 LOGGER = logging.getLogger(__name__)
 
@@ -99,7 +99,7 @@ def analyse_page(
     ``{"ok": False, "stage": "extract", "reason": "..."}``. Plain dicts in and out, so it runs the
     same in this process or in a worker process.
     """
-    from pipeline.extract import extract_article
+    from pipeline.fetch.extract import extract_article
     from pipeline.tagging import TagInput, tag_item
 
     post = item.get("post") or None
@@ -159,7 +159,7 @@ _Work = tuple[dict[str, Any], bytes | None, str, tuple[tuple[str, str], ...], da
 def _analyse_args(args: _Work) -> dict[str, Any]:
     """``analyse_page`` plus the item document (``story_id`` still empty): everything per-item and
     CPU-bound happens in the worker, so the main process only clusters and does I/O."""
-    from pipeline.indexing import build_item_document
+    from pipeline.store.items import build_item_document
 
     item, html, final_url, rule_pairs, now = args
     try:
@@ -231,7 +231,7 @@ def _fetch(client: Any, item: dict[str, Any]) -> tuple[dict[str, Any], Any, Exce
 
 
 def _is_transient(error: Exception) -> bool:
-    from pipeline.http_client import is_transient
+    from pipeline.fetch.client import is_transient
 
     return is_transient(error)
 
@@ -248,8 +248,8 @@ def enrich_pending(
     client: Any = None,
 ) -> EnrichReport:
     """Process pending items until none are left (or ``max_items``); see the module docstring."""
-    from pipeline.http_client import SafeHTTPClient
-    from pipeline.stories import KnownItems
+    from pipeline.fetch.client import SafeHTTPClient
+    from pipeline.stories.clustering import KnownItems
 
     ensure_indices(es, settings)
     report = EnrichReport()
@@ -301,7 +301,7 @@ def enrich_pending(
 def repair_missing_stories(es: Elasticsearch, settings: Settings, *, now: datetime) -> int:
     """Write the story documents that a crash between the item write and ``update_stories`` left
     out (items point at a story that does not exist). Only items not alerted yet are looked at."""
-    from pipeline.stories import update_stories
+    from pipeline.stories.clustering import update_stories
 
     response = es.search(
         index=settings.index("items"),
@@ -358,8 +358,8 @@ def _stage_batch(
 def _finish_batch(es: Elasticsearch, settings: Settings, staged: _Staged, now: datetime,
                   report: EnrichReport, known: KnownItems | None = None) -> None:  # fmt: skip
     """Record fetch failures, collect the analyses, cluster into stories, write the batch."""
-    from pipeline.indexing import bulk_write_items
-    from pipeline.stories import assign_stories, update_stories
+    from pipeline.store.items import bulk_write_items
+    from pipeline.stories.clustering import assign_stories, update_stories
 
     for item, error in staged.failures:
         _fetch_failed(es, settings, item, error, now, report)

@@ -17,9 +17,9 @@ from typing import Any
 
 from pipeline import config as config_module
 from pipeline.config import PipelineConfig
-from pipeline.elastic import make_client
-from pipeline.indices import ensure_indices
 from pipeline.settings import Settings
+from pipeline.store.client import make_client
+from pipeline.store.indices import ensure_indices
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -60,7 +60,7 @@ def poll(
     force: bool = False,
 ) -> dict[str, Any]:
     """Poll due sources (or ``source_ids``), enqueue new matching entries as pending items."""
-    from pipeline.polling import poll_sources
+    from pipeline.sources.polling import poll_sources
 
     es = make_client(settings)
     report = poll_sources(es, settings, paths.load(), now=now, source_ids=source_ids, force=force)
@@ -87,7 +87,7 @@ def alerts(settings: Settings, *, now: datetime, digests: bool = True) -> dict[s
 
 def maintenance(settings: Settings, paths: ConfigPaths, *, now: datetime) -> dict[str, Any]:
     """Source health report, silent-feed detection, quarantine replay, stale pending deliveries."""
-    from pipeline.maintenance import run_maintenance
+    from pipeline.ops.maintenance import run_maintenance
 
     es = make_client(settings)
     return run_maintenance(es, settings, paths.load(), now=now)

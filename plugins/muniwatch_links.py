@@ -3,7 +3,7 @@
 The worker computes the link when the task finishes (``BaseOperatorLink.get_link`` runs in the
 task process in Airflow 3 and its value is kept as an XCom), from the task's own report: one
 story → that story in Kibana Discover, several → those stories, none named → the items indexed in
-the last day. The URL is built by ``pipeline.links``, the one place for e-mails and Airflow.
+the last day. The URL is built by ``pipeline.search.links``, the one place for e-mails and Airflow.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any
 
 from airflow.sdk import BaseOperatorLink
 
-from pipeline import links
+from pipeline.search import links
 from pipeline.settings import Settings
 
 LOGGER = logging.getLogger(__name__)

@@ -28,9 +28,10 @@ from fastapi import Depends, FastAPI, Form, HTTPException
 from fastapi.responses import HTMLResponse, JSONResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from pipeline import airflow_settings, ops_status
-from pipeline.elastic import make_client
+from pipeline import airflow_settings
+from pipeline.ops import status as ops_status
 from pipeline.settings import Settings
+from pipeline.store.client import make_client
 
 LOGGER = logging.getLogger(__name__)
 

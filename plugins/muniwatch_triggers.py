@@ -21,7 +21,7 @@ asset's state store (``self.asset_state_store``), so a triggerer restart neither
 entries nor forgets what it saw. The first look at a feed only records a baseline: the scheduled
 poll takes care of what was there before the watcher started.
 
-Fetching goes through the project's one HTTP client, ``pipeline.http_client.SafeHTTPClient``
+Fetching goes through the project's one HTTP client, ``pipeline.fetch.client.SafeHTTPClient``
 (SSRF guard at connect time and on each redirect, size cap, conditional GET, an honest
 User-Agent, per-host pacing); a 429/503 backs the feed off for its ``Retry-After``. The blocking
 work (fetch, feed parsing) runs in a thread so the triggerer's event loop stays free.
@@ -43,7 +43,7 @@ import feedparser
 from airflow.triggers.base import BaseEventTrigger, TriggerEvent
 
 from pipeline import config as config_module
-from pipeline.http_client import FetchError, HTTPStatusError, SafeHTTPClient
+from pipeline.fetch.client import FetchError, HTTPStatusError, SafeHTTPClient
 from pipeline.settings import Settings, load_settings
 
 LOGGER = logging.getLogger(__name__)

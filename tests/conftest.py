@@ -17,9 +17,9 @@ import hypothesis
 import pytest
 from elasticsearch import Elasticsearch, NotFoundError
 
-from pipeline import es_local
-from pipeline.elastic import make_client
+from pipeline.local import es_local
 from pipeline.settings import REPO_ROOT, Settings, load_settings
+from pipeline.store.client import make_client
 from tests.support.http import LoopbackHTTPServer
 from tests.support.smtp import LoopbackSMTPServer
 

@@ -21,8 +21,8 @@ from pipeline.alerts.subscriptions import (
 )
 from pipeline.alerts.tokens import InvalidTokenError
 from pipeline.config import SubscriptionConfig, load_subscriptions
-from pipeline.elastic import make_client
 from pipeline.settings import load_settings
+from pipeline.store.client import make_client
 
 # pydantic field path → the command-line option a user typed
 _OPTIONS = {

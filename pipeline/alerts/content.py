@@ -17,7 +17,7 @@ from typing import Any
 from elasticsearch import Elasticsearch
 
 from pipeline.alerts.storage import parse_time
-from pipeline.links import story_link
+from pipeline.search.links import story_link
 from pipeline.settings import Settings
 
 LOGGER = logging.getLogger(__name__)

@@ -27,8 +27,8 @@ from pipeline.alerts.smtp import SendError, Transport, make_transport
 from pipeline.alerts.storage import ensure_alert_indices, iso
 from pipeline.alerts.subscriptions import Subscription, get_subscription, mark_digest_sent
 from pipeline.models import Rejected
-from pipeline.quarantine import quarantine, register_replay
 from pipeline.settings import Settings
+from pipeline.store.quarantine import quarantine, register_replay
 
 LOGGER = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 
 The core-only Elasticsearch has no percolator, so each batch of pending items is matched with one
 ``_msearch``: one search per active subscription, its filter ANDed with an ``ids`` filter on the
-batch. The filter is the one ``muniwatch search`` uses (``pipeline.search.item_filter_query``), so a
+batch. The filter is the one ``muniwatch search`` uses (``pipeline.search.query.item_filter_query``), so a
 subscription matches exactly what a search with the same query and filters would find.
 """
 
@@ -19,7 +19,7 @@ from elasticsearch import Elasticsearch, helpers
 from pipeline.alerts.content import ITEM_FIELDS
 from pipeline.alerts.storage import iso
 from pipeline.alerts.subscriptions import Subscription
-from pipeline.search import item_filter_query
+from pipeline.search.query import item_filter_query
 from pipeline.settings import Settings
 
 LOGGER = logging.getLogger(__name__)

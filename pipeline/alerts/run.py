@@ -29,8 +29,8 @@ from pipeline.alerts.smtp import Transport, make_transport
 from pipeline.alerts.storage import ensure_alert_indices, iso
 from pipeline.alerts.subscriptions import Subscription, list_subscriptions
 from pipeline.alerts.tokens import unsubscribe_secret
-from pipeline.indices import ensure_index
 from pipeline.settings import Settings
+from pipeline.store.indices import ensure_index
 
 LOGGER = logging.getLogger(__name__)
 

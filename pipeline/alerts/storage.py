@@ -8,8 +8,8 @@ from typing import Any
 
 from elasticsearch import Elasticsearch
 
-from pipeline.indices import ensure_index, load_template
 from pipeline.settings import Settings
+from pipeline.store.indices import ensure_index, load_template
 
 ALERT_INDICES = ("subscriptions", "deliveries")
 

@@ -7,7 +7,7 @@ import logging
 import sys
 from typing import Any, TextIO
 
-from pipeline.evaluate import evaluate_files, format_table
+from pipeline.tagging.evaluate import evaluate_files, format_table
 from pipeline.tagging.tagger import tag_item
 from pipeline.tagging.types import TagInput
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from pipeline.tagging.document import Document
 from pipeline.tagging.lexicons import MultiPattern
-from pipeline.tagging.text import Document
 from pipeline.tagging.types import Event
 
 _OBJECT = MultiPattern(

@@ -12,11 +12,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from pipeline.tagging.document import Document
 from pipeline.tagging.gazetteer import Place, norm
 from pipeline.tagging.mentions import Mention
 from pipeline.tagging.places import PlaceFinding
 from pipeline.tagging.scan import StartScan, caseless_probe_ok, sentence_hits
-from pipeline.tagging.text import Document
 from pipeline.tagging.types import Jurisdiction
 
 _COUNTY_GOV_AFTER_RE = re.compile(

@@ -6,9 +6,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from pipeline.tagging.document import Document
 from pipeline.tagging.gazetteer import AP_STATE_ABBREVIATIONS, Gazetteer, Place, norm
 from pipeline.tagging.scan import StartScan
-from pipeline.tagging.text import Document
 
 # \b(?:County|...)\b and \b[Cc]ounty of (...), scanned from the words they start with.
 _COUNTY_SUFFIX = StartScan(

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from pipeline.tagging import literals
+from pipeline.tagging.document import Document
 from pipeline.tagging.gazetteer import STATE_DEMONYMS, Gazetteer, Place, norm
 from pipeline.tagging.mentions import (
     Mention,
@@ -35,7 +36,6 @@ from pipeline.tagging.placewords import (
     STATE_GOV_AFTER,
 )
 from pipeline.tagging.runs import find_runs
-from pipeline.tagging.text import Document
 
 
 @dataclass(kw_only=True)

@@ -11,9 +11,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from pipeline.tagging.document import Document
 from pipeline.tagging.lexicons import MultiPattern
 from pipeline.tagging.scan import literal_positions, matches_at
-from pipeline.tagging.text import Document
 
 # Unmistakable phrases (count 2) and topic words that need company (count 1).
 _IMMIGRATION_STRONG = MultiPattern(

@@ -11,10 +11,10 @@ import re
 from functools import lru_cache
 from itertools import accumulate
 
+from pipeline.tagging.document import Document
 from pipeline.tagging.gazetteer import Gazetteer, Place, norm
 from pipeline.tagging.mentions import Mention, overlaps, strip_token
 from pipeline.tagging.placewords import CONNECTORS, GOV_AFTER
-from pipeline.tagging.text import Document
 
 _CAP_WORD = r"[A-Z][A-Za-z'’\-]*(?:\.(?:[A-Za-z]\.)*)?"
 _CAP_RUN_RE = re.compile(rf"{_CAP_WORD}(?: (?:(?:of|de|del|la|las|los|le|du|upon|on) )?{_CAP_WORD})*")

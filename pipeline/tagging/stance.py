@@ -14,6 +14,7 @@ import math
 import re
 from dataclasses import dataclass, field
 
+from pipeline.tagging.document import Document
 from pipeline.tagging.lexicons import (
     ANTI_PHRASES,
     BALANCE_MARKERS,
@@ -26,7 +27,6 @@ from pipeline.tagging.lexicons import (
     PhraseMatcher,
     split_alternatives,
 )
-from pipeline.tagging.text import Document
 from pipeline.tagging.types import Stance
 
 _ANTI = PhraseMatcher(ANTI_PHRASES)

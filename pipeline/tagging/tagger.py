@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 
+from pipeline.tagging.document import analyse
 from pipeline.tagging.event import classify_event
 from pipeline.tagging.gazetteer import load_gazetteer
 from pipeline.tagging.jurisdiction import choose_jurisdiction
@@ -17,7 +18,6 @@ from pipeline.tagging.language import detect_language
 from pipeline.tagging.places import find_places
 from pipeline.tagging.relevance import assess_relevance
 from pipeline.tagging.stance import classify_stance
-from pipeline.tagging.text import analyse
 from pipeline.tagging.types import Evidence, TagInput, Tags
 
 LOGGER = logging.getLogger(__name__)

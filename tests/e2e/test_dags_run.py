@@ -32,7 +32,9 @@ FIXTURES = "airflow"
 @pytest.fixture()
 def pipeline_steps() -> None:
     """The DAGs wire other issues' modules; until they land this test is skipped, naming them."""
-    pytest.importorskip("pipeline.polling", reason="pipeline.polling (issue 3: polling) has not landed")
+    pytest.importorskip(
+        "pipeline.sources.polling", reason="pipeline.sources.polling (issue 3: polling) has not landed"
+    )
     pytest.importorskip("pipeline.enrich", reason="pipeline.enrich (enrichment) has not landed")
     alerts = pytest.importorskip("pipeline.alerts", reason="pipeline.alerts (issue 6: alerts) has not landed")
     if not hasattr(alerts, "run_alerts"):

@@ -2,7 +2,7 @@
 every item is indexed exactly once, none lost, none doubled.
 
 The shared node on :9200 is never touched: this test starts a private node on :9250 with its own
-data folder, through the same ``pipeline.es_local`` code as ``muniwatch es up``, and stops it after.
+data folder, through the same ``pipeline.local.es_local`` code as ``muniwatch es up``, and stops it after.
 """
 
 from __future__ import annotations
@@ -19,10 +19,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pipeline import es_local
-from pipeline.elastic import make_client
 from pipeline.enrich import enrich_pending
+from pipeline.local import es_local
 from pipeline.settings import Settings, load_settings
+from pipeline.store.client import make_client
 from pipeline.tasks import ConfigPaths, poll, prepare
 from tests.support.http import LoopbackHTTPServer
 

@@ -1,7 +1,7 @@
 """In a running Airflow, a new entry on a priority feed starts a poll at once, and it is alerted.
 
 A real ``airflow standalone`` (scheduler, triggerer, DAG processor, API server) started by
-``pipeline.stack.up`` under this test's own folder, ports and index prefix (the benchmark's
+``pipeline.local.stack.up`` under this test's own folder, ports and index prefix (the benchmark's
 ``LatencyStack``); the priority feed is served by this process and the SMTP sink is this
 process's. The watcher looks every 2 s here (``MUNIWATCH_PRIORITY_CHECK_INTERVAL_S``) so that
 the test stays short; nothing about timing is asserted. Skipped, saying why, when Airflow cannot
@@ -19,8 +19,8 @@ from elasticsearch import Elasticsearch
 
 from bench.airflow_latency import SOURCE_ID, LatencyStack
 from bench.corpus import alert_pages
+from pipeline.local.stack import StackError
 from pipeline.settings import Settings
-from pipeline.stack import StackError
 
 pytestmark = pytest.mark.e2e
 

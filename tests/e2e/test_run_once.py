@@ -13,7 +13,7 @@ import pytest
 import yaml
 from elasticsearch import Elasticsearch
 
-from pipeline.demo import DEMO_DIR
+from pipeline.local.demo import DEMO_DIR
 from pipeline.runner import run_once
 from pipeline.settings import Settings
 from pipeline.tasks import ConfigPaths

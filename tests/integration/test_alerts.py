@@ -13,9 +13,9 @@ from pipeline.alerts import run_alerts
 from pipeline.alerts.ledger import digest_delivery_id, get, story_delivery_id
 from pipeline.alerts.subscriptions import add_subscription
 from pipeline.config import SubscriptionConfig
-from pipeline.indices import current_index
 from pipeline.models import item_id
 from pipeline.settings import Settings
+from pipeline.store.indices import current_index
 from tests.integration.test_alerts_fixtures import (
     T0,
     by_subscription_and_story,

@@ -15,9 +15,9 @@ from elasticsearch import Elasticsearch
 
 from pipeline.alerts.subscriptions import sync_subscriptions
 from pipeline.config import load_subscriptions
-from pipeline.indices import ensure_index
 from pipeline.models import item_id
 from pipeline.settings import REPO_ROOT, Settings
+from pipeline.store.indices import ensure_index
 
 pytestmark = pytest.mark.integration
 

@@ -13,8 +13,8 @@ from elasticsearch import Elasticsearch
 from pipeline.alerts import recover_pending, run_alerts
 from pipeline.alerts.ledger import Delivery, due_pending, get, story_delivery_id
 from pipeline.alerts.smtp import OutboxTransport, SMTPTransport, Transport, parse_smtp_url
-from pipeline.quarantine import open_records
 from pipeline.settings import Settings
+from pipeline.store.quarantine import open_records
 from tests.integration.test_alerts_fixtures import (
     T0,
     by_subscription_and_story,
@@ -214,7 +214,7 @@ def test_outbox_mode_writes_one_eml_per_email_named_after_the_message_id(
 def test_a_failed_delivery_is_resent_by_replay_once_the_problem_is_fixed(
     es: Elasticsearch, smtp_settings: Settings, smtp_server: LoopbackSMTPServer
 ) -> None:
-    from pipeline import quarantine
+    from pipeline.store import quarantine
 
     load_world(es, smtp_settings)
     smtp_server.reject_with = "550 5.7.1 message refused"

@@ -17,10 +17,10 @@ import yaml
 from elasticsearch import Elasticsearch
 
 from pipeline import tasks
-from pipeline.http_client import SafeHTTPClient
-from pipeline.polling import poll_sources, source_health
+from pipeline.fetch.client import SafeHTTPClient
 from pipeline.runner import run_once
 from pipeline.settings import Settings
+from pipeline.sources.polling import poll_sources, source_health
 from pipeline.tasks import ConfigPaths
 from tests.support.http import LoopbackHTTPServer
 from tests.support.smtp import LoopbackSMTPServer

@@ -20,13 +20,13 @@ from typing import Any
 import pytest
 import yaml
 
-from pipeline import http_client
 from pipeline.config import SourceConfig
-from pipeline.extract import extract_article
-from pipeline.feeds import parse_feed
-from pipeline.http_client import SafeHTTPClient
+from pipeline.fetch import client as http_client
+from pipeline.fetch.client import SafeHTTPClient
+from pipeline.fetch.extract import extract_article
 from pipeline.runner import run_once
 from pipeline.settings import REPO_ROOT, Settings
+from pipeline.sources.feeds import parse_feed
 from pipeline.tasks import ConfigPaths
 from tests.support.http import LoopbackHTTPServer
 from tests.support.smtp import LoopbackSMTPServer

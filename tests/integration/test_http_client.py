@@ -14,7 +14,7 @@ from http.server import BaseHTTPRequestHandler
 import httpx
 import pytest
 
-from pipeline.http_client import (
+from pipeline.fetch.client import (
     USER_AGENT,
     BlockedAddress,
     ConnectFailed,

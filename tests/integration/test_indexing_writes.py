@@ -12,11 +12,11 @@ from urllib.parse import urlsplit
 import pytest
 from elasticsearch import Elasticsearch
 
-from pipeline.elastic import make_client
-from pipeline.indexing import IndexingUnavailable, RetryPolicy, build_item_document, bulk_write_items
-from pipeline.indices import current_index, ensure_index
 from pipeline.models import Article, FeedEntry, item_id
 from pipeline.settings import Settings
+from pipeline.store.client import make_client
+from pipeline.store.indices import current_index, ensure_index
+from pipeline.store.items import IndexingUnavailable, RetryPolicy, build_item_document, bulk_write_items
 
 pytestmark = pytest.mark.integration
 

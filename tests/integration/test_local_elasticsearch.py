@@ -8,9 +8,9 @@ import sys
 import pytest
 from elasticsearch import Elasticsearch
 
-from pipeline import es_local
-from pipeline.indices import INDEX_NAMES, current_index, ensure_indices
+from pipeline.local import es_local
 from pipeline.settings import Settings
+from pipeline.store.indices import INDEX_NAMES, current_index, ensure_indices
 
 pytestmark = pytest.mark.integration
 

@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 from elasticsearch import Elasticsearch
 
-from pipeline.indexing import build_item_document, bulk_write_items
-from pipeline.indices import ensure_index, load_template
 from pipeline.models import Article, FeedEntry, PostInfo, item_id
-from pipeline.quarantine import open_records, replay
 from pipeline.settings import Settings
+from pipeline.store.indices import ensure_index, load_template
+from pipeline.store.items import build_item_document, bulk_write_items
+from pipeline.store.quarantine import open_records, replay
 
 pytestmark = pytest.mark.integration
 

@@ -12,10 +12,10 @@ import pytest
 from elasticsearch import Elasticsearch
 
 from pipeline.config import PipelineConfig, SourceConfig, WatchlistConfig, load_watchlists
-from pipeline.http_client import SafeHTTPClient
+from pipeline.fetch.client import SafeHTTPClient
 from pipeline.models import item_id
-from pipeline.polling import poll_group, poll_sources, source_health
 from pipeline.settings import Settings
+from pipeline.sources.polling import poll_group, poll_sources, source_health
 from tests.support.http import LoopbackHTTPServer, Route
 
 pytestmark = pytest.mark.integration
@@ -318,7 +318,7 @@ def test_x_sources_are_skipped_with_one_warning_without_a_token(
         SourceConfig(id="x-one", kind="x_account", handle="one"),
         SourceConfig(id="x-two", kind="x_search", query='"ICE contract"'),
     )
-    with caplog.at_level("WARNING", logger="pipeline.polling"):
+    with caplog.at_level("WARNING", logger="pipeline.sources.polling"):
         report = poll_sources(es, settings, config, now=NOW)
     warnings = [r for r in caplog.records if "X sources skipped" in r.getMessage()]
     assert len(warnings) == 1 and "x-one, x-two" in warnings[0].getMessage()

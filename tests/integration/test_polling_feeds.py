@@ -10,10 +10,10 @@ import pytest
 import yaml
 
 from pipeline.config import SourceConfig, load_watchlists
-from pipeline.feeds import parse_feed
-from pipeline.http_client import SafeHTTPClient, TooLarge
-from pipeline.rules import RuleSet
+from pipeline.fetch.client import SafeHTTPClient, TooLarge
+from pipeline.rules.language import RuleSet
 from pipeline.settings import Settings
+from pipeline.sources.feeds import parse_feed
 from tests.support.http import LoopbackHTTPServer
 
 pytestmark = pytest.mark.integration

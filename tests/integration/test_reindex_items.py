@@ -10,12 +10,12 @@ from typing import Any
 import pytest
 from elasticsearch import Elasticsearch
 
-from pipeline.elastic import make_client
-from pipeline.indexing import build_item_document, bulk_write_items
-from pipeline.indices import alias_indices, current_index
 from pipeline.models import Article, FeedEntry, item_id
-from pipeline.reindex import ReindexError, reindex_items
 from pipeline.settings import Settings
+from pipeline.store.client import make_client
+from pipeline.store.indices import alias_indices, current_index
+from pipeline.store.items import build_item_document, bulk_write_items
+from pipeline.store.reindex import ReindexError, reindex_items
 
 pytestmark = pytest.mark.integration
 

@@ -1,7 +1,7 @@
 """A rule finds the same documents in Elasticsearch (``to_es_query``) as it matches in Python.
 
 Only case-insensitive rules here: the ``standard`` analyzer lowercases, so the case-sensitive
-capitals of the Python matcher are a documented difference (see pipeline/rules.py).
+capitals of the Python matcher are a documented difference (see pipeline/rules/language.py).
 """
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ from collections.abc import Iterator
 import pytest
 from elasticsearch import Elasticsearch
 
-from pipeline.indices import ensure_index
-from pipeline.rules import parse_rule
+from pipeline.rules.language import parse_rule
 from pipeline.settings import Settings
+from pipeline.store.indices import ensure_index
 
 pytestmark = pytest.mark.integration
 

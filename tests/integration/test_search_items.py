@@ -10,8 +10,8 @@ import pytest
 from elasticsearch import Elasticsearch
 
 from pipeline.cli import main
-from pipeline.links import query_link
-from pipeline.search import SearchResult, item_filter_query, search_items
+from pipeline.search.links import query_link
+from pipeline.search.query import SearchResult, item_filter_query, search_items
 from pipeline.settings import Settings
 from tests.integration.test_stories_grouping import load_fixtures, process
 

@@ -16,10 +16,10 @@ from typing import Any
 import pytest
 from elasticsearch import Elasticsearch
 
-from pipeline.indexing import build_item_document, bulk_write_items
 from pipeline.models import Article, FeedEntry, PostInfo, item_id
 from pipeline.settings import Settings
-from pipeline.stories import StoryCandidate, assign_stories, story_id_for, update_stories
+from pipeline.store.items import build_item_document, bulk_write_items
+from pipeline.stories.clustering import StoryCandidate, assign_stories, story_id_for, update_stories
 
 pytestmark = pytest.mark.integration
 

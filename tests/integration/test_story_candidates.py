@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 from elasticsearch import Elasticsearch
 
-from pipeline.indexing import build_item_document, bulk_write_items
 from pipeline.settings import Settings
-from pipeline.stories import KnownItems, assign_stories
-from pipeline.story_candidates import KnownItem
+from pipeline.store.items import build_item_document, bulk_write_items
+from pipeline.stories.candidates import KnownItem
+from pipeline.stories.clustering import KnownItems, assign_stories
 from tests.integration.test_stories_grouping import (
     NOW,
     _article,

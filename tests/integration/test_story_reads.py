@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 from elasticsearch import Elasticsearch
 
-from pipeline.indexing import build_item_document, bulk_write_items
 from pipeline.settings import Settings
-from pipeline.stories import assign_stories, update_stories
-from pipeline.story_candidates import search_candidates
+from pipeline.store.items import build_item_document, bulk_write_items
+from pipeline.stories.candidates import search_candidates
+from pipeline.stories.clustering import assign_stories, update_stories
 from tests.integration.test_stories_grouping import NOW, _article, _candidate, _tags, load_fixtures
 
 pytestmark = pytest.mark.integration

@@ -25,7 +25,7 @@ from pipeline.alerts.subscriptions import (
 from pipeline.alerts.tokens import make_token, unsubscribe_secret
 from pipeline.cli import main
 from pipeline.config import ConfigError, SubscriptionConfig, load_subscriptions
-from pipeline.search import search_items
+from pipeline.search.query import search_items
 from pipeline.settings import Settings
 from tests.integration.test_alerts_fixtures import (
     ALERTS,

@@ -14,9 +14,9 @@ from elasticsearch import Elasticsearch
 
 from pipeline.config import PipelineConfig, SourceConfig, load_watchlists
 from pipeline.models import item_id
-from pipeline.polling import poll_sources
 from pipeline.settings import Settings
-from pipeline.social import make_x_client
+from pipeline.sources.polling import poll_sources
+from pipeline.sources.x import make_x_client
 from tests.support.fake_x import FakeXAPI
 
 pytestmark = pytest.mark.integration

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from pipeline import stack
 from pipeline.airflow_settings import ConnectionFields, settings_from_airflow
+from pipeline.local import stack
 from pipeline.settings import REPO_ROOT, Settings
 
 pytestmark = pytest.mark.unit

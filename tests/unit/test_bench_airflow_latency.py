@@ -11,8 +11,8 @@ import pytest
 from bench.airflow_latency import FeedServer, distinct_pages, milestones
 from bench.pages import TEASERS
 from bench.run import summarise
-from pipeline.bench import format_result
-from pipeline.extract import extract_article
+from pipeline.fetch.extract import extract_article
+from pipeline.local.bench import format_result
 from pipeline.tagging import TagInput, tag_item
 from tests.unit.test_bench_harness import raw_result
 

@@ -10,11 +10,11 @@ from bench import reference
 from bench.corpus import BENCH_RULES, alert_pages, build_pages, pipeline_corpus, polling_feeds
 from bench.pages import TEASERS
 from bench.run import summarise
-from pipeline.bench import format_result
 from pipeline.config import SourceConfig
-from pipeline.extract import extract_article
-from pipeline.feeds import parse_feed
-from pipeline.rules import RuleSet
+from pipeline.fetch.extract import extract_article
+from pipeline.local.bench import format_result
+from pipeline.rules.language import RuleSet
+from pipeline.sources.feeds import parse_feed
 
 pytestmark = pytest.mark.unit
 

@@ -19,7 +19,7 @@ from pipeline.config import (
     load_subscriptions,
     load_watchlists,
 )
-from pipeline.rules import RuleSet, parse_rule
+from pipeline.rules.language import RuleSet, parse_rule
 
 pytestmark = pytest.mark.unit
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
-from pipeline import es_local
+from pipeline.local import es_local
 from pipeline.settings import REPO_ROOT
 
 pytestmark = pytest.mark.unit

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import es_local
+from pipeline.local import es_local
 
 pytestmark = pytest.mark.unit
 

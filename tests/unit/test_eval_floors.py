@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.evaluate import EvalReport, evaluate_files, format_table
+from pipeline.tagging.evaluate import EvalReport, evaluate_files, format_table
 
 pytestmark = pytest.mark.unit
 

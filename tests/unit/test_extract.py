@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from pipeline.extract import extract_article
+from pipeline.fetch.extract import extract_article
 
 pytestmark = pytest.mark.unit
 

@@ -1,5 +1,5 @@
 """Property-based fuzzing of feed handling: random and mutated feed bytes into
-``pipeline.feeds.parse_feed`` never raise; whatever comes out is well-formed (http(s) links,
+``pipeline.sources.feeds.parse_feed`` never raise; whatever comes out is well-formed (http(s) links,
 no control characters, dates in range, rejects with a reason)."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pipeline.config import SourceConfig
-from pipeline.feeds import ParsedFeed, detect_platform, html_to_text, parse_feed
 from pipeline.settings import REPO_ROOT
+from pipeline.sources.feeds import ParsedFeed, detect_platform, html_to_text, parse_feed
 
 pytestmark = pytest.mark.unit
 

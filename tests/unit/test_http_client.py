@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from pipeline.http_client import (
+from pipeline.fetch.client import (
     FetchTimeout,
     HostPacer,
     HTTPStatusError,

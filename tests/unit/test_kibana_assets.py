@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from pipeline.indices import load_template
-from pipeline.kibana import KIBANA_DIR, PLACEHOLDER, saved_objects
+from pipeline.search.kibana import KIBANA_DIR, PLACEHOLDER, saved_objects
 from pipeline.settings import Settings
+from pipeline.store.indices import load_template
 
 pytestmark = pytest.mark.unit
 

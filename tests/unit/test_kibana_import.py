@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from pipeline.cli import main
-from pipeline.kibana import ndjson_payload
+from pipeline.search.kibana import ndjson_payload
 from pipeline.settings import load_settings
 
 pytestmark = pytest.mark.integration  # talks to a server on loopback

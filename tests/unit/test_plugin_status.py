@@ -13,11 +13,11 @@ import pytest
 from elasticsearch import Elasticsearch
 from fastapi.testclient import TestClient
 
-from pipeline import ops_status
-from pipeline.indices import ensure_indices
 from pipeline.models import Rejected
-from pipeline.quarantine import quarantine
+from pipeline.ops import status as ops_status
 from pipeline.settings import Settings
+from pipeline.store.indices import ensure_indices
+from pipeline.store.quarantine import quarantine
 from tests.e2e.conftest import configure_airflow_environment
 
 configure_airflow_environment()  # before Airflow is imported

@@ -30,7 +30,7 @@ from muniwatch_triggers import (  # noqa: E402
     watcher_client,
 )
 
-from pipeline.http_client import BlockedAddress, FetchError, SafeHTTPClient, TooLarge  # noqa: E402
+from pipeline.fetch.client import BlockedAddress, FetchError, SafeHTTPClient, TooLarge  # noqa: E402
 from pipeline.settings import Settings  # noqa: E402
 
 pytestmark = pytest.mark.integration

@@ -15,8 +15,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.rule_text import LazyWords, WordList, split_words
-from pipeline.rules import And, Near, Not, Or, Phrase, Term, parse_rule
+from pipeline.rules.language import And, Near, Not, Or, Phrase, Term, parse_rule
+from pipeline.rules.words import LazyWords, WordList, split_words
 
 pytestmark = pytest.mark.unit
 

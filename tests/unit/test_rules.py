@@ -10,7 +10,18 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.rules import And, Near, Not, Or, Phrase, Rule, RuleSet, RuleSyntaxError, Term, parse_rule
+from pipeline.rules.language import (
+    And,
+    Near,
+    Not,
+    Or,
+    Phrase,
+    Rule,
+    RuleSet,
+    RuleSyntaxError,
+    Term,
+    parse_rule,
+)
 
 pytestmark = pytest.mark.unit
 

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from pipeline.fingerprints import SIGNATURE_SIZE, fingerprint, similarity
-from pipeline.stories import StoryCandidate, build_story_document, story_id_for
+from pipeline.stories.clustering import StoryCandidate, build_story_document, story_id_for
+from pipeline.stories.fingerprints import SIGNATURE_SIZE, fingerprint, similarity
 
 pytestmark = pytest.mark.unit
 
@@ -39,7 +39,7 @@ def test_copies_with_other_boilerplate_are_near_duplicates(fixtures_dir: Path) -
 
 def test_fingerprints_are_the_same_in_every_process() -> None:
     code = (
-        "from pipeline.fingerprints import fingerprint\n"
+        "from pipeline.stories.fingerprints import fingerprint\n"
         "print(list(fingerprint('A title', 'Some text here to hash').minhash))"
     )
     other = subprocess.run(

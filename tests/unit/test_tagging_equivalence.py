@@ -1,6 +1,6 @@
 """The tagger's whole-text scans decide each sentence exactly as searching that sentence alone would.
 
-``text.analyse`` finds attribution words, sentence ends and quotes once per text, and
+``document.analyse`` finds attribution words, sentence ends and quotes once per text, and
 ``jurisdiction`` finds immigration and state-government words once per text; the plain
 per-sentence searches they replace are written out here as the reference. Texts are drawn from
 the words and marks where the two could part: quotes glued to words, sentence ends, paragraph
@@ -15,9 +15,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.tagging import jurisdiction, mentions, text
+from pipeline.tagging import document, jurisdiction, mentions
+from pipeline.tagging.document import Document, analyse
 from pipeline.tagging.gazetteer import load_gazetteer
-from pipeline.tagging.text import Document, analyse
 
 pytestmark = pytest.mark.unit
 
@@ -45,14 +45,14 @@ def documents(draw: st.DrawFn) -> Document:
 
 
 def _reference_sentences(full: str) -> list[tuple[int, int]]:
-    """Sentence bounds as text.py found them before: a split regex scan of each paragraph."""
+    """Sentence bounds as document.py found them before: a split regex scan of each paragraph."""
     out: list[tuple[int, int]] = []
-    for p_start, p_end in text._paragraphs(full):
+    for p_start, p_end in document._paragraphs(full):
         pieces: list[tuple[int, int]] = []
         cursor = p_start
-        for match in text._SENT_SPLIT_RE.finditer(full, p_start, p_end):
+        for match in document._SENT_SPLIT_RE.finditer(full, p_start, p_end):
             candidate = full[cursor : match.start()]
-            if text._ABBREV_END_RE.search(candidate.rstrip('"”’)] ')[-text._ABBREV_TAIL :]):
+            if document._ABBREV_END_RE.search(candidate.rstrip('"”’)] ')[-document._ABBREV_TAIL :]):
                 continue
             pieces.append((cursor, match.start()))
             cursor = match.end()
@@ -63,14 +63,14 @@ def _reference_sentences(full: str) -> list[tuple[int, int]]:
 
 def _check_sentences(doc: Document) -> None:
     full = doc.text
-    assert text._press_release(full[:600]) == bool(text._PRESS_RELEASE_RE.search(full[:600]))
-    assert text.find_quotes(full) == [m.span() for m in text._QUOTE_RE.finditer(full)]
+    assert document._press_release(full[:600]) == bool(document._PRESS_RELEASE_RE.search(full[:600]))
+    assert document.find_quotes(full) == [m.span() for m in document._QUOTE_RE.finditer(full)]
     bounds = [(s.start, s.end) for s in doc.sentences if s.text]
     assert bounds == _reference_sentences(full)
     for sentence in doc.sentences:
-        own = text._unquoted(full, sentence.start, sentence.end, doc.quotes).lower()
-        expected = bool(text._ATTRIBUTION_RE.search(own)) and not (
-            doc.press_release and text._FIRST_PERSON_RE.search(own)
+        own = document._unquoted(full, sentence.start, sentence.end, doc.quotes).lower()
+        expected = bool(document._ATTRIBUTION_RE.search(own)) and not (
+            doc.press_release and document._FIRST_PERSON_RE.search(own)
         )
         assert sentence.attributed == expected, sentence.text
 

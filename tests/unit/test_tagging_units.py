@@ -7,14 +7,14 @@ import json
 
 import pytest
 
-from pipeline.evaluate import LabelledItem, class_metrics, evaluate_items, format_table
 from pipeline.tagging import TAGGER_VERSION, TagInput, Tags, tag_item
 from pipeline.tagging.bench import measure_tag_rate, synthetic_items
 from pipeline.tagging.commands import run_eval, run_tag
+from pipeline.tagging.document import analyse, find_quotes
+from pipeline.tagging.evaluate import LabelledItem, class_metrics, evaluate_items, format_table
 from pipeline.tagging.gazetteer import load_gazetteer
 from pipeline.tagging.language import detect_language
 from pipeline.tagging.lexicons import MultiPattern, required_literal
-from pipeline.tagging.text import analyse, find_quotes
 
 pytestmark = pytest.mark.unit
 

@@ -10,7 +10,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.urls import URLError, canonical_url
+from pipeline.sources.urls import URLError, canonical_url
 
 pytestmark = pytest.mark.unit
 

@@ -105,7 +105,7 @@ def query_link(
             the subscription filter fields ``query``, ``jurisdictions``, ``states``, ``stances``,
             ``events`` (strings or lists).
     """
-    from pipeline.search import item_filter_query  # the one definition of what a search matches
+    from pipeline.search.query import item_filter_query  # the one definition of what a search matches
 
     spec: Mapping[str, Any] = (
         {"query": query_or_filters} if isinstance(query_or_filters, str) else query_or_filters

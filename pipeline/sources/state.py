@@ -22,8 +22,8 @@ from typing import Any
 from elasticsearch import Elasticsearch
 
 from pipeline.config import SourceConfig
-from pipeline.indices import ensure_index
 from pipeline.settings import Settings
+from pipeline.store.indices import ensure_index
 
 LOGGER = logging.getLogger(__name__)
 

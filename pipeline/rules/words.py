@@ -1,4 +1,4 @@
-"""The texts a watchlist rule is matched against, as words (see ``pipeline.rules`` for the syntax).
+"""The texts a watchlist rule is matched against, as words (see ``pipeline.rules.language`` for the syntax).
 
 Words follow Unicode word boundaries: runs of word characters joined by the mid-word characters
 that Unicode segmentation keeps inside a word ("don't", "U.S"), a possessive ``'s`` ignored.

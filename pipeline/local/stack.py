@@ -2,9 +2,9 @@
 
 ``up`` starts, each only if it is not already running (idempotent):
 
-1. Elasticsearch, through ``pipeline.es_local`` (remembered as ours only if this command started it);
+1. Elasticsearch, through ``pipeline.local.es_local`` (remembered as ours only if this command started it);
 2. an SMTP sink on 127.0.0.1 (aiosmtpd's Maildir handler) keeping every message under ``var/mail``;
-3. the offline demo feeds and pages (``pipeline.demo``) on 127.0.0.1, with a demo configuration
+3. the offline demo feeds and pages (``pipeline.local.demo``) on 127.0.0.1, with a demo configuration
    under ``var/stack/demo`` (``--no-demo`` polls the real sources in ``config/`` instead);
 4. Airflow standalone (scheduler, DAG processor, triggerer, API server + UI on :8080) with
    ``AIRFLOW_HOME=var/airflow``, the repository's ``dags/`` and ``plugins/``, SQLite, the
@@ -173,7 +173,7 @@ def components(settings: Settings, *, smtp_port: int = SMTP_PORT) -> dict[str, C
     airflow = str(Path(python).parent / "airflow")
     mail = str(settings.var_dir / "mail")
     smtp = ["-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{smtp_port}", "-c", "aiosmtpd.handlers.Mailbox", mail]
-    demo = ["-m", "pipeline.stack", "serve-demo", str(DEMO_PORT), str(demo_config_dir(settings))]
+    demo = ["-m", "pipeline.local.stack", "serve-demo", str(DEMO_PORT), str(demo_config_dir(settings))]
     return {
         "smtp": Component(
             name="SMTP sink", argv=[python, *smtp], marker="aiosmtpd",
@@ -258,7 +258,7 @@ def up(
         config_dir: the folder of the three YAML files Airflow's tasks and watcher read.
         overrides: environment for Airflow applied last (index prefix, watcher interval, ...).
     """
-    from pipeline import es_local
+    from pipeline.local import es_local
 
     directory = stack_dir(settings)
     directory.mkdir(parents=True, exist_ok=True)
@@ -327,7 +327,7 @@ def _stop(component: Component) -> bool:
 
 def down(settings: Settings) -> list[str]:
     """Stop what ``up`` started, and only that."""
-    from pipeline import es_local
+    from pipeline.local import es_local
 
     lines = []
     for component in reversed(list(components(settings).values())):
@@ -343,7 +343,7 @@ def down(settings: Settings) -> list[str]:
 
 
 def status(settings: Settings) -> list[str]:
-    from pipeline import es_local
+    from pipeline.local import es_local
 
     lines = [es_local.status(settings).describe(settings.es_url)]
     for component in components(settings).values():
@@ -356,7 +356,7 @@ def status(settings: Settings) -> list[str]:
 
 def serve_demo(port: int, config_dir: Path) -> None:
     """The demo feed server as a long-running process (``up`` starts it; SIGTERM ends it)."""
-    from pipeline.demo import DemoServer, write_demo_config
+    from pipeline.local.demo import DemoServer, write_demo_config
 
     server = DemoServer(port=port).start()
     write_demo_config(config_dir, server.base_url)

@@ -28,12 +28,12 @@ from elastic_transport import ConnectionError as TransportConnectionError
 from elastic_transport import ConnectionTimeout
 from elasticsearch import ApiError, Elasticsearch
 
-from pipeline.fingerprints import fingerprint
-from pipeline.indices import ensure_index
 from pipeline.models import Article, Rejected, item_id
-from pipeline.quarantine import quarantine, register_replay
 from pipeline.settings import Settings
-from pipeline.stories import as_datetime, linked_item_ids
+from pipeline.store.indices import ensure_index
+from pipeline.store.quarantine import quarantine, register_replay
+from pipeline.stories.clustering import as_datetime, linked_item_ids
+from pipeline.stories.fingerprints import fingerprint
 
 LOGGER = logging.getLogger(__name__)
 
@@ -184,7 +184,7 @@ def build_item_document(
             ``tags`` is the enrich outcome ``{"article": {...}, "tags": {...}, "matched_rules": [...]}``.
         tags: the tagger's output: a ``Tags`` object (anything with ``to_json_dict()``) or its
             JSON dict (DESIGN "Tag output"), or the enrich outcome described above.
-        story_id: from :func:`pipeline.stories.assign_stories`.
+        story_id: from :func:`pipeline.stories.clustering.assign_stories`.
         matched_rules: "watchlist-id: rule" labels (default: those on the article / outcome).
         now: becomes ``indexed_at``/``ingested_at``/``updated_at``.
     """

@@ -21,7 +21,7 @@ import yaml
 from pipeline.settings import Settings
 from pipeline.tasks import ConfigPaths
 
-DEMO_DIR = Path(__file__).parent / "data" / "demo"
+DEMO_DIR = Path(__file__).resolve().parents[1] / "data" / "demo"
 DEMO_PREFIX = "muniwatch-demo"
 # A fixed port keeps page URLs (hence item ids) the same from one demo run to the next.
 DEMO_PORT = 18765
@@ -206,8 +206,8 @@ def demo_command(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
             return 2
-        from pipeline.elastic import make_client
-        from pipeline.indices import delete_all
+        from pipeline.store.client import make_client
+        from pipeline.store.indices import delete_all
 
         delete_all(make_client(settings), settings)  # the demo's own prefix only
         print(f"removed the indices under {settings.index_prefix}-* for a fresh demo")

@@ -18,9 +18,9 @@ from typing import Any
 
 from elasticsearch import Elasticsearch
 
-from pipeline.indices import ensure_index
 from pipeline.models import Rejected
 from pipeline.settings import Settings
+from pipeline.store.indices import ensure_index
 
 LOGGER = logging.getLogger(__name__)
 
@@ -134,7 +134,12 @@ def load_replay_handlers() -> None:
     # Importing the stage modules registers their handlers.
     import importlib
 
-    for module in ("pipeline.enrich", "pipeline.indexing", "pipeline.polling", "pipeline.alerts.delivery"):
+    for module in (
+        "pipeline.enrich",
+        "pipeline.store.items",
+        "pipeline.sources.polling",
+        "pipeline.alerts.delivery",
+    ):
         try:
             importlib.import_module(module)
         except ModuleNotFoundError:
@@ -142,8 +147,8 @@ def load_replay_handlers() -> None:
 
 
 def replay_command(args: argparse.Namespace) -> int:
-    from pipeline.elastic import make_client
     from pipeline.settings import load_settings
+    from pipeline.store.client import make_client
 
     settings = load_settings()
     es = make_client(settings)

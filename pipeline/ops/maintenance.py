@@ -21,9 +21,9 @@ STALE_PENDING_AFTER = timedelta(minutes=30)
 def run_maintenance(
     es: Elasticsearch, settings: Settings, config: PipelineConfig, *, now: datetime
 ) -> dict[str, Any]:
-    from pipeline import quarantine
     from pipeline.alerts import recover_pending
-    from pipeline.polling import source_health
+    from pipeline.sources.polling import source_health
+    from pipeline.store import quarantine
 
     configured = {source.id for source in config.sources if source.enabled}
     health = [row for row in source_health(es, settings, now=now) if row.get("source_id") in configured]

@@ -12,7 +12,7 @@ Two items belong to one story when any of these holds (checked in this order):
 4. **rewrite** — related text (≥ ``RELATED_SIMILARITY``) within ``EVENT_WINDOW`` and jurisdictions
    that do not contradict each other (one side has none).
 
-Similarity comes from MinHash signatures (:mod:`pipeline.fingerprints`), stored per item
+Similarity comes from MinHash signatures (:mod:`pipeline.stories.fingerprints`), stored per item
 (``minhash``) together with LSH band keys (``lsh_bands``) so candidates are found with a plain
 ``terms`` query on the core-only server. Everything is deterministic: a story's id is derived from
 its first item's id, and an item that already has a story keeps it when processed again.
@@ -29,18 +29,18 @@ from typing import Any
 
 from elasticsearch import Elasticsearch, helpers
 
-from pipeline.fingerprints import Fingerprint, fingerprint, similarity
-from pipeline.indices import ensure_index
 from pipeline.models import item_id as make_item_id
 from pipeline.settings import Settings
-from pipeline.story_candidates import (
+from pipeline.store.indices import ensure_index
+from pipeline.stories.candidates import (
     KnownItem,
     KnownItems,
     as_datetime,
     read_unknown,
     search_candidates,
 )
-from pipeline.story_documents import build_story_document, update_stories
+from pipeline.stories.documents import build_story_document, update_stories
+from pipeline.stories.fingerprints import Fingerprint, fingerprint, similarity
 
 LOGGER = logging.getLogger(__name__)
 
@@ -63,7 +63,7 @@ def story_id_for(first_item_id: str) -> str:
 
 def linked_item_ids(urls: Sequence[str]) -> list[str]:
     """Item ids of the pages a post links to (raw and canonical form of each URL)."""
-    from pipeline.urls import canonical_url  # the sources step owns URL canonicalisation
+    from pipeline.sources.urls import canonical_url  # the sources step owns URL canonicalisation
 
     ids: list[str] = []
     for url in urls:

@@ -29,7 +29,7 @@ from lxml.etree import ParserError
 
 from pipeline.config import SourceConfig
 from pipeline.models import FeedEntry, PostInfo, Rejected
-from pipeline.urls import URLError, absolute_url, canonical_url
+from pipeline.sources.urls import URLError, absolute_url, canonical_url
 
 LOGGER = logging.getLogger(__name__)
 

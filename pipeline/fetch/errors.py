@@ -1,7 +1,7 @@
 """Typed fetch errors: each carries a ``reason`` a user can read and act on.
 
-Raised by the HTTP client (``pipeline.http_client``, which re-exports them) and by the X source
-(``pipeline.social``); ``is_transient`` tells a retry-later failure from a give-up one.
+Raised by the HTTP client (``pipeline.fetch.client``, which re-exports them) and by the X source
+(``pipeline.sources.x``); ``is_transient`` tells a retry-later failure from a give-up one.
 """
 
 from __future__ import annotations

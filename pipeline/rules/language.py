@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Protocol
 
-from pipeline.rule_text import LazyWords, RuleText, Span, is_cased, split_words
+from pipeline.rules.words import LazyWords, RuleText, Span, is_cased, split_words
 
 LOGGER = logging.getLogger(__name__)
 
@@ -55,7 +55,7 @@ class RuleSyntaxError(ValueError):
         super().__init__(f"at position {position}: {message}" if position is not None else message)
 
 
-# --- words (pipeline/rule_text.py) ------------------------------------------------------------
+# --- words (pipeline/rules/words.py) ------------------------------------------------------------
 
 
 def _words(text: str, *, strip_possessive: bool = True) -> list[str]:

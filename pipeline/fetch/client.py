@@ -38,7 +38,7 @@ from urllib.parse import urljoin
 
 import httpx
 
-from pipeline.http_errors import (
+from pipeline.fetch.errors import (
     BlockedAddress,
     ConnectFailed,
     FetchError,
@@ -50,7 +50,7 @@ from pipeline.http_errors import (
     UnexpectedContentType,
     is_transient,
 )
-from pipeline.http_guard import GuardedTransport, address_problem, literal_ip
+from pipeline.fetch.guard import GuardedTransport, address_problem, literal_ip
 from pipeline.settings import Settings
 
 __all__ = [

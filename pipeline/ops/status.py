@@ -160,7 +160,7 @@ def _stored_source_health(es: Elasticsearch, settings: Settings) -> list[dict[st
 def source_health(es: Elasticsearch, settings: Settings, *, now: datetime) -> list[dict[str, Any]]:
     """Per-source health rows: the polling module's view when it exists, else the stored state."""
     try:
-        from pipeline import polling
+        from pipeline.sources import polling
     except ImportError:
         return _stored_source_health(es, settings)
     reader = getattr(polling, "source_health", None)

@@ -71,7 +71,7 @@ def format_result(result: dict[str, Any]) -> str:
 
 
 def bench_command(args: argparse.Namespace) -> int:
-    from pipeline import es_local
+    from pipeline.local import es_local
 
     settings = load_settings()
     logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd: a line per SMTP command

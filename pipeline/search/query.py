@@ -1,8 +1,8 @@
 """Search indexed items: ``muniwatch search`` and the one definition of what a query matches.
 
 :func:`item_filter_query` turns a rule-syntax query (the watchlist language, translated by
-:mod:`pipeline.rules`) and the subscription filter fields into Elasticsearch query DSL. The search
-command, subscriptions (alerts) and Kibana links (:mod:`pipeline.links`) all use it, so a
+:mod:`pipeline.rules.language`) and the subscription filter fields into Elasticsearch query DSL. The search
+command, subscriptions (alerts) and Kibana links (:mod:`pipeline.search.links`) all use it, so a
 subscription matches exactly what ``muniwatch search`` finds. Only relevant items are searched;
 results are grouped by story (``collapse`` on ``story_id``) with highlights.
 """
@@ -20,8 +20,8 @@ from typing import Any
 
 from elasticsearch import Elasticsearch
 
-from pipeline.indices import ensure_index
 from pipeline.settings import Settings
+from pipeline.store.indices import ensure_index
 
 SEARCH_FIELDS = ("title", "text")
 ITEMS_PER_STORY = 5
@@ -90,12 +90,12 @@ def item_filter_query(
 
     Filters are ANDed; values within one filter are ORed (as in subscriptions). Jurisdictions
     match by name (case-insensitive), ``"Name, ST"`` or jurisdiction key. Raises
-    :class:`pipeline.rules.RuleSyntaxError` when the query does not parse.
+    :class:`pipeline.rules.language.RuleSyntaxError` when the query does not parse.
     """
     filters: list[dict[str, Any]] = [{"term": {"relevant": True}}]
     must: list[dict[str, Any]] = []
     if query and query.strip():
-        from pipeline.rules import parse_rule
+        from pipeline.rules.language import parse_rule
 
         must.append(parse_rule(query).to_es_query(SEARCH_FIELDS))
     places = _as_list(jurisdictions)
@@ -272,7 +272,7 @@ def search_items(
 
 
 def _story_link(settings: Settings, story_id: str, first_seen: str | None) -> str:
-    from pipeline.links import story_link
+    from pipeline.search.links import story_link
 
     if not first_seen:
         return story_link(settings, story_id)
@@ -311,9 +311,9 @@ def search_command(args: argparse.Namespace) -> int:
     """``muniwatch search QUERY [--jurisdiction X] [--state ST] [--stance S] [--event E] [--since 7d] ...``"""
     from elastic_transport import TransportError
 
-    from pipeline.elastic import make_client
-    from pipeline.rules import RuleSyntaxError
+    from pipeline.rules.language import RuleSyntaxError
     from pipeline.settings import load_settings
+    from pipeline.store.client import make_client
 
     settings = load_settings()
     es = make_client(settings)

@@ -2,13 +2,13 @@
 
 ``poll_sources(es, settings, config, now=...)`` polls every enabled source that is due (or the
 ids given, e.g. one Airflow task per ``group``): feeds through the project's HTTP client with
-conditional GET, X accounts and searches through tweepy (``pipeline.social``). Each entry whose
+conditional GET, X accounts and searches through tweepy (``pipeline.sources.x``). Each entry whose
 title + summary match a rule becomes an item document in ``{prefix}-items`` with
 ``status: pending``, written with a bulk ``create`` and ``_id = item_id(canonical_url)``: a 409
 means another source or an earlier run already has it, counted as a duplicate and never fetched
 again. A social post is an item of its own; the articles it links to are enqueued with it.
 
-Per-source state and health go to ``{prefix}-sources`` (``pipeline.source_state``). Entries that
+Per-source state and health go to ``{prefix}-sources`` (``pipeline.sources.state``). Entries that
 cannot be used are counted and quarantined (stage ``poll``) with the reason. Sources are polled
 on a small thread pool; the HTTP client keeps per-host politeness across threads.
 """
@@ -25,14 +25,12 @@ from typing import Any
 from elasticsearch import Elasticsearch
 
 from pipeline.config import PipelineConfig, SourceConfig
-from pipeline.feeds import parse_feed
-from pipeline.http_client import FetchError, SafeHTTPClient
-from pipeline.indices import ensure_index
+from pipeline.fetch.client import FetchError, SafeHTTPClient
 from pipeline.models import FeedEntry, Rejected, item_id
-from pipeline.quarantine import quarantine, register_replay
-from pipeline.rules import RuleSet
+from pipeline.rules.language import RuleSet
 from pipeline.settings import Settings
-from pipeline.source_state import (
+from pipeline.sources.feeds import parse_feed
+from pipeline.sources.state import (
     SourceState,
     all_states,
     due,
@@ -43,7 +41,9 @@ from pipeline.source_state import (
     record_success,
     save_states,
 )
-from pipeline.urls import URLError, canonical_url
+from pipeline.sources.urls import URLError, canonical_url
+from pipeline.store.indices import ensure_index
+from pipeline.store.quarantine import quarantine, register_replay
 
 LOGGER = logging.getLogger(__name__)
 
@@ -237,7 +237,7 @@ def _harvest(
     try:
         if source.kind == "rss":
             return harvest_feed(client, source, state)
-        from pipeline.social import harvest_x
+        from pipeline.sources.x import harvest_x
 
         return harvest_x(x_client, source, state, now=now)
     except FetchError as error:
@@ -331,7 +331,7 @@ def poll_sources(
     x_sources = [s for s in sources if s.kind != "rss"]
     if x_sources and x_client is None:
         if settings.x_bearer_token:
-            from pipeline.social import make_x_client
+            from pipeline.sources.x import make_x_client
 
             x_client = make_x_client(settings)
         else:

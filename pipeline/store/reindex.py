@@ -28,8 +28,14 @@ from typing import Any
 
 from elasticsearch import Elasticsearch
 
-from pipeline.indices import alias_indices, ensure_index, index_version, template_version, versioned_index
 from pipeline.settings import Settings
+from pipeline.store.indices import (
+    alias_indices,
+    ensure_index,
+    index_version,
+    template_version,
+    versioned_index,
+)
 
 LOGGER = logging.getLogger(__name__)
 
@@ -180,7 +186,7 @@ def reindex_items(
     _catch_up(es, old, new, retag, batch_size, copied_at, written, report, stories)
     es.indices.refresh(index=new)
     if stories:
-        from pipeline.stories import update_stories
+        from pipeline.stories.clustering import update_stories
 
         report.stories_updated = update_stories(es, settings, sorted(stories), now=now)
     return report
@@ -232,7 +238,7 @@ def _catch_up(
 
 def _tagger_retag() -> Retag:
     """Re-tag with the current tagger (imported here: reindexing is the only step here that needs it)."""
-    from pipeline.indexing import tag_fields
+    from pipeline.store.items import tag_fields
     from pipeline.tagging import TagInput, tag_item
 
     def retag(source: Mapping[str, Any]) -> dict[str, Any]:
@@ -253,8 +259,8 @@ def _tagger_retag() -> Retag:
 
 def reindex_command(args: argparse.Namespace) -> int:
     """``muniwatch reindex [--batch-size N]``: re-tag every item into a new index version."""
-    from pipeline.elastic import make_client
     from pipeline.settings import load_settings
+    from pipeline.store.client import make_client
 
     settings = load_settings()
     es = make_client(settings)

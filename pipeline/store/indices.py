@@ -3,7 +3,7 @@
 Each logical index ``name`` (items, stories, sources, subscriptions, deliveries, quarantine) has
 an index template ``{prefix}-{name}`` matching ``{prefix}-{name}-v*`` and an alias ``{prefix}-{name}``
 pointing at the current ``{prefix}-{name}-v{N}``. A new mapping or tagger version is a new index
-plus an alias swap (see ``pipeline.reindex``). Everything here works on the core-only server.
+plus an alias swap (see ``pipeline.store.reindex``). Everything here works on the core-only server.
 """
 
 from __future__ import annotations

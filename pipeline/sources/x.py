@@ -11,7 +11,7 @@ from its entities, minus links back into X), which polling enqueues as items too
   block a worker for 15 minutes); it becomes a FetchError with ``retry_after_s`` taken from
   ``x-rate-limit-reset``, and the source is backed off until then.
 * The bearer token comes from settings (``MUNIWATCH_X_BEARER_TOKEN``, or the Airflow connection
-  that ``dags/`` maps onto it); ``pipeline.polling`` skips X sources with one warning without it.
+  that ``dags/`` maps onto it); ``pipeline.sources.polling`` skips X sources with one warning without it.
 """
 
 from __future__ import annotations
@@ -25,12 +25,12 @@ import requests
 import tweepy
 
 from pipeline.config import SourceConfig
-from pipeline.http_client import ConnectFailed, FetchError, HTTPStatusError
+from pipeline.fetch.client import ConnectFailed, FetchError, HTTPStatusError
 from pipeline.models import FeedEntry, PostInfo
-from pipeline.polling import Harvest
 from pipeline.settings import Settings
-from pipeline.source_state import SourceState
-from pipeline.urls import URLError, canonical_url
+from pipeline.sources.polling import Harvest
+from pipeline.sources.state import SourceState
+from pipeline.sources.urls import URLError, canonical_url
 
 LOGGER = logging.getLogger(__name__)
 

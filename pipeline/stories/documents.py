@@ -3,7 +3,7 @@
 A story document sums up its items: jurisdiction and event (the most common among its relevant
 items), the sentence that carries the event, the stance mix, first and last seen, sources, URLs,
 item ids and a short per-item summary for e-mails. Which items form a story is decided in
-:mod:`pipeline.stories`.
+:mod:`pipeline.stories.clustering`.
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from typing import Any
 
 from elasticsearch import Elasticsearch, helpers
 
-from pipeline.indices import ensure_index
 from pipeline.models import STANCES
 from pipeline.settings import Settings
+from pipeline.store.indices import ensure_index
 
 LOGGER = logging.getLogger(__name__)
 

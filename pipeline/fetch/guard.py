@@ -20,7 +20,7 @@ import certifi
 import httpcore
 import httpx
 
-from pipeline.http_errors import BlockedAddress, ConnectFailed
+from pipeline.fetch.errors import BlockedAddress, ConnectFailed
 
 _METADATA_IPS = {
     ipaddress.ip_address("169.254.169.254"),  # AWS, GCP, Azure, OpenStack

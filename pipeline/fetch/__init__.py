@@ -1,0 +1,1 @@
+"""Fetch and extract: the one SSRF-safe HTTP client, its errors, and main-text extraction."""

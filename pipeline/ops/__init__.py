@@ -1,0 +1,1 @@
+"""Operations: the status figures and daily maintenance."""

@@ -1,0 +1,1 @@
+"""Watchlist rules: the query language and the texts it is matched against."""

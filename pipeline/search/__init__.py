@@ -1,0 +1,1 @@
+"""Search: query building, ``muniwatch search``, links into Kibana and Kibana assets."""

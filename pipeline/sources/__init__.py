@@ -1,0 +1,1 @@
+"""Sources: poll feeds and X, keep per-source state, canonicalise URLs."""

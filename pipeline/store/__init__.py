@@ -1,0 +1,1 @@
+"""The Elasticsearch store: client, versioned indices, item writes, quarantine, reindex."""

@@ -1,0 +1,1 @@
+"""Stories: near-duplicate fingerprints, candidate lookup, clustering and story documents."""
