@@ -20,26 +20,28 @@ import gc
 import logging
 import os
 from collections import Counter, defaultdict, deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import Any, Literal
 
 from elasticsearch import Elasticsearch
 
 from pipeline.config import PipelineConfig
-from pipeline.models import Rejected
+from pipeline.fetch.client import SafeHTTPClient, is_transient
+from pipeline.fetch.extract import extract_article
+from pipeline.models import Article, FeedEntry, PostInfo, Rejected
 from pipeline.rules.language import RuleSet
 from pipeline.settings import Settings
 from pipeline.store.indices import ensure_indices
+from pipeline.store.items import build_item_document, bulk_write_items
 from pipeline.store.quarantine import quarantine, register_replay
-from pipeline.stories.fingerprints import fingerprint
-
-if TYPE_CHECKING:
-    from pipeline.stories.clustering import KnownItems
+from pipeline.stories.candidates import as_datetime
+from pipeline.stories.clustering import KnownItems, StoryCandidate, assign_stories, update_stories
+from pipeline.tagging import TagInput, tag_item
 
 LOGGER = logging.getLogger(__name__)
 
@@ -62,6 +64,8 @@ class EnrichReport:
     retry_later: int = 0
     stories: int = 0
     item_ids: list[str] = field(default_factory=list)
+    # The stories the batch wrote items into (sorted, no repeats): the Kibana link of the run.
+    story_ids: list[str] = field(default_factory=list)
     sources: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
     errors: list[str] = field(default_factory=list)
 
@@ -73,6 +77,7 @@ class EnrichReport:
             "retry_later": self.retry_later,
             "stories": self.stories,
             "item_ids": self.item_ids,
+            "story_ids": self.story_ids,
             "sources": {sid: dict(counts) for sid, counts in self.sources.items()},
             "errors": self.errors[:50],
         }
@@ -81,96 +86,135 @@ class EnrichReport:
 # --- the CPU part: a pure function of plain data -----------------------------------------------
 
 
+@dataclass(frozen=True, kw_only=True)
+class PageAnalysis:
+    """What the CPU step made of one page or post: the article with the rules that matched its
+    full text, and the tagger's output (DESIGN "Tag output", as its JSON dict)."""
+
+    article: Article
+    tags: dict[str, Any]
+
+
+@dataclass(frozen=True, kw_only=True)
+class AnalysisFailure:
+    """Why a page could not be analysed; the item is marked failed and quarantined at ``stage``."""
+
+    stage: Literal["extract"]
+    reason: str
+
+
 @lru_cache(maxsize=8)
 def _rules(rule_pairs: tuple[tuple[str, str], ...]) -> RuleSet:
     return RuleSet(rule_pairs)
 
 
+def pending_entry(item: Mapping[str, Any]) -> FeedEntry:
+    """The feed entry a pending item document was made from (``polling`` wrote it)."""
+    post = item.get("post") or None
+    return FeedEntry(
+        source_id=str(item.get("source_id") or "unknown"),
+        source_kind=item.get("source_kind") or "rss",
+        url=str(item["url"]),
+        canonical_url=str(item["canonical_url"]),
+        title=str(item.get("title") or ""),
+        summary=str(item.get("summary") or ""),
+        published_at=as_datetime(item.get("published_at")),
+        author=item.get("author"),
+        home_state=item.get("home_state"),
+        post=PostInfo(
+            platform=post.get("platform") or "other",
+            post_id=str(post.get("post_id") or ""),
+            author=str(post.get("author") or ""),
+            handle=str(post.get("handle") or ""),
+            text=str(post.get("text") or ""),
+            linked_urls=list(post.get("linked_urls") or []),
+        )
+        if post
+        else None,
+        matched_rules=list(item.get("matched_rules") or []),
+    )
+
+
 def analyse_page(
     *,
-    item: dict[str, Any],
+    entry: FeedEntry,
     html: bytes | None,
     final_url: str,
     rule_pairs: tuple[tuple[str, str], ...],
-) -> dict[str, Any]:
+) -> PageAnalysis | AnalysisFailure:
     """Extract (pages) or take the post text (posts), match rules on the full text, tag.
 
-    Returns ``{"ok": True, "article": {...}, "tags": {...}, "matched_rules": [...]}`` or
-    ``{"ok": False, "stage": "extract", "reason": "..."}``. Plain dicts in and out, so it runs the
-    same in this process or in a worker process.
+    Plain data in and out (dataclasses of strings and numbers), so it runs the same in this
+    process or in a worker process.
     """
-    from pipeline.fetch.extract import extract_article
-    from pipeline.tagging import TagInput, tag_item
-
-    post = item.get("post") or None
-    article: dict[str, Any]
     if html is None:
-        title = item.get("title") or ""
-        text = (post or {}).get("text") or item.get("summary") or title
-        article = {
-            "title": title,
-            "text": text,
-            "published_at": item.get("published_at"),
-            "author": (post or {}).get("author"),
-            "site_name": None,
-            "language": None,
-        }
+        text = (entry.post.text if entry.post else "") or entry.summary or entry.title
+        author = entry.post.author if entry.post else None
+        article = Article(entry=entry, final_url=final_url, title=entry.title, text=text,
+                          published_at=entry.published_at, author=author)  # fmt: skip
     else:
         extracted = extract_article(html, final_url)
         if not extracted.has_article:
-            return {"ok": False, "stage": "extract", "reason": extracted.reason or "no article text found"}
-        article = {
-            "title": extracted.title or item.get("title") or "",
-            "text": extracted.text,
-            "published_at": (
-                extracted.published_at.isoformat() if extracted.published_at else item.get("published_at")
-            ),
-            "author": extracted.author,
-            "site_name": extracted.site_name,
-            "language": extracted.language,
-        }
-    title, text = str(article["title"] or ""), str(article["text"] or "")
-    matched = list(dict.fromkeys([*item.get("matched_rules", []), *_rules(rule_pairs).match(title, text)]))
-    print_ = fingerprint(title, text)
+            return AnalysisFailure(stage="extract", reason=extracted.reason or "no article text found")
+        article = Article(
+            entry=entry,
+            final_url=final_url,
+            title=extracted.title or entry.title,
+            text=extracted.text,
+            published_at=extracted.published_at or entry.published_at,
+            author=extracted.author,
+            site_name=extracted.site_name,
+            language=extracted.language,
+        )
+    matched = _rules(rule_pairs).match(article.title, article.text)
+    article.matched_rules = list(dict.fromkeys([*entry.matched_rules, *matched]))
     tags = tag_item(
         TagInput(
-            id=item["_id"],
-            title=title,
-            text=text,
+            id=entry.id,
+            title=article.title,
+            text=article.text,
             url=final_url,
-            home_state=item.get("home_state"),
-            language=article["language"],
+            home_state=entry.home_state,
+            language=article.language,
         )
     )
-    return {
-        "ok": True,
-        "article": article,
-        "tags": tags.to_json_dict(),
-        "matched_rules": matched,
-        "minhash": list(print_.minhash),
-        "lsh_bands": list(print_.bands),
-    }
+    return PageAnalysis(article=article, tags=tags.to_json_dict())
 
 
-# (pending item, page body or None for a post, final URL, watchlist rules, the run's ``now``)
-_Work = tuple[dict[str, Any], bytes | None, str, tuple[tuple[str, str], ...], datetime]
+@dataclass(frozen=True, kw_only=True)
+class _Work:
+    """One page (or post) for the CPU step: module-level and plain, so it pickles to a worker."""
+
+    item: dict[str, Any]  # the pending item document, with its ``_id``
+    html: bytes | None  # the page body; None for a post (its text is in the item)
+    final_url: str
+    rule_pairs: tuple[tuple[str, str], ...]
+    now: datetime
 
 
-def _analyse_args(args: _Work) -> dict[str, Any]:
-    """``analyse_page`` plus the item document (``story_id`` still empty): everything per-item and
-    CPU-bound happens in the worker, so the main process only clusters and does I/O."""
-    from pipeline.store.items import build_item_document
+@dataclass(frozen=True, kw_only=True)
+class _Analysed:
+    """A page analysed and its item document built (``story_id`` still empty)."""
 
-    item, html, final_url, rule_pairs, now = args
+    analysis: PageAnalysis
+    document: dict[str, Any]
+
+
+def _analyse_work(work: _Work) -> _Analysed | AnalysisFailure:
+    """``analyse_page`` plus the item document: everything per-item and CPU-bound happens in
+    the worker, so the main process only clusters and does I/O."""
     try:
-        outcome = analyse_page(item=item, html=html, final_url=final_url, rule_pairs=rule_pairs)
-        if outcome["ok"]:
-            outcome["final_url"] = final_url
-            outcome["document"] = build_item_document(item, outcome, story_id="", now=now)
-        return outcome
+        entry = pending_entry(work.item)
+        outcome = analyse_page(
+            entry=entry, html=work.html, final_url=work.final_url, rule_pairs=work.rule_pairs
+        )
+        if isinstance(outcome, AnalysisFailure):
+            return outcome
+        document = build_item_document(outcome.article, outcome.tags, story_id="", now=work.now)
+        return _Analysed(analysis=outcome, document=document)
     except Exception as error:  # one bad page must not sink the batch
-        LOGGER.exception("analysis failed for %s", final_url)
-        return {"ok": False, "stage": "extract", "reason": f"{type(error).__name__}: {error}"}
+        LOGGER.exception("analysis failed for %s", work.final_url)
+        return AnalysisFailure(stage="extract", reason=f"{type(error).__name__}: {error}")
 
 
 def _warm_up() -> None:
@@ -230,12 +274,6 @@ def _fetch(client: Any, item: dict[str, Any]) -> tuple[dict[str, Any], Any, Exce
         return item, None, error
 
 
-def _is_transient(error: Exception) -> bool:
-    from pipeline.fetch.client import is_transient
-
-    return is_transient(error)
-
-
 def enrich_pending(
     es: Elasticsearch,
     settings: Settings,
@@ -248,9 +286,6 @@ def enrich_pending(
     client: Any = None,
 ) -> EnrichReport:
     """Process pending items until none are left (or ``max_items``); see the module docstring."""
-    from pipeline.fetch.client import SafeHTTPClient
-    from pipeline.stories.clustering import KnownItems
-
     ensure_indices(es, settings)
     report = EnrichReport()
     report.stories += repair_missing_stories(es, settings, now=now)
@@ -301,8 +336,6 @@ def enrich_pending(
 def repair_missing_stories(es: Elasticsearch, settings: Settings, *, now: datetime) -> int:
     """Write the story documents that a crash between the item write and ``update_stories`` left
     out (items point at a story that does not exist). Only items not alerted yet are looked at."""
-    from pipeline.stories.clustering import update_stories
-
     response = es.search(
         index=settings.index("items"),
         query={"bool": {"filter": [{"term": {"status": "indexed"}}, {"term": {"alert_status": "pending"}}]}},
@@ -325,7 +358,7 @@ class _Staged:
     """A fetched batch: the pages, their analyses (futures when on the pool), the fetch failures."""
 
     work: list[_Work]
-    analyses: list[Future[dict[str, Any]]] | None
+    analyses: list[Future[_Analysed | AnalysisFailure]] | None
     failures: list[tuple[dict[str, Any], Exception]]
 
 
@@ -341,54 +374,54 @@ def _stage_batch(
     staged = _Staged(work=[], analyses=[] if cpu_pool is not None else None, failures=[])
     for item in batch:
         if item.get("post"):
-            staged.work.append((item, None, item["url"], rule_pairs, now))
+            staged.work.append(
+                _Work(item=item, html=None, final_url=item["url"], rule_pairs=rule_pairs, now=now)
+            )
     if cpu_pool is not None and staged.analyses is not None:
-        staged.analyses += [cpu_pool.submit(_analyse_args, args) for args in staged.work]
+        staged.analyses += [cpu_pool.submit(_analyse_work, work) for work in staged.work]
     to_fetch = [item for item in batch if not item.get("post")]
     for item, result, error in io_pool.map(lambda i: _fetch(client, i), to_fetch):
         if error is not None:
             staged.failures.append((item, error))
             continue
-        staged.work.append((item, result.body, result.final_url, rule_pairs, now))
+        staged.work.append(
+            _Work(item=item, html=result.body, final_url=result.final_url, rule_pairs=rule_pairs, now=now)
+        )
         if cpu_pool is not None and staged.analyses is not None:
-            staged.analyses.append(cpu_pool.submit(_analyse_args, staged.work[-1]))
+            staged.analyses.append(cpu_pool.submit(_analyse_work, staged.work[-1]))
     return staged
 
 
 def _finish_batch(es: Elasticsearch, settings: Settings, staged: _Staged, now: datetime,
                   report: EnrichReport, known: KnownItems | None = None) -> None:  # fmt: skip
     """Record fetch failures, collect the analyses, cluster into stories, write the batch."""
-    from pipeline.store.items import bulk_write_items
-    from pipeline.stories.clustering import assign_stories, update_stories
-
     for item, error in staged.failures:
         _fetch_failed(es, settings, item, error, now, report)
-    work = staged.work
     if staged.analyses is None:
-        analysed = list(map(_analyse_args, work))
+        analysed = list(map(_analyse_work, staged.work))
     else:
         analysed = [future.result() for future in staged.analyses]
 
-    ready: list[tuple[dict[str, Any], dict[str, Any]]] = []
-    for (item, *_), outcome in zip(work, analysed, strict=True):
-        if outcome["ok"]:
-            ready.append((item, outcome))
+    ready: list[tuple[dict[str, Any], _Analysed]] = []
+    for work, outcome in zip(staged.work, analysed, strict=True):
+        if isinstance(outcome, AnalysisFailure):
+            _give_up(es, settings, work.item, outcome.stage, outcome.reason, now, report)
         else:
-            _give_up(es, settings, item, outcome["stage"], outcome["reason"], now, report)
+            ready.append((work.item, outcome))
     if not ready:
         return
     story_ids = assign_stories(
-        es, settings, [_story_input(item, outcome) for item, outcome in ready], now=now, known=known
+        es, settings, [_story_candidate(outcome) for _, outcome in ready], now=now, known=known
     )
     documents = []
     for item, outcome in ready:
-        document = outcome["document"]
-        document["story_id"] = story_ids[item["_id"]]
-        documents.append(document)
+        documents.append({**outcome.document, "story_id": story_ids[item["_id"]]})
     written = bulk_write_items(es, settings, documents, now=now)
     # The bulk write refreshed the items; story documents become searchable at the end of the run.
-    update_stories(es, settings, sorted(set(story_ids.values())), now=now, refresh=False, refresh_items=False)
-    report.stories += len(set(story_ids.values()))
+    touched = sorted(set(story_ids.values()))
+    update_stories(es, settings, touched, now=now, refresh=False, refresh_items=False)
+    report.stories += len(touched)
+    report.story_ids = sorted({*report.story_ids, *touched})
     for item, outcome in ready:
         if item["_id"] in written.failed_ids:
             report.failed += 1
@@ -396,27 +429,26 @@ def _finish_batch(es: Elasticsearch, settings: Settings, staged: _Staged, now: d
             continue
         report.indexed += 1
         report.item_ids.append(item["_id"])
-        report.relevant += bool(outcome["tags"]["relevant"])
+        report.relevant += bool(outcome.analysis.tags.get("relevant"))
         report.sources[item.get("source_id") or "unknown"]["indexed"] += 1
 
 
-def _story_input(item: dict[str, Any], outcome: dict[str, Any]) -> dict[str, Any]:
-    tags = outcome["tags"]
-    document = outcome["document"]
-    return {
-        "item_id": item["_id"],
-        "title": outcome["article"]["title"],
-        "text": outcome["article"]["text"],
-        "jurisdiction_key": (tags.get("jurisdiction") or {}).get("key"),
-        "event": tags.get("event"),
-        "relevant": tags.get("relevant", False),
-        "published_at": outcome["article"].get("published_at") or item.get("published_at"),
+def _story_candidate(outcome: _Analysed) -> StoryCandidate:
+    """What clustering needs, taken from the built document (its fingerprint is computed once)."""
+    article, tags, document = outcome.analysis.article, outcome.analysis.tags, outcome.document
+    return StoryCandidate(
+        item_id=article.id,
+        title=article.title,
+        text=article.text,
+        jurisdiction_key=(tags.get("jurisdiction") or {}).get("key"),
+        event=tags.get("event"),
+        relevant=bool(tags.get("relevant")),
+        published_at=article.published_at or article.entry.published_at,
         # The links as the item document stores them (``post.linked_urls``).
-        "linked_urls": (document.get("post") or {}).get("linked_urls") or [],
-        "canonical_url": item.get("canonical_url"),
-        "minhash": outcome["minhash"],
-        "lsh_bands": outcome["lsh_bands"],
-    }
+        linked_urls=list((document.get("post") or {}).get("linked_urls") or []),
+        minhash=document["minhash"],
+        lsh_bands=document["lsh_bands"],
+    )
 
 
 def _fetch_failed(
@@ -429,7 +461,7 @@ def _fetch_failed(
 ) -> None:
     attempts = int(item.get("attempts") or 0) + 1
     reason = getattr(error, "reason", None) or f"{type(error).__name__}: {error}"
-    if _is_transient(error) and attempts < MAX_ATTEMPTS:
+    if is_transient(error) and attempts < MAX_ATTEMPTS:
         es.update(
             index=settings.index("items"),
             id=item["_id"],

@@ -30,6 +30,7 @@ from pipeline.models import FeedEntry, Rejected, item_id
 from pipeline.rules.language import RuleSet
 from pipeline.settings import Settings
 from pipeline.sources.feeds import parse_feed
+from pipeline.sources.harvest import Harvest
 from pipeline.sources.state import (
     SourceState,
     all_states,
@@ -42,6 +43,7 @@ from pipeline.sources.state import (
     save_states,
 )
 from pipeline.sources.urls import URLError, canonical_url
+from pipeline.sources.x import harvest_x, make_x_client
 from pipeline.store.indices import ensure_index
 from pipeline.store.quarantine import quarantine, register_replay
 
@@ -55,20 +57,6 @@ NO_X_TOKEN = "no X bearer token (set MUNIWATCH_X_BEARER_TOKEN)"
 
 class NotAFeed(FetchError):
     """The body parsed to nothing that looks like a feed (an HTML page, garbage)."""
-
-
-@dataclass(kw_only=True)
-class Harvest:
-    """What one poll of one source brought back, before matching."""
-
-    entries: list[FeedEntry] = field(default_factory=list)
-    rejected: list[Rejected] = field(default_factory=list)
-    not_modified: bool = False
-    status: int | None = None
-    etag: str | None = None
-    last_modified: str | None = None
-    cursor: str | None = None
-    problem: str | None = None
 
 
 @dataclass(kw_only=True)
@@ -237,8 +225,6 @@ def _harvest(
     try:
         if source.kind == "rss":
             return harvest_feed(client, source, state)
-        from pipeline.sources.x import harvest_x
-
         return harvest_x(x_client, source, state, now=now)
     except FetchError as error:
         return error
@@ -331,8 +317,6 @@ def poll_sources(
     x_sources = [s for s in sources if s.kind != "rss"]
     if x_sources and x_client is None:
         if settings.x_bearer_token:
-            from pipeline.sources.x import make_x_client
-
             x_client = make_x_client(settings)
         else:
             message = f"X sources skipped ({', '.join(s.id for s in x_sources)}): {NO_X_TOKEN}"

@@ -264,11 +264,6 @@ def load_states(es: Elasticsearch, settings: Settings, source_ids: list[str]) ->
     return states
 
 
-def save_state(es: Elasticsearch, settings: Settings, state: SourceState) -> None:
-    """Write the whole state document (idempotent: same state, same document)."""
-    es.index(index=settings.index("sources"), id=state.source_id, document=state.to_document())
-
-
 def save_states(es: Elasticsearch, settings: Settings, states: list[SourceState]) -> None:
     """Write several state documents in one bulk request."""
     if not states:
