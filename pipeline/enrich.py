@@ -1,13 +1,17 @@
-"""Enrich pending items: fetch → extract → re-match rules on the full text → tag → cluster → index.
+"""Enrich pending items: fetch → extract → watchlist rules on the full text → tag → cluster → index.
 
-Polling leaves each new matching entry in ``{prefix}-items`` as a *pending* document. This step
-takes them in batches, oldest first:
+Polling leaves each candidate in ``{prefix}-items`` as a *pending* document. This step takes
+them in batches, oldest first:
 
-* I/O (fetching pages) runs on a thread pool; the shared client keeps per-host politeness.
-* CPU (trafilatura extraction, rule matching, tagging) runs in :func:`analyse_page`, a pure
-  function of plain data, on a process pool when the batch is large enough to pay for it.
-* The batch is clustered into stories and written with one bulk request; the items become
-  ``status: indexed`` and ``alert_status: pending`` for the alerts step.
+* I/O (fetching pages) runs on a thread pool; the shared client keeps per-host politeness, and
+  each source's ``fetch_budget`` caps the pages fetched for it per run: the rest stay pending for
+  the next run and are counted (``waiting``).
+* CPU (trafilatura extraction, rule matching, tagging) runs in :mod:`pipeline.analysis`, pure
+  functions of plain data, on a process pool when the batch is large enough to pay for it.
+* The watchlist rules decide on the full text. Matching items are clustered into stories and
+  written with one bulk request (``status: indexed``, ``alert_status: pending`` for the alerts
+  step); the others are kept with their text (``status: unmatched``), counted per source, for
+  ``muniwatch rematch``; their URL is never fetched again.
 
 A transient fetch failure (timeout, 5xx, 429) leaves the item pending for the next run, up to
 ``MAX_ATTEMPTS``; anything else marks it ``failed`` and quarantines it with the reason, from where
@@ -25,23 +29,20 @@ from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPool
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import lru_cache
-from typing import Any, Literal
+from typing import Any
 
 from elasticsearch import Elasticsearch
 
-from pipeline.config import PipelineConfig
+from pipeline.analysis import AnalysedPage, AnalysisFailure, PageWork, RulePairs, analyse_work, has_kept_text
+from pipeline.config import DEFAULT_FETCH_BUDGET, PipelineConfig
 from pipeline.fetch.client import SafeHTTPClient, is_transient
-from pipeline.fetch.extract import extract_article
-from pipeline.models import Article, FeedEntry, PostInfo, Rejected
-from pipeline.rules.language import RuleSet
+from pipeline.models import Rejected
 from pipeline.settings import Settings
+from pipeline.sources.state import EnrichCounts, record_enrich
 from pipeline.store.indices import ensure_indices
-from pipeline.store.items import build_item_document, bulk_write_items
+from pipeline.store.items import bulk_write_items
 from pipeline.store.quarantine import quarantine, register_replay
-from pipeline.stories.candidates import as_datetime
 from pipeline.stories.clustering import KnownItems, StoryCandidate, assign_stories, update_stories
-from pipeline.tagging import TagInput, tag_item
 
 LOGGER = logging.getLogger(__name__)
 
@@ -58,13 +59,19 @@ MIN_PAGES_FOR_PROCESSES = 24
 
 @dataclass(kw_only=True)
 class EnrichReport:
+    """What one enrich run did. Per source (``sources``): ``fetched`` pages, candidates
+    ``matched`` (full text) or ``unmatched`` (kept), ``waiting`` for the next run's budget,
+    ``indexed``, ``errors``."""
+
     indexed: int = 0
     relevant: int = 0
+    unmatched: int = 0
+    waiting: int = 0
     failed: int = 0
     retry_later: int = 0
     stories: int = 0
     item_ids: list[str] = field(default_factory=list)
-    # The stories the batch wrote items into (sorted, no repeats): the Kibana link of the run.
+    # The stories this run wrote items into (sorted, no repeats): the Kibana link of the run.
     story_ids: list[str] = field(default_factory=list)
     sources: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
     errors: list[str] = field(default_factory=list)
@@ -73,6 +80,8 @@ class EnrichReport:
         return {
             "indexed": self.indexed,
             "relevant": self.relevant,
+            "unmatched": self.unmatched,
+            "waiting": self.waiting,
             "failed": self.failed,
             "retry_later": self.retry_later,
             "stories": self.stories,
@@ -83,138 +92,35 @@ class EnrichReport:
         }
 
 
-# --- the CPU part: a pure function of plain data -----------------------------------------------
+def _source_of(item: Mapping[str, Any]) -> str:
+    return str(item.get("source_id") or "unknown")
 
 
-@dataclass(frozen=True, kw_only=True)
-class PageAnalysis:
-    """What the CPU step made of one page or post: the article with the rules that matched its
-    full text, and the tagger's output (DESIGN "Tag output", as its JSON dict)."""
-
-    article: Article
-    tags: dict[str, Any]
+def _needs_fetch(item: Mapping[str, Any]) -> bool:
+    return not item.get("post") and not has_kept_text(item)
 
 
-@dataclass(frozen=True, kw_only=True)
-class AnalysisFailure:
-    """Why a page could not be analysed; the item is marked failed and quarantined at ``stage``."""
+class _FetchBudget:
+    """Pages fetched per source in this run, against each source's ``fetch_budget``."""
 
-    stage: Literal["extract"]
-    reason: str
+    def __init__(self, config: PipelineConfig) -> None:
+        self.limits = {source.id: source.fetch_budget for source in config.sources}
+        self.used: Counter[str] = Counter()
+        # Sources whose budget is spent: their items that need a fetch are not taken any more.
+        self.spent: set[str] = set()
 
-
-@lru_cache(maxsize=8)
-def _rules(rule_pairs: tuple[tuple[str, str], ...]) -> RuleSet:
-    return RuleSet(rule_pairs)
-
-
-def pending_entry(item: Mapping[str, Any]) -> FeedEntry:
-    """The feed entry a pending item document was made from (``polling`` wrote it)."""
-    post = item.get("post") or None
-    return FeedEntry(
-        source_id=str(item.get("source_id") or "unknown"),
-        source_kind=item.get("source_kind") or "rss",
-        url=str(item["url"]),
-        canonical_url=str(item["canonical_url"]),
-        title=str(item.get("title") or ""),
-        summary=str(item.get("summary") or ""),
-        published_at=as_datetime(item.get("published_at")),
-        author=item.get("author"),
-        home_state=item.get("home_state"),
-        post=PostInfo(
-            platform=post.get("platform") or "other",
-            post_id=str(post.get("post_id") or ""),
-            author=str(post.get("author") or ""),
-            handle=str(post.get("handle") or ""),
-            text=str(post.get("text") or ""),
-            linked_urls=list(post.get("linked_urls") or []),
-        )
-        if post
-        else None,
-        matched_rules=list(item.get("matched_rules") or []),
-    )
+    def take(self, item: Mapping[str, Any]) -> bool:
+        if not _needs_fetch(item):
+            return True
+        source = _source_of(item)
+        if self.used[source] >= self.limits.get(source, DEFAULT_FETCH_BUDGET):
+            self.spent.add(source)
+            return False
+        self.used[source] += 1
+        return True
 
 
-def analyse_page(
-    *,
-    entry: FeedEntry,
-    html: bytes | None,
-    final_url: str,
-    rule_pairs: tuple[tuple[str, str], ...],
-) -> PageAnalysis | AnalysisFailure:
-    """Extract (pages) or take the post text (posts), match rules on the full text, tag.
-
-    Plain data in and out (dataclasses of strings and numbers), so it runs the same in this
-    process or in a worker process.
-    """
-    if html is None:
-        text = (entry.post.text if entry.post else "") or entry.summary or entry.title
-        author = entry.post.author if entry.post else None
-        article = Article(entry=entry, final_url=final_url, title=entry.title, text=text,
-                          published_at=entry.published_at, author=author)  # fmt: skip
-    else:
-        extracted = extract_article(html, final_url)
-        if not extracted.has_article:
-            return AnalysisFailure(stage="extract", reason=extracted.reason or "no article text found")
-        article = Article(
-            entry=entry,
-            final_url=final_url,
-            title=extracted.title or entry.title,
-            text=extracted.text,
-            published_at=extracted.published_at or entry.published_at,
-            author=extracted.author,
-            site_name=extracted.site_name,
-            language=extracted.language,
-        )
-    matched = _rules(rule_pairs).match(article.title, article.text)
-    article.matched_rules = list(dict.fromkeys([*entry.matched_rules, *matched]))
-    tags = tag_item(
-        TagInput(
-            id=entry.id,
-            title=article.title,
-            text=article.text,
-            url=final_url,
-            home_state=entry.home_state,
-            language=article.language,
-        )
-    )
-    return PageAnalysis(article=article, tags=tags.to_json_dict())
-
-
-@dataclass(frozen=True, kw_only=True)
-class _Work:
-    """One page (or post) for the CPU step: module-level and plain, so it pickles to a worker."""
-
-    item: dict[str, Any]  # the pending item document, with its ``_id``
-    html: bytes | None  # the page body; None for a post (its text is in the item)
-    final_url: str
-    rule_pairs: tuple[tuple[str, str], ...]
-    now: datetime
-
-
-@dataclass(frozen=True, kw_only=True)
-class _Analysed:
-    """A page analysed and its item document built (``story_id`` still empty)."""
-
-    analysis: PageAnalysis
-    document: dict[str, Any]
-
-
-def _analyse_work(work: _Work) -> _Analysed | AnalysisFailure:
-    """``analyse_page`` plus the item document: everything per-item and CPU-bound happens in
-    the worker, so the main process only clusters and does I/O."""
-    try:
-        entry = pending_entry(work.item)
-        outcome = analyse_page(
-            entry=entry, html=work.html, final_url=work.final_url, rule_pairs=work.rule_pairs
-        )
-        if isinstance(outcome, AnalysisFailure):
-            return outcome
-        document = build_item_document(outcome.article, outcome.tags, story_id="", now=work.now)
-        return _Analysed(analysis=outcome, document=document)
-    except Exception as error:  # one bad page must not sink the batch
-        LOGGER.exception("analysis failed for %s", work.final_url)
-        return AnalysisFailure(stage="extract", reason=f"{type(error).__name__}: {error}")
+# --- the CPU pool ------------------------------------------------------------------------------
 
 
 def _warm_up() -> None:
@@ -250,21 +156,57 @@ def _cpu_pool(pages: int, processes: int | None) -> Iterator[Executor | None]:
 # --- the I/O part ------------------------------------------------------------------------------
 
 
+def _waiting_filter(spent: Sequence[str]) -> dict[str, Any]:
+    """Items of these sources that need a fetch (not posts, not kept texts)."""
+    return {
+        "bool": {
+            "filter": [{"terms": {"source_id": list(spent)}}],
+            "must_not": [{"exists": {"field": "post.platform"}}, {"exists": {"field": "text"}}],
+        }
+    }
+
+
 def pending_items(
-    es: Elasticsearch, settings: Settings, *, size: int, exclude: Sequence[str]
+    es: Elasticsearch,
+    settings: Settings,
+    *,
+    size: int,
+    exclude: Sequence[str],
+    spent: Sequence[str] = (),
+    only: Sequence[str] | None = None,
 ) -> list[dict[str, Any]]:
+    """The oldest pending items (of ``only``, when given), without ``exclude`` (ids) and the
+    pages of ``spent`` sources."""
+    filters: list[dict[str, Any]] = [{"term": {"status": "pending"}}]
+    if only is not None:
+        filters.append({"ids": {"values": list(only)}})
+    must_not: list[dict[str, Any]] = []
+    if exclude:
+        must_not.append({"ids": {"values": list(exclude)}})
+    if spent:
+        must_not.append(_waiting_filter(spent))
     response = es.search(
         index=settings.index("items"),
-        query={
-            "bool": {
-                "filter": [{"term": {"status": "pending"}}],
-                "must_not": [{"ids": {"values": list(exclude)}}] if exclude else [],
-            }
-        },
+        query={"bool": {"filter": filters, "must_not": must_not}},
         sort=[{"discovered_at": {"order": "asc", "missing": "_first"}}, {"canonical_url": "asc"}],
         size=size,
     )
     return [{"_id": hit["_id"], **hit["_source"]} for hit in response["hits"]["hits"]]
+
+
+def _count_waiting(es: Elasticsearch, settings: Settings, spent: set[str], report: EnrichReport) -> None:
+    """Candidates left pending because their source's fetch budget is spent, per source."""
+    if not spent:
+        return
+    response = es.search(
+        index=settings.index("items"),
+        query={"bool": {"filter": [{"term": {"status": "pending"}}, _waiting_filter(sorted(spent))]}},
+        aggs={"sources": {"terms": {"field": "source_id", "size": max(10, len(spent))}}},
+        size=0,
+    )
+    for bucket in response["aggregations"]["sources"]["buckets"]:
+        report.sources[bucket["key"]]["waiting"] += int(bucket["doc_count"])
+        report.waiting += int(bucket["doc_count"])
 
 
 def _fetch(client: Any, item: dict[str, Any]) -> tuple[dict[str, Any], Any, Exception | None]:
@@ -284,16 +226,26 @@ def enrich_pending(
     batch_size: int = BATCH_SIZE,
     processes: int | None = None,
     client: Any = None,
+    item_ids: Sequence[str] | None = None,
 ) -> EnrichReport:
-    """Process pending items until none are left (or ``max_items``); see the module docstring."""
+    """Process pending items until none are left (or ``max_items``); see the module docstring.
+
+    Args:
+        now: the run's time (stored times, stories' windows).
+        max_items: items taken in this run at most; the rest wait for the next.
+        processes: worker processes for extraction and tagging (default: one per core).
+        client: the HTTP client (a ``SafeHTTPClient`` from ``settings`` when None).
+        item_ids: only these pending items (``muniwatch rematch`` passes the promoted ones).
+    """
     ensure_indices(es, settings)
     report = EnrichReport()
     report.stories += repair_missing_stories(es, settings, now=now)
     rule_pairs = tuple(config.rules)
     client = client or SafeHTTPClient(settings)
+    budget = _FetchBudget(config)
     taken = 0
     # Items taken in this run that may still be pending in the index (in flight, to retry, or
-    # failed without a refresh yet); indexed ones are refreshed out of the pending set, so the
+    # failed without a refresh yet); written ones are refreshed out of the pending set, so the
     # exclusion stays a few hundred ids instead of growing with the run.
     exclude: set[str] = set()
     known = KnownItems()
@@ -306,15 +258,21 @@ def enrich_pending(
 
         def next_batch() -> Future[_Staged] | None:
             nonlocal taken
-            if taken >= max_items:
-                return None
-            size = min(batch_size, max_items - taken)
-            batch = pending_items(es, settings, size=size, exclude=sorted(exclude))
-            if not batch:
-                return None
-            taken += len(batch)
-            exclude.update(item["_id"] for item in batch)
-            return stager.submit(_stage_batch, batch, rule_pairs, now, client, io_pool, cpu_pool)
+            while taken < max_items:
+                size = min(batch_size, max_items - taken)
+                found = pending_items(
+                    es, settings, size=size, exclude=sorted(exclude), spent=sorted(budget.spent)
+                )
+                if not found:
+                    return None
+                # Items over their source's budget stay pending (``spent`` keeps them out of the
+                # next query); a batch made only of such items is skipped, not returned empty.
+                batch = [item for item in found if budget.take(item)]
+                if batch:
+                    taken += len(batch)
+                    exclude.update(item["_id"] for item in batch)
+                    return stager.submit(_stage_batch, batch, rule_pairs, now, client, io_pool, cpu_pool)
+            return None
 
         # Batches N+1.. N+PREFETCH_BATCHES are fetched and analysed while batch N is clustered and
         # written: the worker processes do not sit idle during the Elasticsearch round trips.
@@ -324,13 +282,27 @@ def enrich_pending(
                 staged.append(upcoming)
             if not staged:
                 break
-            indexed_before = len(report.item_ids)
-            _finish_batch(es, settings, staged.popleft().result(), now, report, known)
-            exclude.difference_update(report.item_ids[indexed_before:])
+            done = _finish_batch(es, settings, staged.popleft().result(), now, report, known)
+            exclude.difference_update(done)
+    _count_waiting(es, settings, budget.spent, report)
     if report.indexed:
         # Story documents are written without a refresh per batch; one here makes them searchable.
         es.indices.refresh(index=settings.index("stories"))
+    record_enrich(es, settings, _health_counts(report), now=now)
     return report
+
+
+def _health_counts(report: EnrichReport) -> dict[str, EnrichCounts]:
+    return {
+        source: EnrichCounts(
+            fetched=counts["fetched"],
+            matched=counts["matched"],
+            unmatched=counts["unmatched"],
+            waiting=counts["waiting"],
+        )
+        for source, counts in report.sources.items()
+        if source != "unknown"
+    }
 
 
 def repair_missing_stories(es: Elasticsearch, settings: Settings, *, now: datetime) -> int:
@@ -357,14 +329,14 @@ def repair_missing_stories(es: Elasticsearch, settings: Settings, *, now: dateti
 class _Staged:
     """A fetched batch: the pages, their analyses (futures when on the pool), the fetch failures."""
 
-    work: list[_Work]
-    analyses: list[Future[_Analysed | AnalysisFailure]] | None
+    work: list[PageWork]
+    analyses: list[Future[AnalysedPage | AnalysisFailure]] | None
     failures: list[tuple[dict[str, Any], Exception]]
 
 
 def _stage_batch(
     batch: list[dict[str, Any]],
-    rule_pairs: tuple[tuple[str, str], ...],
+    rule_pairs: RulePairs,
     now: datetime,
     client: Any,
     io_pool: ThreadPoolExecutor,
@@ -373,69 +345,83 @@ def _stage_batch(
     """Fetch a batch; each page goes to the CPU pool as soon as it arrives. No writes here."""
     staged = _Staged(work=[], analyses=[] if cpu_pool is not None else None, failures=[])
     for item in batch:
-        if item.get("post"):
+        if not _needs_fetch(item):  # posts and kept texts: nothing to fetch
             staged.work.append(
-                _Work(item=item, html=None, final_url=item["url"], rule_pairs=rule_pairs, now=now)
+                PageWork(item=item, html=None, final_url=item["url"], rule_pairs=rule_pairs, now=now)
             )
     if cpu_pool is not None and staged.analyses is not None:
-        staged.analyses += [cpu_pool.submit(_analyse_work, work) for work in staged.work]
-    to_fetch = [item for item in batch if not item.get("post")]
+        staged.analyses += [cpu_pool.submit(analyse_work, work) for work in staged.work]
+    to_fetch = [item for item in batch if _needs_fetch(item)]
     for item, result, error in io_pool.map(lambda i: _fetch(client, i), to_fetch):
         if error is not None:
             staged.failures.append((item, error))
             continue
         staged.work.append(
-            _Work(item=item, html=result.body, final_url=result.final_url, rule_pairs=rule_pairs, now=now)
+            PageWork(item=item, html=result.body, final_url=result.final_url, rule_pairs=rule_pairs, now=now)
         )
         if cpu_pool is not None and staged.analyses is not None:
-            staged.analyses.append(cpu_pool.submit(_analyse_work, staged.work[-1]))
+            staged.analyses.append(cpu_pool.submit(analyse_work, staged.work[-1]))
     return staged
 
 
 def _finish_batch(es: Elasticsearch, settings: Settings, staged: _Staged, now: datetime,
-                  report: EnrichReport, known: KnownItems | None = None) -> None:  # fmt: skip
-    """Record fetch failures, collect the analyses, cluster into stories, write the batch."""
+                  report: EnrichReport, known: KnownItems | None = None) -> list[str]:  # fmt: skip
+    """Record fetch failures, collect the analyses, cluster the matching items into stories,
+    write the batch (matching and unmatched items in one bulk request). Returns the ids that
+    left the pending set."""
     for item, error in staged.failures:
+        report.sources[_source_of(item)]["fetched"] += 1
         _fetch_failed(es, settings, item, error, now, report)
     if staged.analyses is None:
-        analysed = list(map(_analyse_work, staged.work))
+        analysed = list(map(analyse_work, staged.work))
     else:
         analysed = [future.result() for future in staged.analyses]
 
-    ready: list[tuple[dict[str, Any], _Analysed]] = []
+    ready: list[tuple[dict[str, Any], AnalysedPage]] = []
     for work, outcome in zip(staged.work, analysed, strict=True):
+        report.sources[_source_of(work.item)]["fetched"] += work.html is not None
         if isinstance(outcome, AnalysisFailure):
             _give_up(es, settings, work.item, outcome.stage, outcome.reason, now, report)
         else:
             ready.append((work.item, outcome))
     if not ready:
-        return
-    story_ids = assign_stories(
-        es, settings, [_story_candidate(outcome) for _, outcome in ready], now=now, known=known
-    )
+        return []
+    matching = [outcome for _, outcome in ready if outcome.analysis.matched]
+    story_ids = assign_stories(es, settings, [_story_candidate(o) for o in matching], now=now, known=known)
     documents = []
     for item, outcome in ready:
-        documents.append({**outcome.document, "story_id": story_ids[item["_id"]]})
+        story = {"story_id": story_ids[item["_id"]]} if outcome.analysis.matched else {}
+        documents.append({**outcome.document, **story})
     written = bulk_write_items(es, settings, documents, now=now)
     # The bulk write refreshed the items; story documents become searchable at the end of the run.
     touched = sorted(set(story_ids.values()))
-    update_stories(es, settings, touched, now=now, refresh=False, refresh_items=False)
+    if touched:
+        update_stories(es, settings, touched, now=now, refresh=False, refresh_items=False)
     report.stories += len(touched)
     report.story_ids = sorted({*report.story_ids, *touched})
+    done: list[str] = []
     for item, outcome in ready:
+        counts = report.sources[_source_of(item)]
         if item["_id"] in written.failed_ids:
             report.failed += 1
-            report.sources[item.get("source_id") or "unknown"]["errors"] += 1
+            counts["errors"] += 1
+            continue
+        done.append(item["_id"])
+        if not outcome.analysis.matched:
+            report.unmatched += 1
+            counts["unmatched"] += 1
             continue
         report.indexed += 1
         report.item_ids.append(item["_id"])
-        report.relevant += bool(outcome.analysis.tags.get("relevant"))
-        report.sources[item.get("source_id") or "unknown"]["indexed"] += 1
+        report.relevant += bool((outcome.analysis.tags or {}).get("relevant"))
+        counts["matched"] += 1
+        counts["indexed"] += 1
+    return done
 
 
-def _story_candidate(outcome: _Analysed) -> StoryCandidate:
+def _story_candidate(outcome: AnalysedPage) -> StoryCandidate:
     """What clustering needs, taken from the built document (its fingerprint is computed once)."""
-    article, tags, document = outcome.analysis.article, outcome.analysis.tags, outcome.document
+    article, tags, document = outcome.analysis.article, outcome.analysis.tags or {}, outcome.document
     return StoryCandidate(
         item_id=article.id,
         title=article.title,
@@ -468,7 +454,7 @@ def _fetch_failed(
             doc={"attempts": attempts, "last_error": str(reason)[:1000], "updated_at": now},
         )
         report.retry_later += 1
-        report.sources[item.get("source_id") or "unknown"]["errors"] += 1
+        report.sources[_source_of(item)]["errors"] += 1
         report.errors.append(f"{item['url']}: {reason} (will retry)")
         return
     _give_up(es, settings, item, "fetch", str(reason), now, report, attempts=attempts)
@@ -505,7 +491,7 @@ def _give_up(
         now=now,
     )
     report.failed += 1
-    report.sources[item.get("source_id") or "unknown"]["errors"] += 1
+    report.sources[_source_of(item)]["errors"] += 1
     report.errors.append(f"{item['url']}: {reason}")
 
 

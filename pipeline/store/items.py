@@ -211,6 +211,29 @@ def build_item_document(
     return {k: v for k, v in jsonable(document).items() if v is not None or k in _NULLABLE}
 
 
+def build_unmatched_document(article: Article, *, now: datetime) -> dict[str, Any]:
+    """The document of a fetched candidate whose full text matched no watchlist rule.
+
+    It keeps the text, so ``muniwatch rematch`` can run changed rules over it without fetching
+    again, and its canonical URL, so the page is never fetched again. ``status: unmatched``, no
+    tags, no story, no ``alert_status``: searches, dashboards and alerts (all on
+    ``relevant: true``) never see it.
+    """
+    base = article_fields(article)
+    document = {
+        **base,
+        "published_at": article.published_at or article.entry.published_at,
+        "matched_rules": [],
+        "watchlists": [],
+        "content_hash": hashlib.sha256(base["text"].encode("utf-8")).hexdigest(),
+        "status": "unmatched",
+        "last_error": None,
+        "fetched_at": now,
+        "updated_at": now,
+    }
+    return {k: v for k, v in jsonable(document).items() if v is not None or k in _NULLABLE}
+
+
 def article_fields(article: Article) -> dict[str, Any]:
     """What an item document says about the article itself (no tags, dates or lifecycle)."""
     entry, post = article.entry, article.entry.post
