@@ -64,9 +64,11 @@ class LabelledItem:
 def eval_dir() -> Path | None:
     """The shared labelled data, if this checkout has it (``$MUNIWATCH_EVAL_DIR`` first)."""
     configured = os.environ.get("MUNIWATCH_EVAL_DIR")
-    candidates = [Path(configured)] if configured else []
-    candidates += [REPO_ROOT.parent / "shared" / "eval", REPO_ROOT.parent.parent / "shared" / "eval",
-                   Path("/work/shared/eval")]  # fmt: skip
+    if configured:
+        candidates = [Path(configured)]
+    else:
+        candidates = [REPO_ROOT.parent / "shared" / "eval", REPO_ROOT.parent.parent / "shared" / "eval",
+                      Path("/work/shared/eval")]  # fmt: skip
     return next((c for c in candidates if all((c / f).is_file() for f in EVAL_FILES)), None)
 
 
