@@ -27,6 +27,7 @@ from pipeline.fetch.extract import extract_article
 from pipeline.models import Article, FeedEntry, PostInfo
 from pipeline.rules.language import RuleSet
 from pipeline.store.items import build_item_document, build_unmatched_document
+from pipeline.store.pending import has_kept_text
 from pipeline.stories.candidates import as_datetime
 from pipeline.tagging import TagInput, tag_item
 
@@ -107,11 +108,6 @@ def pending_entry(item: Mapping[str, Any]) -> FeedEntry:
         else None,
         matched_rules=list(item.get("matched_rules") or []),
     )
-
-
-def has_kept_text(item: Mapping[str, Any]) -> bool:
-    """A pending item that carries the text of an earlier fetch (promoted by ``rematch``)."""
-    return not item.get("post") and bool(item.get("text"))
 
 
 def read_article(entry: FeedEntry, html: bytes | None, final_url: str) -> Article | AnalysisFailure:

@@ -24,7 +24,7 @@ import gc
 import logging
 import os
 from collections import Counter, defaultdict, deque
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -33,14 +33,15 @@ from typing import Any
 
 from elasticsearch import Elasticsearch
 
-from pipeline.analysis import AnalysedPage, AnalysisFailure, PageWork, RulePairs, analyse_work, has_kept_text
-from pipeline.config import DEFAULT_FETCH_BUDGET, PipelineConfig
+from pipeline.analysis import AnalysedPage, AnalysisFailure, PageWork, RulePairs, analyse_work
+from pipeline.config import PipelineConfig
 from pipeline.fetch.client import SafeHTTPClient, is_transient
 from pipeline.models import Rejected
 from pipeline.settings import Settings
 from pipeline.sources.state import EnrichCounts, record_enrich
 from pipeline.store.indices import ensure_indices
 from pipeline.store.items import bulk_write_items
+from pipeline.store.pending import FetchBudget, count_waiting, needs_fetch, pending_items, source_of
 from pipeline.store.quarantine import quarantine, register_replay
 from pipeline.stories.clustering import KnownItems, StoryCandidate, assign_stories, update_stories
 
@@ -92,34 +93,6 @@ class EnrichReport:
         }
 
 
-def _source_of(item: Mapping[str, Any]) -> str:
-    return str(item.get("source_id") or "unknown")
-
-
-def _needs_fetch(item: Mapping[str, Any]) -> bool:
-    return not item.get("post") and not has_kept_text(item)
-
-
-class _FetchBudget:
-    """Pages fetched per source in this run, against each source's ``fetch_budget``."""
-
-    def __init__(self, config: PipelineConfig) -> None:
-        self.limits = {source.id: source.fetch_budget for source in config.sources}
-        self.used: Counter[str] = Counter()
-        # Sources whose budget is spent: their items that need a fetch are not taken any more.
-        self.spent: set[str] = set()
-
-    def take(self, item: Mapping[str, Any]) -> bool:
-        if not _needs_fetch(item):
-            return True
-        source = _source_of(item)
-        if self.used[source] >= self.limits.get(source, DEFAULT_FETCH_BUDGET):
-            self.spent.add(source)
-            return False
-        self.used[source] += 1
-        return True
-
-
 # --- the CPU pool ------------------------------------------------------------------------------
 
 
@@ -156,59 +129,6 @@ def _cpu_pool(pages: int, processes: int | None) -> Iterator[Executor | None]:
 # --- the I/O part ------------------------------------------------------------------------------
 
 
-def _waiting_filter(spent: Sequence[str]) -> dict[str, Any]:
-    """Items of these sources that need a fetch (not posts, not kept texts)."""
-    return {
-        "bool": {
-            "filter": [{"terms": {"source_id": list(spent)}}],
-            "must_not": [{"exists": {"field": "post.platform"}}, {"exists": {"field": "text"}}],
-        }
-    }
-
-
-def pending_items(
-    es: Elasticsearch,
-    settings: Settings,
-    *,
-    size: int,
-    exclude: Sequence[str],
-    spent: Sequence[str] = (),
-    only: Sequence[str] | None = None,
-) -> list[dict[str, Any]]:
-    """The oldest pending items (of ``only``, when given), without ``exclude`` (ids) and the
-    pages of ``spent`` sources."""
-    filters: list[dict[str, Any]] = [{"term": {"status": "pending"}}]
-    if only is not None:
-        filters.append({"ids": {"values": list(only)}})
-    must_not: list[dict[str, Any]] = []
-    if exclude:
-        must_not.append({"ids": {"values": list(exclude)}})
-    if spent:
-        must_not.append(_waiting_filter(spent))
-    response = es.search(
-        index=settings.index("items"),
-        query={"bool": {"filter": filters, "must_not": must_not}},
-        sort=[{"discovered_at": {"order": "asc", "missing": "_first"}}, {"canonical_url": "asc"}],
-        size=size,
-    )
-    return [{"_id": hit["_id"], **hit["_source"]} for hit in response["hits"]["hits"]]
-
-
-def _count_waiting(es: Elasticsearch, settings: Settings, spent: set[str], report: EnrichReport) -> None:
-    """Candidates left pending because their source's fetch budget is spent, per source."""
-    if not spent:
-        return
-    response = es.search(
-        index=settings.index("items"),
-        query={"bool": {"filter": [{"term": {"status": "pending"}}, _waiting_filter(sorted(spent))]}},
-        aggs={"sources": {"terms": {"field": "source_id", "size": max(10, len(spent))}}},
-        size=0,
-    )
-    for bucket in response["aggregations"]["sources"]["buckets"]:
-        report.sources[bucket["key"]]["waiting"] += int(bucket["doc_count"])
-        report.waiting += int(bucket["doc_count"])
-
-
 def _fetch(client: Any, item: dict[str, Any]) -> tuple[dict[str, Any], Any, Exception | None]:
     try:
         return item, client.get(item["url"], expect="html"), None
@@ -242,7 +162,7 @@ def enrich_pending(
     report.stories += repair_missing_stories(es, settings, now=now)
     rule_pairs = tuple(config.rules)
     client = client or SafeHTTPClient(settings)
-    budget = _FetchBudget(config)
+    budget = FetchBudget(config)
     taken = 0
     # Items taken in this run that may still be pending in the index (in flight, to retry, or
     # failed without a refresh yet); written ones are refreshed out of the pending set, so the
@@ -284,7 +204,9 @@ def enrich_pending(
                 break
             done = _finish_batch(es, settings, staged.popleft().result(), now, report, known)
             exclude.difference_update(done)
-    _count_waiting(es, settings, budget.spent, report)
+    for source, waiting in count_waiting(es, settings, budget.spent).items():
+        report.sources[source]["waiting"] += waiting
+        report.waiting += waiting
     if report.indexed:
         # Story documents are written without a refresh per batch; one here makes them searchable.
         es.indices.refresh(index=settings.index("stories"))
@@ -345,13 +267,13 @@ def _stage_batch(
     """Fetch a batch; each page goes to the CPU pool as soon as it arrives. No writes here."""
     staged = _Staged(work=[], analyses=[] if cpu_pool is not None else None, failures=[])
     for item in batch:
-        if not _needs_fetch(item):  # posts and kept texts: nothing to fetch
+        if not needs_fetch(item):  # posts and kept texts: nothing to fetch
             staged.work.append(
                 PageWork(item=item, html=None, final_url=item["url"], rule_pairs=rule_pairs, now=now)
             )
     if cpu_pool is not None and staged.analyses is not None:
         staged.analyses += [cpu_pool.submit(analyse_work, work) for work in staged.work]
-    to_fetch = [item for item in batch if _needs_fetch(item)]
+    to_fetch = [item for item in batch if needs_fetch(item)]
     for item, result, error in io_pool.map(lambda i: _fetch(client, i), to_fetch):
         if error is not None:
             staged.failures.append((item, error))
@@ -370,7 +292,7 @@ def _finish_batch(es: Elasticsearch, settings: Settings, staged: _Staged, now: d
     write the batch (matching and unmatched items in one bulk request). Returns the ids that
     left the pending set."""
     for item, error in staged.failures:
-        report.sources[_source_of(item)]["fetched"] += 1
+        report.sources[source_of(item)]["fetched"] += 1
         _fetch_failed(es, settings, item, error, now, report)
     if staged.analyses is None:
         analysed = list(map(analyse_work, staged.work))
@@ -379,7 +301,7 @@ def _finish_batch(es: Elasticsearch, settings: Settings, staged: _Staged, now: d
 
     ready: list[tuple[dict[str, Any], AnalysedPage]] = []
     for work, outcome in zip(staged.work, analysed, strict=True):
-        report.sources[_source_of(work.item)]["fetched"] += work.html is not None
+        report.sources[source_of(work.item)]["fetched"] += work.html is not None
         if isinstance(outcome, AnalysisFailure):
             _give_up(es, settings, work.item, outcome.stage, outcome.reason, now, report)
         else:
@@ -401,7 +323,7 @@ def _finish_batch(es: Elasticsearch, settings: Settings, staged: _Staged, now: d
     report.story_ids = sorted({*report.story_ids, *touched})
     done: list[str] = []
     for item, outcome in ready:
-        counts = report.sources[_source_of(item)]
+        counts = report.sources[source_of(item)]
         if item["_id"] in written.failed_ids:
             report.failed += 1
             counts["errors"] += 1
@@ -454,7 +376,7 @@ def _fetch_failed(
             doc={"attempts": attempts, "last_error": str(reason)[:1000], "updated_at": now},
         )
         report.retry_later += 1
-        report.sources[_source_of(item)]["errors"] += 1
+        report.sources[source_of(item)]["errors"] += 1
         report.errors.append(f"{item['url']}: {reason} (will retry)")
         return
     _give_up(es, settings, item, "fetch", str(reason), now, report, attempts=attempts)
@@ -491,7 +413,7 @@ def _give_up(
         now=now,
     )
     report.failed += 1
-    report.sources[_source_of(item)]["errors"] += 1
+    report.sources[source_of(item)]["errors"] += 1
     report.errors.append(f"{item['url']}: {reason}")
 
 
