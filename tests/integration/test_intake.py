@@ -125,6 +125,11 @@ def test_relevant_items_reach_the_tagger_and_pages_are_fetched_once(
         assert _totals(first, "fetched") - _totals(first, "candidates") >= 2  # fx-03 and fx-08: off topic
         assert "fx-03" not in [i.id for i in own if docs[i.id]]
 
+    # The enrich report names the stories it wrote into (the Airflow "Open in Kibana" link).
+    stories = {doc["story_id"] for doc in docs.values() if doc and doc["status"] == "indexed"}
+    assert set(first.reports["enrich"]["story_ids"]) == stories
+    assert second.reports["enrich"]["story_ids"] == []
+
     # Off-topic or not, no page is fetched twice; the second run fetches nothing (feeds: 304).
     pages = list(served.page_paths.values())
     assert max(len(http_server.seen(page)) for page in pages) == 1
