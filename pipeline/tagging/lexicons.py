@@ -11,17 +11,6 @@ from __future__ import annotations
 
 import re
 
-from pipeline.tagging import literals
-from pipeline.tagging.regex_parts import opening_words, required_literal, split_alternatives
-from pipeline.tagging.scan import finditer_from
-
-__all__ = ["MultiPattern", "PhraseMatcher", "required_literal", "split_alternatives"]
-
-# Few gates are cheaper tested one by one than with a scan of a text nothing else scans.
-MANY_GATES = 8
-# Opening words shorter than this ("to", "of") occur too often to be worth trying one by one.
-MIN_START = 3
-
 ANTI_PHRASES: tuple[tuple[str, float], ...] = (
     (r"victory for (?:immigrant|the immigrant|our communit|immigrants|families)", 2.0),
     (r"immigrant rights?", 1.0),
@@ -154,148 +143,28 @@ BALANCE_MARKERS = (
 
 
 class PhraseMatcher:
-    """Weighted phrases matched on lower-cased text, each skipped unless its required literal occurs."""
+    """Weighted phrases matched on lower-cased text, each starting and ending at a word boundary."""
 
     def __init__(self, phrases: tuple[tuple[str, float], ...]) -> None:
-        # No leading \b in the compiled regex: it disables the engine's literal-prefix scan (15x slower);
-        # the word boundary is checked on each match instead.
-        # Each regex is tried only where one of the words its matches open with occurs.
-        self.entries = [
-            (_gates(pattern), opening_words(pattern, MIN_START), re.compile(rf"(?:{pattern})(?!\w)"), weight)
-            for pattern, weight in phrases
-        ]
-        literals.register(word for gates, starts, _re, _w in self.entries for word in (*gates, *starts))
+        self.entries = [(re.compile(rf"\b(?:{pattern})(?!\w)"), weight) for pattern, weight in phrases]
 
     def finditer(self, text: str) -> list[tuple[int, int, float]]:
         """(start, end, weight) of every phrase occurrence, sorted by start."""
-        out: list[tuple[int, int, float]] = []
-        found = literals.present(text)
-        for gates, starts, regex, weight in self.entries:
-            if gates and found.isdisjoint(gates):
-                continue
-            out.extend(
-                (m.start(), m.end(), weight)
-                for m in finditer_from(regex, text, starts)
-                if _at_boundary(text, m.start())
-            )
+        out = [(m.start(), m.end(), weight) for regex, weight in self.entries for m in regex.finditer(text)]
         out.sort()
         return out
 
 
-def _at_boundary(text: str, start: int) -> bool:
-    return start == 0 or not (text[start - 1].isalnum() or text[start - 1] == "_")
+def words_pattern(alternatives: str) -> re.Pattern[str]:
+    """A regex matching any of ``alternatives`` (a ``|`` list) as whole words."""
+    return re.compile(rf"\b(?:{alternatives})\b")
 
 
-_LOOKBEHIND_RE = re.compile(r"^\(\?<!([^()\\]*)\)")
+def spans(regex: re.Pattern[str], text: str) -> list[tuple[int, int]]:
+    """Start and end of every (non-overlapping) match of ``regex`` in ``text``."""
+    return [m.span() for m in regex.finditer(text)]
 
 
-def _strip_leading(branch: str) -> tuple[str, bool, tuple[str, ...]]:
-    """Split off a leading \\b and negative lookbehinds (checked in Python; see ``PhraseMatcher``)."""
-    boundary = False
-    negatives: list[str] = []
-    while True:
-        if branch.startswith("\\b"):
-            boundary, branch = True, branch[2:]
-            continue
-        match = _LOOKBEHIND_RE.match(branch)
-        if match:
-            negatives.append(match.group(1))
-            branch = branch[match.end() :]
-            continue
-        return branch, boundary, tuple(negatives)
-
-
-_LEADING_GROUP_RE = re.compile(r"^(?:\\b|\(\?<![^)]*\))*\(\?:([A-Za-z' |-]+)\)")
-
-
-def _gates(branch: str) -> tuple[str, ...]:
-    """Literals of which at least one must occur for ``branch`` to match (empty: always scan)."""
-    literal = required_literal(branch)
-    if literal:
-        return (literal,)
-    lead = _LEADING_GROUP_RE.match(branch)
-    if lead:
-        options = tuple(o for o in lead.group(1).split("|") if o)
-        if options and all(len(o) >= 3 for o in options):
-            return options
-    return opening_words(_strip_leading(branch)[0])
-
-
-class MultiPattern:
-    """A big alternation split into branches, each scanned only when its required literal occurs.
-
-    Same matches as the alternation (leftmost per branch, merged), several times faster on long texts.
-    """
-
-    def __init__(self, pattern: str, flags: int = 0) -> None:
-        self.ignore_case = bool(flags & re.IGNORECASE)
-        self.entries: list[tuple[tuple[str, ...], re.Pattern[str], bool, tuple[str, ...]]] = []
-        # A branch's regex is tried only where one of the words its matches open with occurs.
-        self.starts: dict[re.Pattern[str], tuple[str, ...]] = {}
-        for branch in split_alternatives(pattern):
-            core, boundary, negatives = _strip_leading(branch)
-            gates = _gates(branch)
-            if self.ignore_case:  # the probe is lower-cased, so are the gates (once, here)
-                gates = tuple(g.lower() for g in gates)
-            regex = re.compile(core, flags)
-            self.entries.append((gates, regex, boundary, negatives))
-            self.starts[regex] = () if self.ignore_case else opening_words(core, MIN_START)
-        all_gates = [gate for gates, _regex, _boundary, _negatives in self.entries for gate in gates]
-        literals.register([*all_gates, *(start for starts in self.starts.values() for start in starts)])
-        self.many_gates = len(all_gates) >= MANY_GATES
-
-    def _active(self, text: str) -> list[tuple[re.Pattern[str], bool, tuple[str, ...]]]:
-        probe = text.lower() if self.ignore_case else text
-        found = literals.cached(probe)
-        if found is None and self.many_gates:
-            found = literals.present(probe)
-        active = []
-        for gates, regex, boundary, negatives in self.entries:
-            if gates:
-                if found is not None:
-                    if found.isdisjoint(gates):
-                        continue
-                else:
-                    for gate in gates:
-                        if gate in probe:
-                            break
-                    else:
-                        continue
-            active.append((regex, boundary, negatives))
-        return active
-
-    @staticmethod
-    def _ok(text: str, start: int, boundary: bool, negatives: tuple[str, ...]) -> bool:
-        if boundary and not _at_boundary(text, start):
-            return False
-        return not any(text[max(0, start - len(n)) : start] == n for n in negatives)
-
-    def _matches(self, text: str) -> list[tuple[int, int]]:
-        out: list[tuple[int, int]] = []
-        for regex, boundary, negatives in self._active(text):
-            found = finditer_from(regex, text, self.starts[regex])
-            if boundary or negatives:
-                for m in found:
-                    start = m.start()
-                    if self._ok(text, start, boundary, negatives):
-                        out.append((start, m.end()))
-            else:
-                out.extend(m.span() for m in found)
-        return out
-
-    def spans(self, text: str) -> list[tuple[int, int]]:
-        """Non-overlapping match spans, leftmost-longest first, sorted."""
-        found = sorted((start, -end) for start, end in self._matches(text))
-        out: list[tuple[int, int]] = []
-        for start, neg_end in found:
-            if out and start < out[-1][1]:
-                continue
-            out.append((start, -neg_end))
-        return out
-
-    def count(self, text: str) -> int:
-        return len(self.spans(text))
-
-    def search(self, text: str) -> tuple[int, int] | None:
-        found = self._matches(text)
-        return min(found) if found else None
+def count(regex: re.Pattern[str], text: str) -> int:
+    """How many non-overlapping matches of ``regex`` ``text`` holds."""
+    return sum(1 for _ in regex.finditer(text))

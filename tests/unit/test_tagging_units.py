@@ -14,7 +14,7 @@ from pipeline.tagging.document import analyse, find_quotes
 from pipeline.tagging.evaluate import LabelledItem, class_metrics, evaluate_items, format_table
 from pipeline.tagging.gazetteer import load_gazetteer
 from pipeline.tagging.language import detect_language
-from pipeline.tagging.lexicons import MultiPattern, required_literal
+from pipeline.tagging.lexicons import PhraseMatcher
 
 pytestmark = pytest.mark.unit
 
@@ -155,12 +155,13 @@ def test_find_quotes_and_voice() -> None:
     assert doc.sentences[0].voice == 1.0 and doc.sentences[1].attributed
 
 
-def test_required_literal_and_multipattern() -> None:
-    assert required_literal(r"tear(?:s|ing)? (?:\w+ )?families apart") == "families apart"
-    assert required_literal(r"a|b") == ""
-    pattern = MultiPattern(r"(?<!not )\bsign\w* (?:an )?agreement|\bvote\b")
-    text = "they did not sign an agreement; they will sign an agreement after the vote"
-    assert [text[a:b] for a, b in pattern.spans(text)] == ["sign an agreement", "vote"]
+def test_phrases_match_whole_words_only() -> None:
+    matcher = PhraseMatcher(((r"illegal aliens?", 2.0), (r"humane", 1.0)))
+    text = "inhumane talk of illegal aliens; a humane policy; illegal aliensx"
+    assert [(text[a:b], w) for a, b, w in matcher.finditer(text)] == [
+        ("illegal aliens", 2.0),
+        ("humane", 1.0),
+    ]
 
 
 def test_gazetteer_contents() -> None:
