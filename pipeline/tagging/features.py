@@ -6,14 +6,13 @@ resolver for the jurisdiction, the relevance/event/stance rules); the classifier
   actor, a resolved jurisdiction, framing phrases per side in the own voice, balance markers, a
   press release, event evidence per event type) — evidence, not verdicts;
 - text views for word n-grams: the whole text for relevance and event (headline and URL words
-  repeated, they say what happened), and for stance only the item's own voice (headline and own
-  sentences, quoted speech masked, sentences attributed to someone else left out).
+  repeated, they say what happened), and for stance the text with quoted speech masked (the
+  headline repeated).
 """
 
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass
 
 from pipeline.models import EVENTS
@@ -29,7 +28,6 @@ from pipeline.tagging.types import TagInput
 
 # Own voice for stance: headline (2.0), own sentences (1.0) and questions (0.5); attributed ones are 0.2.
 OWN_VOICE_MIN = 0.5
-_BLANKS_RE = re.compile(r"\s+")
 
 
 @dataclass(kw_only=True)
@@ -75,15 +73,14 @@ def whole_text(analysis: ItemAnalysis) -> str:
     return f"{lead} \n {lead} \n {doc.lower}"
 
 
-def own_voice_text(analysis: ItemAnalysis) -> str:
-    """Stance view: the item's own sentences with quoted speech masked (attributed sentences left out)."""
+def stance_text(analysis: ItemAnalysis) -> str:
+    """Stance view: the headline, then the whole text with quoted speech masked (blanked out).
+
+    Sentences that report someone else's claim stay in (cross-validation on train.jsonl preferred
+    it to leaving them out: 0.79 against 0.74 macro-F1); the rule features weigh them by voice.
+    """
     doc = analysis.doc
-    parts = [
-        doc.masked_lower[s.start : s.end]
-        for s in doc.sentences
-        if s.voice >= OWN_VOICE_MIN and not s.attributed
-    ]
-    return _BLANKS_RE.sub(" ", " \n ".join(parts)).strip()
+    return f"{doc.headline.lower()} \n {doc.masked_lower}"
 
 
 def sentence_text(analysis: ItemAnalysis, index: int, *, own_voice: bool) -> str:

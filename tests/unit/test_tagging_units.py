@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+from pathlib import Path
 
 import pytest
 
@@ -237,12 +238,16 @@ def test_class_metrics_counts_missing_prediction_as_miss() -> None:
     assert metrics.confusion["neutral"] == {"none": 1, "neutral": 1}
 
 
-def test_run_eval_json_and_errors(tmp_path: pytest.TempPathFactory) -> None:
-    path = tmp_path / "l.jsonl"  # type: ignore[operator]
-    path.write_text(json.dumps(_labelled().__dict__) + "\n", "utf-8")
+def test_run_eval_json_and_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MUNIWATCH_EVAL_DIR", str(tmp_path / "no-shared-data"))  # no training file
+    path = tmp_path / "l.jsonl"
+    path.write_text(json.dumps(_labelled().raw) + "\n", "utf-8")
     out = io.StringIO()
     assert run_eval([str(path)], True, out, io.StringIO()) == 0
-    assert json.loads(out.getvalue())["n_items"] == 1
+    result = json.loads(out.getvalue())
+    assert result["check_items"] == 1 and set(result["systems"]) == {"learned", "rules"}
+    assert result["systems"]["rules"]["check"]["report"]["n_items"] == 1
+    assert "no training file" in result["notes"][0]
     err = io.StringIO()
     assert run_eval([str(path) + ".missing"], False, io.StringIO(), err) == 2
     assert "missing" in err.getvalue()
