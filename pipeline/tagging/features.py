@@ -22,7 +22,7 @@ from pipeline.tagging.gazetteer import load_gazetteer
 from pipeline.tagging.jurisdiction import JurisdictionResult, choose_jurisdiction
 from pipeline.tagging.language import detect_language
 from pipeline.tagging.places import PlaceFinding, find_places
-from pipeline.tagging.relevance import RelevanceResult, assess_relevance
+from pipeline.tagging.relevance import MIN_IMMIGRATION, RelevanceResult, assess_relevance
 from pipeline.tagging.stance import StanceResult, classify_stance
 from pipeline.tagging.types import TagInput
 
@@ -95,12 +95,15 @@ def _log(value: float) -> float:
 
 
 def relevance_features(analysis: ItemAnalysis) -> dict[str, float]:
+    """Yes/no evidence, not counts: a count grows with the text's length, and a two-sentence post
+    must not look less relevant than a long article for it."""
     r = analysis.relevance
     return {
-        "rule:immigration_topic": _log(r.immigration),
-        "rule:strong_topic_phrases": _log(r.strong_phrases),
-        "rule:ice_as_agency": _log(r.ice_as_agency),
-        "rule:other_sense_of_ice": _log(r.other_sense),
+        "rule:topic_enough": float(r.immigration >= MIN_IMMIGRATION),
+        "rule:strong_topic_phrase": float(r.strong_phrases > 0),
+        "rule:ice_as_agency": float(r.ice_as_agency > 0),
+        "rule:other_sense_of_ice": float(r.other_sense > 0),
+        "rule:other_sense_dominates": float(r.other_sense > r.immigration),
         "rule:local_actor": float(r.local_actor),
         "rule:jurisdiction_found": float(r.has_jurisdiction),
     }
@@ -123,7 +126,16 @@ def stance_features(analysis: ItemAnalysis) -> dict[str, float]:
 
 
 def event_features(analysis: ItemAnalysis) -> dict[str, float]:
+    """Per event type: the rule's weighted evidence (log) and its share of all event evidence (the
+    share does not grow with the text's length)."""
     scores = analysis.event.scores
-    out = {f"rule:event_{event}": _log(scores.get(event, 0.0)) for event in EVENTS if event != "other"}
+    total = sum(scores.values())
+    out: dict[str, float] = {}
+    for event in EVENTS:
+        if event == "other":
+            continue
+        value = scores.get(event, 0.0)
+        out[f"rule:event_{event}"] = _log(value)
+        out[f"rule:event_{event}_share"] = round(value / total, 6) if total else 0.0
     out["rule:event_none_found"] = float(not scores)
     return out

@@ -142,29 +142,107 @@ BALANCE_MARKERS = (
 )
 
 
+# Why patterns are compiled without their leading "\b": Python's regex engine finds a literal prefix
+# ("illegal alien", "terminat") with a fast C search, but a pattern that opens with "\b" (or a
+# lookbehind, or an alternation of such branches) is tried at every position of the text. Compiling
+# each top-level branch alone without its leading "\b" and "(?<!not )" lookbehinds, and checking
+# those on each match, makes the lexicon
+# scans 4-8 times cheaper (tagging 46 → 200+ items/s on the benchmark texts); matches are the same
+# except where a match starting inside a word would have hidden an overlapping one.
+
+
+def at_word_start(text: str, start: int) -> bool:
+    return start == 0 or not (text[start - 1].isalnum() or text[start - 1] == "_")
+
+
+def split_alternatives(pattern: str) -> list[str]:
+    """Top-level ``|`` branches of a regex (groups, classes and escapes respected)."""
+    parts: list[str] = []
+    depth, in_class, start, i = 0, False, 0, 0
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "\\":
+            i += 2
+            continue
+        if in_class:
+            in_class = ch != "]"
+        elif ch == "[":
+            in_class = True
+        elif ch in "()":
+            depth += 1 if ch == "(" else -1
+        elif ch == "|" and depth == 0:
+            parts.append(pattern[start:i])
+            start = i + 1
+        i += 1
+    parts.append(pattern[start:])
+    return parts
+
+
+_LEADING_LOOKBEHIND_RE = re.compile(r"\(\?<!([^()\\]*)\)")
+
+
+class WordPattern:
+    """A regex alternation over lower-cased text, each branch compiled alone (see above)."""
+
+    def __init__(self, pattern: str, flags: int = 0) -> None:
+        # (regex, whether a word must start at the match, literals that must not precede it)
+        self.branches: list[tuple[re.Pattern[str], bool, tuple[str, ...]]] = []
+        for branch in split_alternatives(pattern):
+            boundary = branch.startswith("\\b")
+            core = branch[2:] if boundary else branch
+            negatives: list[str] = []
+            while (lookbehind := _LEADING_LOOKBEHIND_RE.match(core)) is not None:
+                negatives.append(lookbehind.group(1))
+                core = core[lookbehind.end() :]
+            self.branches.append((re.compile(core, flags), boundary, tuple(negatives)))
+
+    @staticmethod
+    def _allowed(text: str, start: int, boundary: bool, negatives: tuple[str, ...]) -> bool:
+        if boundary and not at_word_start(text, start):
+            return False
+        return not any(text[max(0, start - len(n)) : start] == n for n in negatives)
+
+    def spans(self, text: str) -> list[tuple[int, int]]:
+        """Non-overlapping match spans, leftmost (and longest among equal starts) first, sorted."""
+        found = sorted(
+            (m.start(), -m.end())
+            for regex, boundary, negatives in self.branches
+            for m in regex.finditer(text)
+            if self._allowed(text, m.start(), boundary, negatives)
+        )
+        out: list[tuple[int, int]] = []
+        for start, neg_end in found:
+            if not out or start >= out[-1][1]:
+                out.append((start, -neg_end))
+        return out
+
+    def count(self, text: str) -> int:
+        return len(self.spans(text))
+
+    def search(self, text: str) -> int | None:
+        """Start of the first match, or None."""
+        found = self.spans(text)
+        return found[0][0] if found else None
+
+
 class PhraseMatcher:
     """Weighted phrases matched on lower-cased text, each starting and ending at a word boundary."""
 
     def __init__(self, phrases: tuple[tuple[str, float], ...]) -> None:
-        self.entries = [(re.compile(rf"\b(?:{pattern})(?!\w)"), weight) for pattern, weight in phrases]
+        self.entries = [(re.compile(rf"(?:{pattern})(?!\w)"), weight) for pattern, weight in phrases]
 
     def finditer(self, text: str) -> list[tuple[int, int, float]]:
         """(start, end, weight) of every phrase occurrence, sorted by start."""
-        out = [(m.start(), m.end(), weight) for regex, weight in self.entries for m in regex.finditer(text)]
+        out = [
+            (m.start(), m.end(), weight)
+            for regex, weight in self.entries
+            for m in regex.finditer(text)
+            if at_word_start(text, m.start())
+        ]
         out.sort()
         return out
 
 
-def words_pattern(alternatives: str) -> re.Pattern[str]:
-    """A regex matching any of ``alternatives`` (a ``|`` list) as whole words."""
-    return re.compile(rf"\b(?:{alternatives})\b")
-
-
-def spans(regex: re.Pattern[str], text: str) -> list[tuple[int, int]]:
-    """Start and end of every (non-overlapping) match of ``regex`` in ``text``."""
-    return [m.span() for m in regex.finditer(text)]
-
-
-def count(regex: re.Pattern[str], text: str) -> int:
-    """How many non-overlapping matches of ``regex`` ``text`` holds."""
-    return sum(1 for _ in regex.finditer(text))
+def words_pattern(alternatives: str) -> WordPattern:
+    """Any of ``alternatives`` (a ``|`` list) as whole words."""
+    return WordPattern("|".join(rf"\b(?:{word})\b" for word in split_alternatives(alternatives)))

@@ -64,9 +64,12 @@ class LinearModel:
     coef: list[list[float]]  # one row per label (binary: one row, for labels[1])
     intercept: list[float]
     _index: dict[str, int] = field(default_factory=dict, repr=False)
+    # Per feature, its coefficient in every row: one pass over an input's features scores all labels.
+    _columns: list[tuple[float, ...]] = field(default_factory=list, repr=False)
 
     def __post_init__(self) -> None:
         self._index = {term: i for i, term in enumerate(self.vocabulary)}
+        self._columns = list(zip(*self.coef, strict=True)) if self.coef else []
 
     def terms(self, text: str) -> list[str]:
         return terms(text, self.max_n, self.chars)
@@ -85,10 +88,13 @@ class LinearModel:
         return out
 
     def decision(self, vector: Mapping[int, float]) -> list[float]:
-        return [
-            b + sum(row[i] * x for i, x in vector.items())
-            for row, b in zip(self.coef, self.intercept, strict=True)
-        ]
+        scores = list(self.intercept)
+        rows = range(len(scores))
+        for i, x in vector.items():
+            column = self._columns[i]
+            for row in rows:
+                scores[row] += column[row] * x
+        return scores
 
     def probabilities(self, vector: Mapping[int, float]) -> dict[str, float]:
         scores = self.decision(vector)

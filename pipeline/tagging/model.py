@@ -35,15 +35,17 @@ MODEL_PATH = Path(__file__).resolve().parents[1] / "data" / "tagger_model.json"
 MODEL_FORMAT = 1
 MAX_EVIDENCE_CHARS = 400
 MAX_STANCE_EVIDENCE = 3
+# The event is told in the headline and the lead: its evidence sentence is looked for there.
+EVENT_EVIDENCE_SENTENCES = 12
 RELEVANT, NOT_RELEVANT = "relevant", "not_relevant"
 
 # Chosen by 5-fold cross-validation on train.jsonl (``muniwatch train`` records the scores).
 # Grid: C in {0.5, 1, 4, 16}, dense weight in {0, 0.25, 0.5, 1, 2}, word 1- or 1-2-grams, with or
 # without character n-grams, and the text view; the figures in the comments are CV macro-F1 / F1.
 OPTIONS: dict[str, FitOptions] = {
-    "relevance": FitOptions(c=4.0, max_n=1, dense_weight=2.0),  # 0.975 (no rule features: 0.960)
+    "relevance": FitOptions(c=4.0, max_n=1, dense_weight=0.5),  # 0.971 (no rule features: 0.960)
     "stance": FitOptions(c=4.0, max_n=1, dense_weight=0.25),  # 0.792 (own sentences only: 0.74)
-    "event": FitOptions(c=16.0, max_n=2, dense_weight=0.5),  # 0.564 (no rule features: 0.501)
+    "event": FitOptions(c=16.0, max_n=2, dense_weight=0.5),  # 0.569 (no rule features: 0.501)
 }
 
 
@@ -115,11 +117,11 @@ def clip(span: str) -> str:
 
 
 def _ranked_sentences(
-    model: LinearModel, analysis: ItemAnalysis, label: str, *, own_voice: bool
+    model: LinearModel, analysis: ItemAnalysis, label: str, *, own_voice: bool, limit: int | None = None
 ) -> list[int]:
-    """Sentence indexes whose terms push toward ``label``, strongest first."""
+    """Sentence indexes (among the first ``limit``) whose terms push toward ``label``, strongest first."""
     pushes = []
-    for index, sentence in enumerate(analysis.doc.sentences):
+    for index, sentence in enumerate(analysis.doc.sentences[:limit]):
         if own_voice and (sentence.voice < OWN_VOICE_MIN or sentence.attributed):
             continue
         push = model.term_push(model.terms(sentence_text(analysis, index, own_voice=own_voice)), label)
@@ -159,7 +161,9 @@ def predict_tags(model: TaggerModel, analysis: ItemAnalysis, *, version: str) ->
     tags.event = cast(Event, event)
     stance_spans = _ranked_sentences(model.stance, analysis, stance, own_voice=True)[:MAX_STANCE_EVIDENCE]
     tags.evidence.stance = [clip(analysis.doc.sentences[i].text) for i in sorted(stance_spans)]
-    event_spans = _ranked_sentences(model.event, analysis, event, own_voice=False)
+    event_spans = _ranked_sentences(
+        model.event, analysis, event, own_voice=False, limit=EVENT_EVIDENCE_SENTENCES
+    )
     tags.evidence.event = clip(analysis.doc.sentences[event_spans[0]].text) if event_spans else ""
     return tags
 

@@ -12,33 +12,33 @@ import re
 from dataclasses import dataclass
 
 from pipeline.tagging.document import Document
-from pipeline.tagging.lexicons import count
+from pipeline.tagging.lexicons import WordPattern
 
 # Unmistakable phrases (count 2) and topic words that need company (count 1).
-_IMMIGRATION_STRONG = re.compile(
+_IMMIGRATION_STRONG = WordPattern(
     r"immigration and customs enforcement|287\s?\(\s?g\s?\)|\b287g\b|immigration detainers?|ice detainers?"
     r"|sanctuary (?:city|cities|county|counties|state|jurisdictions?|polic\w+|ordinances?|laws?|status)"
     r"|secure communities|immigration detainees|immigration holds?|intergovernmental service agreement"
     r"|federal immigration (?:authorities|agents|officials|enforcement|law)"
 )
-_IMMIGRATION = re.compile(
+_IMMIGRATION = WordPattern(
     r"\bdeport\w+|homeland security|\bundocumented\b|illegal (?:aliens?|immigra\w+)"
     r"|criminal aliens?|immigration (?:enforcement|status|agents?|officials|authorities|laws?"
     r"|violations?|policy|policies|arrests?|raids?|cases?)|\bigsa\b|\bnoncitizens?\b|\bimmigrants?\b|\bdetainers?\b"
 )
 _ICE_CAPS_RE = re.compile(r"\bICE\b|\bI\.C\.E\.")  # counted where "ICE" or "I.C.E." occurs
-_ICE_ENFORCEMENT = re.compile(
+_ICE_ENFORCEMENT = WordPattern(
     r"\bICE\b['’s]* (?:agents?|officers?|officials|detainees?|detention|contract|agreement|custody"
     r"|raids?|holds?|warrants?|detainers?|program|partnership|cooperation|jail)"
     r"|(?:with|to|from|by|and|for|of|help|helping|assist|assisting|notify|notifying|contact) ICE\b"
 )
-_OTHER_SENSE = re.compile(
+_OTHER_SENSE = WordPattern(
     r"\bice (?:storms?|rinks?|skat\w+|cream|hockey|age|bucket|cubes?|maker|fishing|dancing|climbing|sheets?"
     r"|jams?|dams?|roads?|accumulation|days)\b|\bon the ice\b|\bhockey\b|\bfigure skating\b|intercity express"
     r"|deutsche bahn|\bice trains?\b|high-speed trains?|intercontinental exchange|\bice futures\b|\bnyse\b"
     r"|winter storm|freezing rain|\bsleet\b|\bzamboni\b|\bpower outages?\b|\bskating\b"
 )
-_LOCAL_ACTOR_RE = re.compile(
+_LOCAL_ACTOR = WordPattern(
     r"\bsheriff|\bjail\b|\bpolice\b|\bcouncil\b|\bcounty\b|\bcity\b|\bmayor\b|\bcommission|\bsupervisors\b"
     r"|\bdetainers?\b|287\s?\(?g\)?|\bsanctuary\b|\bgovernor\b|\bgov\.|\blegislature\b|local law enforcement"
     r"|\bmunicipal|\bfreeholders\b|\btown\b|\bvillage\b|\bdetention (?:center|facility)"
@@ -74,15 +74,15 @@ def _reason(immigration: float, other: float, local_actor: bool, has_jurisdictio
 
 def assess_relevance(doc: Document, *, has_jurisdiction: bool) -> RelevanceResult:
     """Relevance with its reason; scores are counts of topic phrases (ICE counts when used as the agency)."""
-    strong = count(_IMMIGRATION_STRONG, doc.lower)
-    immigration = 2.0 * strong + count(_IMMIGRATION, doc.lower)
-    ice_caps = count(_ICE_CAPS_RE, doc.text)
-    ice_enforcement = count(_ICE_ENFORCEMENT, doc.text)
-    other = float(count(_OTHER_SENSE, doc.lower))
+    strong = _IMMIGRATION_STRONG.count(doc.lower)
+    immigration = 2.0 * strong + _IMMIGRATION.count(doc.lower)
+    ice_caps = len(_ICE_CAPS_RE.findall(doc.text))
+    ice_enforcement = _ICE_ENFORCEMENT.count(doc.text)
+    other = float(_OTHER_SENSE.count(doc.lower))
     if not other:
         immigration += 1.0 * ice_caps
     immigration += 1.0 * ice_enforcement
-    local_actor = bool(_LOCAL_ACTOR_RE.search(doc.lower))
+    local_actor = _LOCAL_ACTOR.search(doc.lower) is not None
     reason = _reason(immigration, other, local_actor, has_jurisdiction)
     return RelevanceResult(
         relevant=not reason,

@@ -24,8 +24,8 @@ from pipeline.tagging.lexicons import (
     POSITIVE_WORDS,
     PRO_PHRASES,
     PhraseMatcher,
-    count,
-    spans,
+    WordPattern,
+    split_alternatives,
     words_pattern,
 )
 from pipeline.tagging.types import Stance
@@ -34,8 +34,8 @@ _ANTI = PhraseMatcher(ANTI_PHRASES)
 _PRO = PhraseMatcher(PRO_PHRASES)
 _NEG = words_pattern(NEGATIVE_WORDS)
 _POS = words_pattern(POSITIVE_WORDS)
-_COOP = re.compile(COOPERATION_TARGETS)
-_LIMIT = re.compile(rf"\b(?:{LIMIT_TARGETS})")
+_COOP = WordPattern(COOPERATION_TARGETS)
+_LIMIT = WordPattern("|".join(rf"\b{target}" for target in split_alternatives(LIMIT_TARGETS)))
 _BALANCE = words_pattern(BALANCE_MARKERS)
 _NEGATED_RE = re.compile(r"\b(?:not|no|never|isn't|wasn't|nor)\s+(?:\w+\s+)?$")
 
@@ -95,7 +95,7 @@ def _target_scores(doc: Document, direction: str | None) -> tuple[dict[int, floa
     anti: dict[int, float] = {}
     # A press release speaks through its own people's quotes too.
     text = doc.lower if doc.press_release else doc.masked_lower
-    negative, positive = spans(_NEG, text), spans(_POS, text)
+    negative, positive = _NEG.spans(text), _POS.spans(text)
     # Only a sentence with more of one kind of evaluative word than the other counts (and then
     # only in a voice of 0.5 or more): without one, the targets need not be looked for.
     balance: dict[int, int] = {}
@@ -106,7 +106,7 @@ def _target_scores(doc: Document, direction: str | None) -> tuple[dict[int, floa
     if not any(value and _voice(doc, index) >= 0.5 for index, value in balance.items()):
         return pro, anti
     per_sentence: dict[int, list[int]] = {}
-    for slot, found in enumerate((spans(_COOP, text), spans(_LIMIT, text), negative, positive)):
+    for slot, found in enumerate((_COOP.spans(text), _LIMIT.spans(text), negative, positive)):
         for start, _end in found:
             counts = per_sentence.setdefault(doc.sentence_index(start), [0, 0, 0, 0])
             counts[slot] += 1
@@ -175,7 +175,7 @@ def classify_stance(
     anti = sum(anti_lex.values()) + sum(anti_tgt.values())
     pro = sum(pro_lex.values()) + sum(pro_tgt.values())
     total, margin = pro + anti, pro - anti
-    balance_markers = count(_BALANCE, doc.lower)
+    balance_markers = _BALANCE.count(doc.lower)
     both_strong = min(pro, anti) >= MIN_TOTAL and min(pro, anti) / max(pro, anti) >= BALANCE_RATIO
     balanced = both_strong or balance_markers >= 2
     stance: Stance = "neutral"
