@@ -109,10 +109,13 @@ class LearnedPredictor(Predictor):
         if field == "relevant":
             text = m.relevance.terms(whole_text(analysis))
             return _top(m.relevance, text, relevance_features(analysis), label)
+        evidence = self.tags(analysis).evidence
         if field == "stance":
-            return _top(m.stance, m.stance.terms(stance_text(analysis)), stance_features(analysis), label)
+            top = _top(m.stance, m.stance.terms(stance_text(analysis)), stance_features(analysis), label)
+            return top + [f"span: {span}" for span in evidence.stance]
         if field == "event":
-            return _top(m.event, m.event.terms(whole_text(analysis)), event_features(analysis), label)
+            top = _top(m.event, m.event.terms(whole_text(analysis)), event_features(analysis), label)
+            return top + ([f"span: {evidence.event}"] if evidence.event else [])
         return [analysis.choice.evidence]
 
 
