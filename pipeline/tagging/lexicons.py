@@ -10,6 +10,7 @@ their side depends on what the sentence talks about (cooperation vs limiting it)
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 ANTI_PHRASES: tuple[tuple[str, float], ...] = (
     (r"victory for (?:immigrant|the immigrant|our communit|immigrants|families)", 2.0),
@@ -181,12 +182,27 @@ def split_alternatives(pattern: str) -> list[str]:
 _LEADING_LOOKBEHIND_RE = re.compile(r"\(\?<!([^()\\]*)\)")
 
 
+Branch = tuple[re.Pattern[str], bool, tuple[str, ...]]
+
+
+def _branch_matches(branch: Branch, text: str) -> Iterator[tuple[int, int]]:
+    """Spans of one branch's matches that start a word (when required) after none of its negatives."""
+    regex, boundary, negatives = branch
+    for match in regex.finditer(text):
+        start = match.start()
+        if boundary and start and (text[start - 1].isalnum() or text[start - 1] == "_"):
+            continue
+        if negatives and any(text[max(0, start - len(n)) : start] == n for n in negatives):
+            continue
+        yield start, match.end()
+
+
 class WordPattern:
     """A regex alternation over lower-cased text, each branch compiled alone (see above)."""
 
     def __init__(self, pattern: str, flags: int = 0) -> None:
         # (regex, whether a word must start at the match, literals that must not precede it)
-        self.branches: list[tuple[re.Pattern[str], bool, tuple[str, ...]]] = []
+        self.branches: list[Branch] = []
         for branch in split_alternatives(pattern):
             boundary = branch.startswith("\\b")
             core = branch[2:] if boundary else branch
@@ -196,19 +212,10 @@ class WordPattern:
                 core = core[lookbehind.end() :]
             self.branches.append((re.compile(core, flags), boundary, tuple(negatives)))
 
-    @staticmethod
-    def _allowed(text: str, start: int, boundary: bool, negatives: tuple[str, ...]) -> bool:
-        if boundary and not at_word_start(text, start):
-            return False
-        return not any(text[max(0, start - len(n)) : start] == n for n in negatives)
-
     def spans(self, text: str) -> list[tuple[int, int]]:
         """Non-overlapping match spans, leftmost (and longest among equal starts) first, sorted."""
         found = sorted(
-            (m.start(), -m.end())
-            for regex, boundary, negatives in self.branches
-            for m in regex.finditer(text)
-            if self._allowed(text, m.start(), boundary, negatives)
+            (start, -end) for branch in self.branches for start, end in _branch_matches(branch, text)
         )
         out: list[tuple[int, int]] = []
         for start, neg_end in found:
@@ -220,9 +227,14 @@ class WordPattern:
         return len(self.spans(text))
 
     def search(self, text: str) -> int | None:
-        """Start of the first match, or None."""
-        found = self.spans(text)
-        return found[0][0] if found else None
+        """Start of the first match, or None (each branch stops at its first match)."""
+        first: int | None = None
+        for branch in self.branches:
+            for start, _end in _branch_matches(branch, text):
+                if first is None or start < first:
+                    first = start
+                break
+        return first
 
 
 class PhraseMatcher:

@@ -28,7 +28,7 @@ def terms(text: str, max_n: int = 2, chars: bool = False) -> list[str]:
     words = _TOKEN_RE.findall(_287G_RE.sub(" 287g ", text))
     out = list(words)
     for n in range(2, max_n + 1):
-        out.extend(" ".join(words[i : i + n]) for i in range(len(words) - n + 1))
+        out.extend(map(" ".join, zip(*(words[k:] for k in range(n)), strict=False)))
     if chars:
         for word in words:
             padded = f" {word} "
@@ -66,6 +66,8 @@ class LinearModel:
     _index: dict[str, int] = field(default_factory=dict, repr=False)
     # Per feature, its coefficient in every row: one pass over an input's features scores all labels.
     _columns: list[tuple[float, ...]] = field(default_factory=list, repr=False)
+    # label -> term -> coefficient × idf, filled on first use (evidence ranking reads it per sentence)
+    _pushes: dict[str, dict[str, float]] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         self._index = {term: i for i, term in enumerate(self.vocabulary)}
@@ -76,8 +78,12 @@ class LinearModel:
 
     def vector(self, term_list: Sequence[str], dense: Mapping[str, float]) -> dict[int, float]:
         """Sparse input vector: sublinear TF-IDF (l2-normalised) of known terms, then dense features."""
-        counts = Counter(self._index[t] for t in term_list if t in self._index)
-        weights = {i: (1.0 + math.log(n)) * self.idf[i] for i, n in counts.items()}
+        index = self._index
+        weights = {
+            index[t]: (1.0 + math.log(n)) * self.idf[index[t]]
+            for t, n in Counter(term_list).items()
+            if t in index
+        }
         norm = math.sqrt(sum(w * w for w in weights.values()))
         out = {i: w / norm for i, w in weights.items()} if norm else {}
         base = len(self.vocabulary)
@@ -131,8 +137,12 @@ class LinearModel:
 
     def term_push(self, term_list: Sequence[str], label: str) -> float:
         """How much a span's terms (unnormalised TF-IDF) push toward ``label``: ranks evidence spans."""
-        row, _ = self._row(label)
-        return sum(row[self._index[t]] * self.idf[self._index[t]] for t in term_list if t in self._index)
+        weights = self._pushes.get(label)
+        if weights is None:
+            row, _ = self._row(label)
+            weights = {term: row[i] * self.idf[i] for term, i in self._index.items() if row[i]}
+            self._pushes[label] = weights
+        return sum(weights.get(t, 0.0) for t in term_list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
