@@ -132,6 +132,8 @@ def _ranked_sentences(
 
 def predict_tags(model: TaggerModel, analysis: ItemAnalysis, *, version: str) -> Tags:
     """Tags of one analysed item under ``model``."""
+    # The rule resolver's choice. With a learned ranker (``model.jurisdiction``) this becomes
+    # choose_jurisdiction(analysis.doc, analysis.finding, states, JurisdictionRanker.from_dict(...)).
     item, choice = analysis.item, analysis.choice
     notes = []
     if analysis.language and analysis.language != "en":
