@@ -23,6 +23,7 @@ HANDLERS: dict[str, tuple[str, str, int]] = {
     "run": ("pipeline.runner", "run_command", 3),
     "tag": ("pipeline.cli", "tag_command", 4),
     "eval": ("pipeline.cli", "eval_command", 4),
+    "train": ("pipeline.tagging.training", "train_command", 12),
     "search": ("pipeline.search.query", "search_command", 5),
     "reindex": ("pipeline.store.reindex", "reindex_command", 5),
     "replay": ("pipeline.store.quarantine", "replay_command", 5),
@@ -83,7 +84,16 @@ def tag_command(args: argparse.Namespace) -> int:
 def eval_command(args: argparse.Namespace) -> int:
     from pipeline.tagging.commands import run_eval
 
-    return run_eval(list(args.data), bool(args.json), sys.stdout)
+    return run_eval(
+        list(args.data) if args.data else None,
+        bool(args.json),
+        sys.stdout,
+        train=args.train,
+        errors=bool(args.errors),
+        system=args.system,
+        folds=args.folds,
+        cross_validate=not args.no_cv,
+    )
 
 
 def config_command(args: argparse.Namespace) -> int:
@@ -122,9 +132,27 @@ def build_parser() -> argparse.ArgumentParser:
     tag.add_argument("--input", default="-", help="JSON Lines file, or - for stdin")
     tag.add_argument("--output", default="-", help="JSON Lines file, or - for stdout")
 
-    evaluate = commands.add_parser("eval", help="score the tagger against labelled JSON Lines")
-    evaluate.add_argument("--data", action="append", required=True, help="labelled .jsonl (repeatable)")
+    evaluate = commands.add_parser(
+        "eval", help="score the learned tagger, the rules and a bag-of-words baseline on labelled JSON Lines"
+    )
+    evaluate.add_argument(
+        "--data", action="append", help="labelled .jsonl to score plainly (repeatable; default dev + seeds)"
+    )
+    evaluate.add_argument("--train", help="training .jsonl for cross-validation (default shared train.jsonl)")
+    evaluate.add_argument("--folds", type=int, help="k of the k-fold cross-validation (default 5)")
+    evaluate.add_argument("--no-cv", action="store_true", help="skip the cross-validation")
     evaluate.add_argument("--json", action="store_true")
+    evaluate.add_argument("--errors", action="store_true", help="list every miss with its evidence")
+    evaluate.add_argument(
+        "--system", choices=["learned", "rules", "bow"], default="learned", help="whose misses --errors lists"
+    )
+
+    train = commands.add_parser("train", help="fit the tagger's model on labelled data (deterministic)")
+    train.add_argument("--data", help="training .jsonl (default: the shared train.jsonl)")
+    train.add_argument(
+        "--output", default=str(Path(__file__).resolve().parent / "data" / "tagger_model.json")
+    )
+    train.add_argument("--seed", type=int, default=12)
 
     search = commands.add_parser("search", help="search indexed items, grouped by story")
     search.add_argument("query", nargs="?", default="", help="words, phrases, AND/OR/NOT")

@@ -7,7 +7,6 @@ import logging
 import sys
 from typing import Any, TextIO
 
-from pipeline.tagging.evaluate import evaluate_files, format_table
 from pipeline.tagging.tagger import tag_item
 from pipeline.tagging.types import TagInput
 
@@ -61,17 +60,41 @@ def run_tag(input_stream: TextIO, output_stream: TextIO, error_stream: TextIO | 
 
 
 def run_eval(
-    paths: list[str], as_json: bool, output_stream: TextIO, error_stream: TextIO | None = None
+    paths: list[str] | None,
+    as_json: bool,
+    output_stream: TextIO,
+    error_stream: TextIO | None = None,
+    *,
+    train: str | None = None,
+    errors: bool = False,
+    system: str = "learned",
+    folds: int | None = None,
+    cross_validate: bool = True,
 ) -> int:
-    """Score the tagger on labelled JSONL files; prints a table (or one JSON object with ``as_json``)."""
-    errors = error_stream if error_stream is not None else sys.stderr
+    """Compare the learned tagger, the rules and a bag-of-words baseline: k-fold CV on the training
+    file and plain scores on ``paths`` (default: dev.jsonl + seeds.jsonl beside the training file)."""
+    from pipeline.tagging.compare import compare, default_paths
+    from pipeline.tagging.crossval import FOLDS, format_comparison, format_errors
+
+    errors_to = error_stream if error_stream is not None else sys.stderr
     try:
-        report = evaluate_files(paths)
+        train_path, check_paths = default_paths(train, paths)
+        comparison = compare(
+            train_path,
+            check_paths,
+            k=folds or FOLDS,
+            cross_validate=cross_validate,
+            explain=errors,
+        )
     except (OSError, ValueError) as exc:
-        print(f"muniwatch eval: {exc}", file=errors)
+        print(f"muniwatch eval: {exc}", file=errors_to)
         return 2
     if as_json:
-        output_stream.write(json.dumps(report.to_json_dict(), ensure_ascii=False, indent=2) + "\n")
+        output_stream.write(
+            json.dumps(comparison.to_json_dict(errors=errors), ensure_ascii=False, indent=2) + "\n"
+        )
     else:
-        output_stream.write(format_table(report) + "\n")
+        output_stream.write(format_comparison(comparison) + "\n")
+        if errors:
+            output_stream.write(format_errors(comparison, system) + "\n")
     return 0

@@ -9,48 +9,19 @@ Metrics:
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from pipeline.tagging.gazetteer import norm
-from pipeline.tagging.tagger import TAGGER_VERSION, tag_item
+from pipeline.tagging.labelled import LabelledItem, read_all
 from pipeline.tagging.types import TagInput, Tags
 
+# (item index, field, predicted label) -> the evidence that decided it
+Explain = Callable[[int, str, str], list[str]]
+
 NONE_LABEL = "none"
-
-
-@dataclass(kw_only=True)
-class LabelledItem:
-    id: str
-    text: str
-    url: str
-    relevant: bool
-    jurisdiction: str | None
-    jurisdiction_type: str | None
-    state: str | None
-    stance: str | None
-    event: str | None
-    home_state: str | None = None
-    title: str = ""
-
-    @classmethod
-    def from_json(cls, obj: dict[str, Any]) -> LabelledItem:
-        return cls(
-            id=str(obj["id"]),
-            text=str(obj.get("text") or ""),
-            url=str(obj.get("url") or ""),
-            relevant=bool(obj.get("relevant")),
-            jurisdiction=obj.get("jurisdiction"),
-            jurisdiction_type=obj.get("jurisdiction_type"),
-            state=obj.get("state"),
-            stance=obj.get("stance"),
-            event=obj.get("event"),
-            home_state=obj.get("home_state"),
-            title=str(obj.get("title") or ""),
-        )
 
 
 @dataclass(kw_only=True)
@@ -81,7 +52,7 @@ class EvalReport:
     state_accuracy: float
     stance: ClassMetrics
     event: ClassMetrics
-    tagger_version: str = TAGGER_VERSION
+    tagger_version: str = ""
     mismatches: list[dict[str, Any]] = field(default_factory=list)
 
     def to_json_dict(self) -> dict[str, Any]:
@@ -136,19 +107,27 @@ def _same_name(gold: str | None, predicted: str | None) -> bool:
     return norm(gold).replace("saint ", "st. ") == norm(predicted).replace("saint ", "st. ")
 
 
-def evaluate_items(items: Iterable[LabelledItem]) -> EvalReport:
-    """Tag every item and score the tags against the labels."""
+def as_input(item: LabelledItem) -> TagInput:
+    return TagInput(id=item.id, title=item.title, text=item.text, url=item.url, home_state=item.home_state)
+
+
+def score(
+    items: Sequence[LabelledItem], predicted: Sequence[Tags], explain: Explain | None = None
+) -> EvalReport:
+    """Score aligned predictions against the labels; each miss carries its evidence when ``explain``."""
     tp = fp = fn = tn = 0
     n_rel = juris_ok = state_ok = 0
     stance_pairs: list[tuple[str, str | None]] = []
     event_pairs: list[tuple[str, str | None]] = []
     mismatches: list[dict[str, Any]] = []
-    n_items = 0
-    for item in items:
-        n_items += 1
-        tags: Tags = tag_item(
-            TagInput(id=item.id, title=item.title, text=item.text, url=item.url, home_state=item.home_state)
-        )
+
+    def miss(index: int, name: str, gold: Any, pred: Any, label: str) -> None:
+        entry = {"id": items[index].id, "field": name, "gold": gold, "pred": pred}
+        if explain is not None:
+            entry["evidence"] = [line for line in explain(index, name, label) if line]
+        mismatches.append(entry)
+
+    for index, (item, tags) in enumerate(zip(items, predicted, strict=True)):
         if item.relevant and tags.relevant:
             tp += 1
         elif item.relevant:
@@ -158,9 +137,8 @@ def evaluate_items(items: Iterable[LabelledItem]) -> EvalReport:
         else:
             tn += 1
         if item.relevant != tags.relevant:
-            mismatches.append(
-                {"id": item.id, "field": "relevant", "gold": item.relevant, "pred": tags.relevant}
-            )
+            label = "relevant" if tags.relevant else "not_relevant"
+            miss(index, "relevant", item.relevant, tags.relevant, label)
         if not item.relevant:
             continue
         n_rel += 1
@@ -169,31 +147,23 @@ def evaluate_items(items: Iterable[LabelledItem]) -> EvalReport:
         if _same_name(item.jurisdiction, pred_name) and item.state == pred_state:
             juris_ok += 1
         else:
-            mismatches.append(
-                {
-                    "id": item.id,
-                    "field": "jurisdiction",
-                    "gold": f"{item.jurisdiction}, {item.state}",
-                    "pred": f"{pred_name}, {pred_state}",
-                }
-            )
+            gold_place, pred_place = f"{item.jurisdiction}, {item.state}", f"{pred_name}, {pred_state}"
+            miss(index, "jurisdiction", gold_place, pred_place, pred_place)
         if item.state == pred_state:
             state_ok += 1
         pred_stance = tags.stance if tags.relevant else None
         pred_event = tags.event if tags.relevant else None
         if item.stance:
             stance_pairs.append((item.stance, pred_stance))
-            if item.stance != pred_stance:
-                mismatches.append(
-                    {"id": item.id, "field": "stance", "gold": item.stance, "pred": pred_stance}
-                )
+            if pred_stance is not None and item.stance != pred_stance:
+                miss(index, "stance", item.stance, pred_stance, pred_stance)
         if item.event:
             event_pairs.append((item.event, pred_event))
-            if item.event != pred_event:
-                mismatches.append({"id": item.id, "field": "event", "gold": item.event, "pred": pred_event})
+            if pred_event is not None and item.event != pred_event:
+                miss(index, "event", item.event, pred_event, pred_event)
     precision, recall = _ratio(tp, tp + fp), _ratio(tp, tp + fn)
     return EvalReport(
-        n_items=n_items,
+        n_items=len(items),
         n_relevant_gold=n_rel,
         relevance_precision=precision,
         relevance_recall=recall,
@@ -203,33 +173,21 @@ def evaluate_items(items: Iterable[LabelledItem]) -> EvalReport:
         state_accuracy=_ratio(state_ok, n_rel),
         stance=class_metrics(stance_pairs),
         event=class_metrics(event_pairs),
+        tagger_version=predicted[0].tagger_version if predicted else "",
         mismatches=mismatches,
     )
 
 
-def read_labelled(path: str | Path) -> list[LabelledItem]:
-    """Parse a labelled JSONL file; a bad line raises ValueError naming the file and line."""
-    items = []
-    with open(path, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                items.append(LabelledItem.from_json(json.loads(line)))
-            except (ValueError, KeyError, TypeError) as exc:
-                raise ValueError(f"{path}:{number}: not a labelled item ({exc})") from exc
-    return items
+def evaluate_items(items: Iterable[LabelledItem]) -> EvalReport:
+    """Tag every item with the shipped tagger and score the tags against the labels."""
+    from pipeline.tagging.tagger import tag_item
 
-
-def evaluate_file(path: str | Path) -> EvalReport:
-    return evaluate_items(read_labelled(path))
+    listed = list(items)
+    return score(listed, [tag_item(as_input(item)) for item in listed])
 
 
 def evaluate_files(paths: Iterable[str | Path]) -> EvalReport:
-    items: list[LabelledItem] = []
-    for path in paths:
-        items.extend(read_labelled(path))
-    return evaluate_items(items)
+    return evaluate_items(read_all(paths))
 
 
 def format_table(report: EvalReport) -> str:

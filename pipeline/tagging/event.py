@@ -12,16 +12,16 @@ import re
 from dataclasses import dataclass, field
 
 from pipeline.tagging.document import Document
-from pipeline.tagging.lexicons import MultiPattern
+from pipeline.tagging.lexicons import WordPattern
 from pipeline.tagging.types import Event
 
-_OBJECT = MultiPattern(
+_OBJECT = WordPattern(
     r"\bice\b|287\s?\(?g\)?|immigra\w+|\bdhs\b|homeland security|detainers?|sanctuary|\bigsa\b"
     r"|intergovernmental service agreement|deport\w*"
 )
 _NEG = r"(?<!not )(?<!n't )(?<!not to )(?<!against )(?<!never )"
-_PATTERNS: dict[Event, MultiPattern] = {
-    "terminate": MultiPattern(
+_PATTERNS: dict[Event, WordPattern] = {
+    "terminate": WordPattern(
         r"\bterminat\w+|(?:won't|will not|would not|not to|declined to|decided not to|refus\w+ to) renew"
         r"|\b(?:end|ends|ended|ending)\s+(?:its |the |their |his |her |a |an |this |county's |city's )?"
         r"(?:[\w()'’]+ ){0,3}(?:contract|agreement|participation|partnership|program|relationship|cooperation"
@@ -35,25 +35,26 @@ _PATTERNS: dict[Event, MultiPattern] = {
         r"|\b(?:left|leave|leaves|exit\w*|quit\w*|drop\w*) (?:the |its )?(?:287|program|agreement|contract)"
         r"|\bceas\w+ (?:cooperation|housing|to house|to hold)"
     ),
-    "sign_or_join": MultiPattern(
-        _NEG + r"\bsign\w* (?:\w+ ){0,3}(?:agreements?|contracts?|memorand\w+|mou|287)|\bsigned onto"
+    "sign_or_join": WordPattern(
+        r"\b" + _NEG + r"sign\w* (?:\w+ ){0,3}(?:agreements?|contracts?|memorand\w+|mou|287)|\bsigned onto"
         r"|\bjoin\w* (?:the |a )?(?:287|program|growing list|\w+ (?:agencies|counties))"
         r"|\benter\w* into (?:a |an |the )?(?:287|agreement with (?:ice|dhs|immigration))"
         r"|\breached (?:an )?agreement|"
+        + r"\b"
         + _NEG
-        + r"\b(?:approv\w+|authoriz\w+) (?:an |the |a )?(?:\w+['’]?s? ){0,4}"
+        + r"(?:approv\w+|authoriz\w+) (?:an |the |a )?(?:\w+['’]?s? ){0,4}"
         r"(?:agreement|contract|287)|\bagreement to (?:collaborate|cooperate|work with)"
         r"|\bagreed (?:\w+ ){0,2}to (?:collaborate|cooperate|partner|join|participate|rent|house|hold|lease)"
         r"|\b(?:rent|lease)\w* (?:\w+ ){0,3}beds to|\bnew (?:287\(g\) )?agreement with"
     ),
-    "renew_or_expand": MultiPattern(
-        _NEG + r"(?<!won't )(?<!not to )\brenew\w*"
+    "renew_or_expand": WordPattern(
+        r"\b" + _NEG + r"(?<!won't )(?<!not to )renew\w*"
         r"|\bextend\w* (?:\w+['’]?s? ){0,4}(?:contract|agreement|287|partnership|program)"
-        r"|\b(?:\w+[- ])?extension (?:of|to) (?:\w+['’]?s? ){0,4}"
+        r"|\bextension (?:of|to) (?:\w+['’]?s? ){0,4}"
         r"(?:contract|agreement|287|partnership|program)"
         r"|\bexpan\w+ (?:its |the )?(?:287|program|cooperation|agreement|partnership|capacity|detention)"
     ),
-    "vote_or_proposal": MultiPattern(
+    "vote_or_proposal": WordPattern(
         r"\bvot(?:e|es|ed|ing)\b|\bmotion\b|\bresolution\b|\bproposal\b|\bproposed\b|\bordinance\b"
         r"|\burg\w+ (?:\w+ ){0,4}(?:to end|an end|to stop|to sign|to join)"
         r"|\bcall\w* on .{0,40} to (?:end|stop|sign|join)"
@@ -61,7 +62,7 @@ _PATTERNS: dict[Event, MultiPattern] = {
         r"|\bpublic hearing|\bpetition\b|\bto decide whether|\bwill consider|\bsplit vote|\breferendum"
         r"|\bunder advisement"
     ),
-    "policy_change": MultiPattern(
+    "policy_change": WordPattern(
         r"\b(?:change|changes|changed|changing|new|revised|revise|updated?|revers\w+|adopt\w+|implement\w*"
         r"|rescind\w*|formaliz\w+|return to) (?:its |the |a |their |her |his |this )?"
         r"(?:\w+ ){0,2}polic(?:y|ies)"
@@ -71,7 +72,7 @@ _PATTERNS: dict[Event, MultiPattern] = {
         r"|\bdetainer polic\w+|\brevert\w*|\bjudicial warrant|\bsettlement agreement"
         r"|\bwill (?:no longer|not) honor"
     ),
-    "enforcement_action": MultiPattern(
+    "enforcement_action": WordPattern(
         r"\braid(?:s|ed)?\b|\barrested \d+|\bsweep\b|\broundup|\btook (?:\w+ )?into (?:ice )?custody"
         r"|\bhanded (?:\w+ )?over to ice|\bturned (?:\w+ )?over to ice"
     ),
@@ -116,6 +117,8 @@ class EventResult:
     score: float
     evidence: str
     calls: list[tuple[int, str]] = field(default_factory=list)
+    # Weighted evidence per event (the rule picks the largest; the model reads them all).
+    scores: dict[Event, float] = field(default_factory=dict)
 
     @property
     def direction(self) -> str | None:
@@ -157,7 +160,7 @@ def classify_event(doc: Document) -> EventResult:
     scores: dict[Event, float] = {}
     best_span: dict[Event, tuple[float, str]] = {}
     calls: list[tuple[int, str]] = []
-    lead = {id(s) for s in doc.sentences[:4] if not s.is_headline}
+    lead = {index for index, s in enumerate(doc.sentences[:4]) if not s.is_headline}
     has_object = _object_flags(doc)
     matches: dict[int, dict[Event, list[int]]] = {}
     for event, pattern in _PATTERNS.items():
@@ -169,7 +172,7 @@ def classify_event(doc: Document) -> EventResult:
         if not sentence.is_headline and not has_object[index]:
             continue
         masked = doc.masked_lower[sentence.start : sentence.end]
-        weight = WEIGHT_HEADLINE if sentence.is_headline else WEIGHT_LEAD if id(sentence) in lead else 1.0
+        weight = WEIGHT_HEADLINE if sentence.is_headline else WEIGHT_LEAD if index in lead else 1.0
         if not sentence.is_headline and _BACKGROUND_RE.search(masked):
             weight *= BACKGROUND_WEIGHT
         sentence_scores: dict[Event, float] = {}
@@ -204,15 +207,19 @@ def classify_event(doc: Document) -> EventResult:
         slug = doc.url_words.lower()
         for event, pattern in _PATTERNS.items():
             match = pattern.search(slug)
-            if match and _OBJECT.search(slug):
+            if match is not None and _OBJECT.search(slug) is not None:
                 target = event
-                if event in REALISED and _modal_before(slug, match[0]):
+                if event in REALISED and _modal_before(slug, match):
                     target = "vote_or_proposal"
                 bonus = WEIGHT_URL * (REALISED_BONUS if target in REALISED else 1.0)
                 scores[target] = scores.get(target, 0.0) + bonus
     if not scores or max(scores.values()) < MIN_SCORE:
-        return EventResult(event="other", score=0.0, evidence="", calls=calls)
+        return EventResult(event="other", score=0.0, evidence="", calls=calls, scores=scores)
     event = max(scores, key=lambda e: scores[e])
     return EventResult(
-        event=event, score=round(scores[event], 2), evidence=best_span.get(event, (0.0, ""))[1], calls=calls
+        event=event,
+        score=round(scores[event], 2),
+        evidence=best_span.get(event, (0.0, ""))[1],
+        calls=calls,
+        scores=scores,
     )

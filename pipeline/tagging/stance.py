@@ -23,19 +23,20 @@ from pipeline.tagging.lexicons import (
     NEGATIVE_WORDS,
     POSITIVE_WORDS,
     PRO_PHRASES,
-    MultiPattern,
     PhraseMatcher,
+    WordPattern,
     split_alternatives,
+    words_pattern,
 )
 from pipeline.tagging.types import Stance
 
 _ANTI = PhraseMatcher(ANTI_PHRASES)
 _PRO = PhraseMatcher(PRO_PHRASES)
-_NEG = MultiPattern("|".join(rf"\b{w}\b" for w in split_alternatives(NEGATIVE_WORDS)))
-_POS = MultiPattern("|".join(rf"\b{w}\b" for w in split_alternatives(POSITIVE_WORDS)))
-_COOP = MultiPattern(COOPERATION_TARGETS)
-_LIMIT = MultiPattern("|".join(rf"\b{w}" for w in split_alternatives(LIMIT_TARGETS)))
-_BALANCE = MultiPattern("|".join(rf"\b{w}\b" for w in split_alternatives(BALANCE_MARKERS)))
+_NEG = words_pattern(NEGATIVE_WORDS)
+_POS = words_pattern(POSITIVE_WORDS)
+_COOP = WordPattern(COOPERATION_TARGETS)
+_LIMIT = WordPattern("|".join(rf"\b{target}" for target in split_alternatives(LIMIT_TARGETS)))
+_BALANCE = words_pattern(BALANCE_MARKERS)
 _NEGATED_RE = re.compile(r"\b(?:not|no|never|isn't|wasn't|nor)\s+(?:\w+\s+)?$")
 
 TARGET_WEIGHT = 0.75
@@ -58,6 +59,7 @@ class StanceResult:
     anti: float
     balanced: bool
     evidence: list[str] = field(default_factory=list)
+    balance_markers: int = 0
 
 
 def _add(bucket: dict[int, float], index: int, value: float) -> None:
@@ -97,15 +99,15 @@ def _target_scores(doc: Document, direction: str | None) -> tuple[dict[int, floa
     # Only a sentence with more of one kind of evaluative word than the other counts (and then
     # only in a voice of 0.5 or more): without one, the targets need not be looked for.
     balance: dict[int, int] = {}
-    for spans, sign in ((negative, 1), (positive, -1)):
-        for start, _end in spans:
+    for found, sign in ((negative, 1), (positive, -1)):
+        for start, _end in found:
             index = doc.sentence_index(start)
             balance[index] = balance.get(index, 0) + sign
     if not any(value and _voice(doc, index) >= 0.5 for index, value in balance.items()):
         return pro, anti
     per_sentence: dict[int, list[int]] = {}
-    for slot, spans in enumerate((_COOP.spans(text), _LIMIT.spans(text), negative, positive)):
-        for start, _end in spans:
+    for slot, found in enumerate((_COOP.spans(text), _LIMIT.spans(text), negative, positive)):
+        for start, _end in found:
             counts = per_sentence.setdefault(doc.sentence_index(start), [0, 0, 0, 0])
             counts[slot] += 1
     for index, (n_coop, n_limit, neg, pos) in per_sentence.items():
@@ -194,4 +196,5 @@ def classify_stance(
         anti=round(anti, 2),
         balanced=balanced,
         evidence=evidence,
+        balance_markers=balance_markers,
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+from pathlib import Path
 
 import pytest
 
@@ -14,7 +15,7 @@ from pipeline.tagging.document import analyse, find_quotes
 from pipeline.tagging.evaluate import LabelledItem, class_metrics, evaluate_items, format_table
 from pipeline.tagging.gazetteer import load_gazetteer
 from pipeline.tagging.language import detect_language
-from pipeline.tagging.lexicons import MultiPattern, required_literal
+from pipeline.tagging.lexicons import PhraseMatcher
 
 pytestmark = pytest.mark.unit
 
@@ -155,12 +156,13 @@ def test_find_quotes_and_voice() -> None:
     assert doc.sentences[0].voice == 1.0 and doc.sentences[1].attributed
 
 
-def test_required_literal_and_multipattern() -> None:
-    assert required_literal(r"tear(?:s|ing)? (?:\w+ )?families apart") == "families apart"
-    assert required_literal(r"a|b") == ""
-    pattern = MultiPattern(r"(?<!not )\bsign\w* (?:an )?agreement|\bvote\b")
-    text = "they did not sign an agreement; they will sign an agreement after the vote"
-    assert [text[a:b] for a, b in pattern.spans(text)] == ["sign an agreement", "vote"]
+def test_phrases_match_whole_words_only() -> None:
+    matcher = PhraseMatcher(((r"illegal aliens?", 2.0), (r"humane", 1.0)))
+    text = "inhumane talk of illegal aliens; a humane policy; illegal aliensx"
+    assert [(text[a:b], w) for a, b, w in matcher.finditer(text)] == [
+        ("illegal aliens", 2.0),
+        ("humane", 1.0),
+    ]
 
 
 def test_gazetteer_contents() -> None:
@@ -236,12 +238,16 @@ def test_class_metrics_counts_missing_prediction_as_miss() -> None:
     assert metrics.confusion["neutral"] == {"none": 1, "neutral": 1}
 
 
-def test_run_eval_json_and_errors(tmp_path: pytest.TempPathFactory) -> None:
-    path = tmp_path / "l.jsonl"  # type: ignore[operator]
-    path.write_text(json.dumps(_labelled().__dict__) + "\n", "utf-8")
+def test_run_eval_json_and_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MUNIWATCH_EVAL_DIR", str(tmp_path / "no-shared-data"))  # no training file
+    path = tmp_path / "l.jsonl"
+    path.write_text(json.dumps(_labelled().raw) + "\n", "utf-8")
     out = io.StringIO()
     assert run_eval([str(path)], True, out, io.StringIO()) == 0
-    assert json.loads(out.getvalue())["n_items"] == 1
+    result = json.loads(out.getvalue())
+    assert result["check_items"] == 1 and set(result["systems"]) == {"learned", "rules"}
+    assert result["systems"]["rules"]["check"]["report"]["n_items"] == 1
+    assert "no training file" in result["notes"][0]
     err = io.StringIO()
     assert run_eval([str(path) + ".missing"], False, io.StringIO(), err) == 2
     assert "missing" in err.getvalue()
