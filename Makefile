@@ -58,7 +58,7 @@ down: setup
 	$(BIN)/muniwatch stack down
 
 bench: setup es-up
-	$(BIN)/muniwatch bench
+	$(BIN)/python -m bench
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -14,10 +14,10 @@ Every step of the pipeline lives here as plain typed Python with no Airflow impo
   extraction with trafilatura (``extract``)
 - ``tagging/``  relevance, jurisdiction, stance and event; ``evaluate`` scores it
 - ``stories/``  near-duplicate fingerprints, candidate lookup, clustering, story documents
-- ``store/``    the Elasticsearch client, versioned indices, item documents and writes,
-  quarantine and replay, reindex
+- ``store/``    the Elasticsearch client, versioned indices (index templates in ``templates/``),
+  item documents and writes, quarantine and replay, reindex
 - ``search/``   query building and ``muniwatch search`` (``query``), links into Kibana (``links``),
-  Kibana saved objects (``kibana``)
+  Kibana saved objects (``kibana``, the objects in ``saved_objects/``)
 - ``alerts/``   subscriptions, matching, rendering, the delivery ledger, SMTP
 - ``ops/``      the status figures (``status``) and daily maintenance (``maintenance``)
 - ``local/``    local tooling: the development Elasticsearch node, ``make up``'s stack, the demo

@@ -16,8 +16,13 @@ from pathlib import Path
 from typing import Any
 
 from pipeline import config as config_module
+from pipeline.alerts import run_alerts
+from pipeline.alerts.subscriptions import sync_subscriptions
 from pipeline.config import PipelineConfig
+from pipeline.enrich import enrich_pending
+from pipeline.ops.maintenance import run_maintenance
 from pipeline.settings import Settings
+from pipeline.sources.polling import poll_sources
 from pipeline.store.client import make_client
 from pipeline.store.indices import ensure_indices
 
@@ -43,8 +48,6 @@ def source_groups(paths: ConfigPaths) -> list[list[str]]:
 
 def prepare(settings: Settings, paths: ConfigPaths) -> dict[str, Any]:
     """Create indices and sync subscriptions from the YAML file. Idempotent; run at start-up."""
-    from pipeline.alerts.subscriptions import sync_subscriptions
-
     es = make_client(settings)
     indices = ensure_indices(es, settings)
     synced = sync_subscriptions(es, settings, config_module.load_subscriptions(paths.subscriptions))
@@ -60,8 +63,6 @@ def poll(
     force: bool = False,
 ) -> dict[str, Any]:
     """Poll due sources (or ``source_ids``), enqueue new matching entries as pending items."""
-    from pipeline.sources.polling import poll_sources
-
     es = make_client(settings)
     report = poll_sources(es, settings, paths.load(), now=now, source_ids=source_ids, force=force)
     return report.to_dict()
@@ -69,8 +70,6 @@ def poll(
 
 def enrich(settings: Settings, paths: ConfigPaths, *, now: datetime, max_items: int = 2000) -> dict[str, Any]:
     """Fetch, extract, tag, cluster and index pending items, in batches."""
-    from pipeline.enrich import enrich_pending
-
     es = make_client(settings)
     report = enrich_pending(es, settings, paths.load(), now=now, max_items=max_items)
     return report.to_dict()
@@ -78,8 +77,6 @@ def enrich(settings: Settings, paths: ConfigPaths, *, now: datetime, max_items: 
 
 def alerts(settings: Settings, *, now: datetime, digests: bool = True) -> dict[str, Any]:
     """Match newly indexed items against subscriptions and send what is due."""
-    from pipeline.alerts import run_alerts
-
     es = make_client(settings)
     report = run_alerts(es, settings, now=now, digests=digests)
     return report.to_dict()
@@ -87,7 +84,5 @@ def alerts(settings: Settings, *, now: datetime, digests: bool = True) -> dict[s
 
 def maintenance(settings: Settings, paths: ConfigPaths, *, now: datetime) -> dict[str, Any]:
     """Source health report, silent-feed detection, quarantine replay, stale pending deliveries."""
-    from pipeline.ops.maintenance import run_maintenance
-
     es = make_client(settings)
     return run_maintenance(es, settings, paths.load(), now=now)

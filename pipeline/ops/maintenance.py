@@ -9,8 +9,11 @@ from typing import Any
 
 from elasticsearch import Elasticsearch
 
+from pipeline.alerts import recover_pending
 from pipeline.config import PipelineConfig
 from pipeline.settings import Settings
+from pipeline.sources.polling import source_health
+from pipeline.store import quarantine
 
 LOGGER = logging.getLogger(__name__)
 
@@ -21,10 +24,6 @@ STALE_PENDING_AFTER = timedelta(minutes=30)
 def run_maintenance(
     es: Elasticsearch, settings: Settings, config: PipelineConfig, *, now: datetime
 ) -> dict[str, Any]:
-    from pipeline.alerts import recover_pending
-    from pipeline.sources.polling import source_health
-    from pipeline.store import quarantine
-
     configured = {source.id for source in config.sources if source.enabled}
     health = [row for row in source_health(es, settings, now=now) if row.get("source_id") in configured]
     never_polled = sorted(configured - {row.get("source_id") for row in health})

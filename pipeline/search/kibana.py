@@ -1,4 +1,5 @@
-"""Kibana as code: load ``config/kibana/*.ndjson`` through Kibana's saved-objects import API.
+"""Kibana as code: load the saved objects shipped in the package
+(``pipeline/search/saved_objects/*.ndjson``) through Kibana's saved-objects import API.
 
 The files hold a data view on the ``{prefix}-items`` alias (and one on ``{prefix}-stories``),
 saved searches, Lens visualisations, a map and a dashboard, with ``{{prefix}}`` where the index
@@ -19,11 +20,12 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
-from pipeline.settings import REPO_ROOT, Settings
+from pipeline.settings import Settings, load_settings
 
 LOGGER = logging.getLogger(__name__)
 
-KIBANA_DIR = REPO_ROOT / "config" / "kibana"
+# Package data, so `muniwatch kibana import` works from an installed package (docker-compose does that).
+KIBANA_DIR = Path(__file__).resolve().parent / "saved_objects"
 PLACEHOLDER = "{{prefix}}"
 IMPORT_PATH = "/api/saved_objects/_import"
 TIMEOUT_S = 60.0
@@ -113,8 +115,6 @@ def import_saved_objects(
 
 def kibana_command(args: argparse.Namespace) -> int:
     """``muniwatch kibana import [--url URL]``."""
-    from pipeline.settings import load_settings
-
     settings = load_settings()
     try:
         result = import_saved_objects(settings, url=args.url)
