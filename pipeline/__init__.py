@@ -7,15 +7,16 @@ Every step of the pipeline lives here as plain typed Python with no Airflow impo
     sources ─poll─▶ rules ─fetch─▶ fetch ─tag─▶ tagging ─cluster─▶ stories ─index─▶ store ─▶ alerts
                                                                                   └─▶ search
 
-- ``sources/``  polling (``polling``), feed and X harvesting (``feeds``, ``x``), per-source state
-  and health (``state``), URL canonicalisation (``urls``)
+- ``sources/``  polling (``polling``), feed and X harvesting (``feeds``, ``x``, ``harvest``), the
+  intake gate (``gate``), per-source state and health (``state``), URL canonicalisation (``urls``)
 - ``rules/``    the watchlist query language (``language``) and the texts it is matched on (``words``)
 - ``fetch/``    the one SSRF-safe HTTP client (``client``, ``guard``, ``errors``) and main-text
   extraction with trafilatura (``extract``)
 - ``tagging/``  relevance, jurisdiction, stance and event; ``evaluate`` scores it
 - ``stories/``  near-duplicate fingerprints, candidate lookup, clustering, story documents
 - ``store/``    the Elasticsearch client, versioned indices (index templates in ``templates/``),
-  item documents and writes, quarantine and replay, reindex
+  item documents and writes, the pending queue with per-source fetch budgets (``pending``),
+  quarantine and replay, reindex
 - ``search/``   query building and ``muniwatch search`` (``query``), links into Kibana (``links``),
   Kibana saved objects (``kibana``, the objects in ``saved_objects/``)
 - ``alerts/``   subscriptions, matching, rendering, the delivery ledger, SMTP
@@ -24,7 +25,8 @@ Every step of the pipeline lives here as plain typed Python with no Airflow impo
 
 At the top: ``cli`` (the ``muniwatch`` command), ``settings`` and ``airflow_settings`` (runtime
 settings), ``config`` (the YAML files), ``models`` (types at the seams), ``enrich`` (fetch →
-extract → rules → tag → cluster → index for a batch), ``tasks`` (the coarse entry points the DAGs
+extract → rules → tag → cluster → index for a batch; its per-page CPU part is ``analysis``),
+``rematch`` (the watchlists again over kept, unmatched texts), ``tasks`` (the coarse entry points the DAGs
 and ``runner`` share) and ``runner`` (``muniwatch run --once``).
 """
 

@@ -29,6 +29,7 @@ HANDLERS: dict[str, tuple[str, str]] = {
     "search": ("pipeline.search.query", "search_command"),
     "reindex": ("pipeline.store.reindex", "reindex_command"),
     "replay": ("pipeline.store.quarantine", "replay_command"),
+    "rematch": ("pipeline.rematch", "rematch_command"),
     "subscribe": ("pipeline.alerts.commands", "subscribe_command"),
     "unsubscribe": ("pipeline.alerts.commands", "unsubscribe_command"),
     "kibana": ("pipeline.search.kibana", "kibana_command"),
@@ -140,6 +141,13 @@ def build_parser() -> argparse.ArgumentParser:
     replay = commands.add_parser("replay", help="retry quarantined items")
     replay.add_argument("--stage", help="only this stage (fetch, extract, index, ...)")
     replay.add_argument("--list", action="store_true", help="list instead of replaying")
+
+    rematch = commands.add_parser(
+        "rematch", help="run the current watchlists over kept (unmatched) texts; index what matches now"
+    )
+    _add_config_paths(rematch)
+    rematch.add_argument("--dry-run", action="store_true", help="only count what would be promoted")
+    rematch.add_argument("--json", action="store_true", help="print the report as JSON")
 
     subscribe = commands.add_parser("subscribe", help="manage reporter subscriptions")
     sub_actions = subscribe.add_subparsers(dest="action", required=True)

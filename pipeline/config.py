@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
+from urllib.parse import urlsplit
 
 import yaml
 from email_validator import EmailNotValidError, validate_email
@@ -49,6 +50,26 @@ _ID_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,79}$"
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
 _DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _HANDLE = re.compile(r"^@?[A-Za-z0-9_]{1,15}$")
+# News search feeds: the search engine already matched the full text, so every entry is a candidate.
+_SEARCH_FEEDS = (("news.google.com", "/rss/search"),)
+DEFAULT_FETCH_BUDGET = 100
+# The intake gate for outlet feeds (``topic:`` in watchlists.yaml overrides it): an entry whose
+# title and summary touch none of these (nor any watchlist rule) is not fetched. Broad on
+# purpose (recall first: the watchlist rules decide on the full text, and a page that matches
+# nothing is fetched once and kept), cheap, and no rule needs the word "ICE".
+DEFAULT_TOPIC: tuple[str, ...] = (
+    "immigration OR immigrant OR immigrants OR migrant OR migrants",
+    "undocumented OR noncitizen OR noncitizens OR asylum",
+    "deportation OR deportations OR deport OR deported OR deporting OR deportee OR deportees",
+    "detention OR detainee OR detainees OR detainer OR detainers",
+    '287(g) OR 287g OR sanctuary OR IGSA OR IGSAs OR "Secure Communities"',
+    "ICE OR DHS OR CBP OR ERO OR USCIS",
+    '"Homeland Security" OR "Border Patrol" OR "Customs and Border Protection" OR "federal agents"',
+    '"illegal alien" OR "illegal aliens" OR "illegal immigrant" OR "illegal immigrants"',
+    # Sheriffs run the jails that hold people for ICE; 287(g) is mostly theirs.
+    'sheriff OR sheriffs OR jail OR jails OR "Customs Enforcement"',
+    '"welcoming city" OR "welcoming cities" OR "welcoming community"',
+)
 _M = TypeVar("_M", bound="BaseModel")
 
 
@@ -101,6 +122,12 @@ class SourceConfig(_Strict):
     # Sources of one group are polled by one Airflow task (coarse tasks, see DESIGN).
     group: str = "default"
     name: str | None = None
+    # The source is already a keyword search: every entry is a candidate for fetching, without
+    # the topic gate. Unset: true for x_search and Google News search feeds, false otherwise.
+    prefiltered: bool | None = None
+    # At most this many of the source's pages are fetched per enrich run; the rest stay pending
+    # for the next run (counted as waiting), so one busy feed cannot flood a host or the run.
+    fetch_budget: Annotated[int, Field(ge=1, le=10_000)] = DEFAULT_FETCH_BUDGET
 
     @field_validator("interval", mode="before")
     @classmethod
@@ -131,6 +158,21 @@ class SourceConfig(_Strict):
     @property
     def x_handle(self) -> str:
         return (self.handle or "").lstrip("@")
+
+    @property
+    def is_search(self) -> bool:
+        """Every entry is a candidate: ``prefiltered``, or by default an X search or a news search feed."""
+        if self.prefiltered is not None:
+            return self.prefiltered
+        return self.kind == "x_search" or is_search_feed(self.url or "")
+
+
+def is_search_feed(url: str) -> bool:
+    """A news search engine's RSS (Google News ``/rss/search``): its entries matched the query
+    on the full text, although the entry itself is only a title and an outlet."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    return any(host == h and parts.path.startswith(p) for h, p in _SEARCH_FEEDS)
 
 
 def _rule_parses(rule: str) -> str:
@@ -215,6 +257,8 @@ class SourcesFile(_Strict):
 
 class WatchlistsFile(_Strict):
     watchlists: list[WatchlistConfig]
+    # The intake gate for outlet feeds (rules in the same syntax; any one is enough).
+    topic: Annotated[list[RuleText], Field(min_length=1)] = list(DEFAULT_TOPIC)
 
 
 class SubscriptionsFile(_Strict):
@@ -226,6 +270,8 @@ class PipelineConfig:
     sources: list[SourceConfig]
     watchlists: list[WatchlistConfig]
     subscriptions: list[SubscriptionConfig]
+    # Topic gate rules for outlet feeds (``topic:`` in watchlists.yaml).
+    topic: tuple[str, ...] = DEFAULT_TOPIC
 
     @property
     def rules(self) -> list[tuple[str, str]]:
@@ -317,10 +363,15 @@ def load_sources(path: Path = DEFAULT_SOURCES) -> list[SourceConfig]:
     return sources
 
 
+def load_watchlists_file(path: Path = DEFAULT_WATCHLISTS) -> WatchlistsFile:
+    """The watchlists and the topic gate (its default when the file has no ``topic:``)."""
+    loaded = _load_model(path, WatchlistsFile, "watchlists")
+    _ensure_unique(path, "watchlist", [w.id for w in loaded.watchlists])
+    return loaded
+
+
 def load_watchlists(path: Path = DEFAULT_WATCHLISTS) -> list[WatchlistConfig]:
-    watchlists = _load_model(path, WatchlistsFile, "watchlists").watchlists
-    _ensure_unique(path, "watchlist", [w.id for w in watchlists])
-    return watchlists
+    return load_watchlists_file(path).watchlists
 
 
 def load_subscriptions(path: Path = DEFAULT_SUBSCRIPTIONS) -> list[SubscriptionConfig]:
@@ -339,7 +390,7 @@ def load_config(
     loaded: dict[str, Any] = {}
     for key, path, loader in (
         ("sources", sources, load_sources),
-        ("watchlists", watchlists, load_watchlists),
+        ("watchlists", watchlists, load_watchlists_file),
         ("subscriptions", subscriptions, load_subscriptions),
     ):
         try:
@@ -348,4 +399,5 @@ def load_config(
             problems.extend(error.problems)
     if problems:
         raise ConfigError(problems)
-    return PipelineConfig(**loaded)
+    lists: WatchlistsFile = loaded.pop("watchlists")
+    return PipelineConfig(**loaded, watchlists=lists.watchlists, topic=tuple(lists.topic))

@@ -1,13 +1,17 @@
-"""Enrich pending items: fetch → extract → re-match rules on the full text → tag → cluster → index.
+"""Enrich pending items: fetch → extract → watchlist rules on the full text → tag → cluster → index.
 
-Polling leaves each new matching entry in ``{prefix}-items`` as a *pending* document. This step
-takes them in batches, oldest first:
+Polling leaves each candidate in ``{prefix}-items`` as a *pending* document. This step takes
+them in batches, oldest first:
 
-* I/O (fetching pages) runs on a thread pool; the shared client keeps per-host politeness.
-* CPU (trafilatura extraction, rule matching, tagging) runs in :func:`analyse_page`, a pure
-  function of plain data, on a process pool when the batch is large enough to pay for it.
-* The batch is clustered into stories and written with one bulk request; the items become
-  ``status: indexed`` and ``alert_status: pending`` for the alerts step.
+* I/O (fetching pages) runs on a thread pool; the shared client keeps per-host politeness, and
+  each source's ``fetch_budget`` caps the pages fetched for it per run: the rest stay pending for
+  the next run and are counted (``waiting``).
+* CPU (trafilatura extraction, rule matching, tagging) runs in :mod:`pipeline.analysis`, pure
+  functions of plain data, on a process pool when the batch is large enough to pay for it.
+* The watchlist rules decide on the full text. Matching items are clustered into stories and
+  written with one bulk request (``status: indexed``, ``alert_status: pending`` for the alerts
+  step); the others are kept with their text (``status: unmatched``), counted per source, for
+  ``muniwatch rematch``; their URL is never fetched again.
 
 A transient fetch failure (timeout, 5xx, 429) leaves the item pending for the next run, up to
 ``MAX_ATTEMPTS``; anything else marks it ``failed`` and quarantines it with the reason, from where
@@ -25,21 +29,21 @@ from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPool
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from elasticsearch import Elasticsearch
 
+from pipeline.analysis import AnalysedPage, AnalysisFailure, PageWork, RulePairs, analyse_work
 from pipeline.config import PipelineConfig
+from pipeline.fetch.client import SafeHTTPClient, is_transient
 from pipeline.models import Rejected
-from pipeline.rules.language import RuleSet
 from pipeline.settings import Settings
+from pipeline.sources.state import EnrichCounts, record_enrich
 from pipeline.store.indices import ensure_indices
+from pipeline.store.items import bulk_write_items
+from pipeline.store.pending import FetchBudget, count_waiting, needs_fetch, pending_items, source_of
 from pipeline.store.quarantine import quarantine, register_replay
-from pipeline.stories.fingerprints import fingerprint
-
-if TYPE_CHECKING:
-    from pipeline.stories.clustering import KnownItems
+from pipeline.stories.clustering import KnownItems, StoryCandidate, assign_stories, update_stories
 
 LOGGER = logging.getLogger(__name__)
 
@@ -56,12 +60,20 @@ MIN_PAGES_FOR_PROCESSES = 24
 
 @dataclass(kw_only=True)
 class EnrichReport:
+    """What one enrich run did. Per source (``sources``): ``fetched`` pages, candidates
+    ``matched`` (full text) or ``unmatched`` (kept), ``waiting`` for the next run's budget,
+    ``indexed``, ``errors``."""
+
     indexed: int = 0
     relevant: int = 0
+    unmatched: int = 0
+    waiting: int = 0
     failed: int = 0
     retry_later: int = 0
     stories: int = 0
     item_ids: list[str] = field(default_factory=list)
+    # The stories this run wrote items into (sorted, no repeats): the Kibana link of the run.
+    story_ids: list[str] = field(default_factory=list)
     sources: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
     errors: list[str] = field(default_factory=list)
 
@@ -69,108 +81,19 @@ class EnrichReport:
         return {
             "indexed": self.indexed,
             "relevant": self.relevant,
+            "unmatched": self.unmatched,
+            "waiting": self.waiting,
             "failed": self.failed,
             "retry_later": self.retry_later,
             "stories": self.stories,
             "item_ids": self.item_ids,
+            "story_ids": self.story_ids,
             "sources": {sid: dict(counts) for sid, counts in self.sources.items()},
             "errors": self.errors[:50],
         }
 
 
-# --- the CPU part: a pure function of plain data -----------------------------------------------
-
-
-@lru_cache(maxsize=8)
-def _rules(rule_pairs: tuple[tuple[str, str], ...]) -> RuleSet:
-    return RuleSet(rule_pairs)
-
-
-def analyse_page(
-    *,
-    item: dict[str, Any],
-    html: bytes | None,
-    final_url: str,
-    rule_pairs: tuple[tuple[str, str], ...],
-) -> dict[str, Any]:
-    """Extract (pages) or take the post text (posts), match rules on the full text, tag.
-
-    Returns ``{"ok": True, "article": {...}, "tags": {...}, "matched_rules": [...]}`` or
-    ``{"ok": False, "stage": "extract", "reason": "..."}``. Plain dicts in and out, so it runs the
-    same in this process or in a worker process.
-    """
-    from pipeline.fetch.extract import extract_article
-    from pipeline.tagging import TagInput, tag_item
-
-    post = item.get("post") or None
-    article: dict[str, Any]
-    if html is None:
-        title = item.get("title") or ""
-        text = (post or {}).get("text") or item.get("summary") or title
-        article = {
-            "title": title,
-            "text": text,
-            "published_at": item.get("published_at"),
-            "author": (post or {}).get("author"),
-            "site_name": None,
-            "language": None,
-        }
-    else:
-        extracted = extract_article(html, final_url)
-        if not extracted.has_article:
-            return {"ok": False, "stage": "extract", "reason": extracted.reason or "no article text found"}
-        article = {
-            "title": extracted.title or item.get("title") or "",
-            "text": extracted.text,
-            "published_at": (
-                extracted.published_at.isoformat() if extracted.published_at else item.get("published_at")
-            ),
-            "author": extracted.author,
-            "site_name": extracted.site_name,
-            "language": extracted.language,
-        }
-    title, text = str(article["title"] or ""), str(article["text"] or "")
-    matched = list(dict.fromkeys([*item.get("matched_rules", []), *_rules(rule_pairs).match(title, text)]))
-    print_ = fingerprint(title, text)
-    tags = tag_item(
-        TagInput(
-            id=item["_id"],
-            title=title,
-            text=text,
-            url=final_url,
-            home_state=item.get("home_state"),
-            language=article["language"],
-        )
-    )
-    return {
-        "ok": True,
-        "article": article,
-        "tags": tags.to_json_dict(),
-        "matched_rules": matched,
-        "minhash": list(print_.minhash),
-        "lsh_bands": list(print_.bands),
-    }
-
-
-# (pending item, page body or None for a post, final URL, watchlist rules, the run's ``now``)
-_Work = tuple[dict[str, Any], bytes | None, str, tuple[tuple[str, str], ...], datetime]
-
-
-def _analyse_args(args: _Work) -> dict[str, Any]:
-    """``analyse_page`` plus the item document (``story_id`` still empty): everything per-item and
-    CPU-bound happens in the worker, so the main process only clusters and does I/O."""
-    from pipeline.store.items import build_item_document
-
-    item, html, final_url, rule_pairs, now = args
-    try:
-        outcome = analyse_page(item=item, html=html, final_url=final_url, rule_pairs=rule_pairs)
-        if outcome["ok"]:
-            outcome["final_url"] = final_url
-            outcome["document"] = build_item_document(item, outcome, story_id="", now=now)
-        return outcome
-    except Exception as error:  # one bad page must not sink the batch
-        LOGGER.exception("analysis failed for %s", final_url)
-        return {"ok": False, "stage": "extract", "reason": f"{type(error).__name__}: {error}"}
+# --- the CPU pool ------------------------------------------------------------------------------
 
 
 def _warm_up() -> None:
@@ -206,34 +129,11 @@ def _cpu_pool(pages: int, processes: int | None) -> Iterator[Executor | None]:
 # --- the I/O part ------------------------------------------------------------------------------
 
 
-def pending_items(
-    es: Elasticsearch, settings: Settings, *, size: int, exclude: Sequence[str]
-) -> list[dict[str, Any]]:
-    response = es.search(
-        index=settings.index("items"),
-        query={
-            "bool": {
-                "filter": [{"term": {"status": "pending"}}],
-                "must_not": [{"ids": {"values": list(exclude)}}] if exclude else [],
-            }
-        },
-        sort=[{"discovered_at": {"order": "asc", "missing": "_first"}}, {"canonical_url": "asc"}],
-        size=size,
-    )
-    return [{"_id": hit["_id"], **hit["_source"]} for hit in response["hits"]["hits"]]
-
-
 def _fetch(client: Any, item: dict[str, Any]) -> tuple[dict[str, Any], Any, Exception | None]:
     try:
         return item, client.get(item["url"], expect="html"), None
     except Exception as error:
         return item, None, error
-
-
-def _is_transient(error: Exception) -> bool:
-    from pipeline.fetch.client import is_transient
-
-    return is_transient(error)
 
 
 def enrich_pending(
@@ -246,19 +146,26 @@ def enrich_pending(
     batch_size: int = BATCH_SIZE,
     processes: int | None = None,
     client: Any = None,
+    item_ids: Sequence[str] | None = None,
 ) -> EnrichReport:
-    """Process pending items until none are left (or ``max_items``); see the module docstring."""
-    from pipeline.fetch.client import SafeHTTPClient
-    from pipeline.stories.clustering import KnownItems
+    """Process pending items until none are left (or ``max_items``); see the module docstring.
 
+    Args:
+        now: the run's time (stored times, stories' windows).
+        max_items: items taken in this run at most; the rest wait for the next.
+        processes: worker processes for extraction and tagging (default: one per core).
+        client: the HTTP client (a ``SafeHTTPClient`` from ``settings`` when None).
+        item_ids: only these pending items (``muniwatch rematch`` passes the promoted ones).
+    """
     ensure_indices(es, settings)
     report = EnrichReport()
     report.stories += repair_missing_stories(es, settings, now=now)
     rule_pairs = tuple(config.rules)
     client = client or SafeHTTPClient(settings)
+    budget = FetchBudget(config)
     taken = 0
     # Items taken in this run that may still be pending in the index (in flight, to retry, or
-    # failed without a refresh yet); indexed ones are refreshed out of the pending set, so the
+    # failed without a refresh yet); written ones are refreshed out of the pending set, so the
     # exclusion stays a few hundred ids instead of growing with the run.
     exclude: set[str] = set()
     known = KnownItems()
@@ -271,15 +178,21 @@ def enrich_pending(
 
         def next_batch() -> Future[_Staged] | None:
             nonlocal taken
-            if taken >= max_items:
-                return None
-            size = min(batch_size, max_items - taken)
-            batch = pending_items(es, settings, size=size, exclude=sorted(exclude))
-            if not batch:
-                return None
-            taken += len(batch)
-            exclude.update(item["_id"] for item in batch)
-            return stager.submit(_stage_batch, batch, rule_pairs, now, client, io_pool, cpu_pool)
+            while taken < max_items:
+                size = min(batch_size, max_items - taken)
+                found = pending_items(
+                    es, settings, size=size, exclude=sorted(exclude), spent=sorted(budget.spent)
+                )
+                if not found:
+                    return None
+                # Items over their source's budget stay pending (``spent`` keeps them out of the
+                # next query); a batch made only of such items is skipped, not returned empty.
+                batch = [item for item in found if budget.take(item)]
+                if batch:
+                    taken += len(batch)
+                    exclude.update(item["_id"] for item in batch)
+                    return stager.submit(_stage_batch, batch, rule_pairs, now, client, io_pool, cpu_pool)
+            return None
 
         # Batches N+1.. N+PREFETCH_BATCHES are fetched and analysed while batch N is clustered and
         # written: the worker processes do not sit idle during the Elasticsearch round trips.
@@ -289,20 +202,34 @@ def enrich_pending(
                 staged.append(upcoming)
             if not staged:
                 break
-            indexed_before = len(report.item_ids)
-            _finish_batch(es, settings, staged.popleft().result(), now, report, known)
-            exclude.difference_update(report.item_ids[indexed_before:])
+            done = _finish_batch(es, settings, staged.popleft().result(), now, report, known)
+            exclude.difference_update(done)
+    for source, waiting in count_waiting(es, settings, budget.spent).items():
+        report.sources[source]["waiting"] += waiting
+        report.waiting += waiting
     if report.indexed:
         # Story documents are written without a refresh per batch; one here makes them searchable.
         es.indices.refresh(index=settings.index("stories"))
+    record_enrich(es, settings, _health_counts(report), now=now)
     return report
+
+
+def _health_counts(report: EnrichReport) -> dict[str, EnrichCounts]:
+    return {
+        source: EnrichCounts(
+            fetched=counts["fetched"],
+            matched=counts["matched"],
+            unmatched=counts["unmatched"],
+            waiting=counts["waiting"],
+        )
+        for source, counts in report.sources.items()
+        if source != "unknown"
+    }
 
 
 def repair_missing_stories(es: Elasticsearch, settings: Settings, *, now: datetime) -> int:
     """Write the story documents that a crash between the item write and ``update_stories`` left
     out (items point at a story that does not exist). Only items not alerted yet are looked at."""
-    from pipeline.stories.clustering import update_stories
-
     response = es.search(
         index=settings.index("items"),
         query={"bool": {"filter": [{"term": {"status": "indexed"}}, {"term": {"alert_status": "pending"}}]}},
@@ -324,14 +251,14 @@ def repair_missing_stories(es: Elasticsearch, settings: Settings, *, now: dateti
 class _Staged:
     """A fetched batch: the pages, their analyses (futures when on the pool), the fetch failures."""
 
-    work: list[_Work]
-    analyses: list[Future[dict[str, Any]]] | None
+    work: list[PageWork]
+    analyses: list[Future[AnalysedPage | AnalysisFailure]] | None
     failures: list[tuple[dict[str, Any], Exception]]
 
 
 def _stage_batch(
     batch: list[dict[str, Any]],
-    rule_pairs: tuple[tuple[str, str], ...],
+    rule_pairs: RulePairs,
     now: datetime,
     client: Any,
     io_pool: ThreadPoolExecutor,
@@ -340,83 +267,96 @@ def _stage_batch(
     """Fetch a batch; each page goes to the CPU pool as soon as it arrives. No writes here."""
     staged = _Staged(work=[], analyses=[] if cpu_pool is not None else None, failures=[])
     for item in batch:
-        if item.get("post"):
-            staged.work.append((item, None, item["url"], rule_pairs, now))
+        if not needs_fetch(item):  # posts and kept texts: nothing to fetch
+            staged.work.append(
+                PageWork(item=item, html=None, final_url=item["url"], rule_pairs=rule_pairs, now=now)
+            )
     if cpu_pool is not None and staged.analyses is not None:
-        staged.analyses += [cpu_pool.submit(_analyse_args, args) for args in staged.work]
-    to_fetch = [item for item in batch if not item.get("post")]
+        staged.analyses += [cpu_pool.submit(analyse_work, work) for work in staged.work]
+    to_fetch = [item for item in batch if needs_fetch(item)]
     for item, result, error in io_pool.map(lambda i: _fetch(client, i), to_fetch):
         if error is not None:
             staged.failures.append((item, error))
             continue
-        staged.work.append((item, result.body, result.final_url, rule_pairs, now))
+        staged.work.append(
+            PageWork(item=item, html=result.body, final_url=result.final_url, rule_pairs=rule_pairs, now=now)
+        )
         if cpu_pool is not None and staged.analyses is not None:
-            staged.analyses.append(cpu_pool.submit(_analyse_args, staged.work[-1]))
+            staged.analyses.append(cpu_pool.submit(analyse_work, staged.work[-1]))
     return staged
 
 
 def _finish_batch(es: Elasticsearch, settings: Settings, staged: _Staged, now: datetime,
-                  report: EnrichReport, known: KnownItems | None = None) -> None:  # fmt: skip
-    """Record fetch failures, collect the analyses, cluster into stories, write the batch."""
-    from pipeline.store.items import bulk_write_items
-    from pipeline.stories.clustering import assign_stories, update_stories
-
+                  report: EnrichReport, known: KnownItems | None = None) -> list[str]:  # fmt: skip
+    """Record fetch failures, collect the analyses, cluster the matching items into stories,
+    write the batch (matching and unmatched items in one bulk request). Returns the ids that
+    left the pending set."""
     for item, error in staged.failures:
+        report.sources[source_of(item)]["fetched"] += 1
         _fetch_failed(es, settings, item, error, now, report)
-    work = staged.work
     if staged.analyses is None:
-        analysed = list(map(_analyse_args, work))
+        analysed = list(map(analyse_work, staged.work))
     else:
         analysed = [future.result() for future in staged.analyses]
 
-    ready: list[tuple[dict[str, Any], dict[str, Any]]] = []
-    for (item, *_), outcome in zip(work, analysed, strict=True):
-        if outcome["ok"]:
-            ready.append((item, outcome))
+    ready: list[tuple[dict[str, Any], AnalysedPage]] = []
+    for work, outcome in zip(staged.work, analysed, strict=True):
+        report.sources[source_of(work.item)]["fetched"] += work.html is not None
+        if isinstance(outcome, AnalysisFailure):
+            _give_up(es, settings, work.item, outcome.stage, outcome.reason, now, report)
         else:
-            _give_up(es, settings, item, outcome["stage"], outcome["reason"], now, report)
+            ready.append((work.item, outcome))
     if not ready:
-        return
-    story_ids = assign_stories(
-        es, settings, [_story_input(item, outcome) for item, outcome in ready], now=now, known=known
-    )
+        return []
+    matching = [outcome for _, outcome in ready if outcome.analysis.matched]
+    story_ids = assign_stories(es, settings, [_story_candidate(o) for o in matching], now=now, known=known)
     documents = []
     for item, outcome in ready:
-        document = outcome["document"]
-        document["story_id"] = story_ids[item["_id"]]
-        documents.append(document)
+        story = {"story_id": story_ids[item["_id"]]} if outcome.analysis.matched else {}
+        documents.append({**outcome.document, **story})
     written = bulk_write_items(es, settings, documents, now=now)
     # The bulk write refreshed the items; story documents become searchable at the end of the run.
-    update_stories(es, settings, sorted(set(story_ids.values())), now=now, refresh=False, refresh_items=False)
-    report.stories += len(set(story_ids.values()))
+    touched = sorted(set(story_ids.values()))
+    if touched:
+        update_stories(es, settings, touched, now=now, refresh=False, refresh_items=False)
+    report.stories += len(touched)
+    report.story_ids = sorted({*report.story_ids, *touched})
+    done: list[str] = []
     for item, outcome in ready:
+        counts = report.sources[source_of(item)]
         if item["_id"] in written.failed_ids:
             report.failed += 1
-            report.sources[item.get("source_id") or "unknown"]["errors"] += 1
+            counts["errors"] += 1
+            continue
+        done.append(item["_id"])
+        if not outcome.analysis.matched:
+            report.unmatched += 1
+            counts["unmatched"] += 1
             continue
         report.indexed += 1
         report.item_ids.append(item["_id"])
-        report.relevant += bool(outcome["tags"]["relevant"])
-        report.sources[item.get("source_id") or "unknown"]["indexed"] += 1
+        report.relevant += bool((outcome.analysis.tags or {}).get("relevant"))
+        counts["matched"] += 1
+        counts["indexed"] += 1
+    return done
 
 
-def _story_input(item: dict[str, Any], outcome: dict[str, Any]) -> dict[str, Any]:
-    tags = outcome["tags"]
-    document = outcome["document"]
-    return {
-        "item_id": item["_id"],
-        "title": outcome["article"]["title"],
-        "text": outcome["article"]["text"],
-        "jurisdiction_key": (tags.get("jurisdiction") or {}).get("key"),
-        "event": tags.get("event"),
-        "relevant": tags.get("relevant", False),
-        "published_at": outcome["article"].get("published_at") or item.get("published_at"),
+def _story_candidate(outcome: AnalysedPage) -> StoryCandidate:
+    """What clustering needs, taken from the built document (its fingerprint is computed once)."""
+    article, tags, document = outcome.analysis.article, outcome.analysis.tags or {}, outcome.document
+    return StoryCandidate(
+        item_id=article.id,
+        title=article.title,
+        text=article.text,
+        jurisdiction_key=(tags.get("jurisdiction") or {}).get("key"),
+        event=tags.get("event"),
+        relevant=bool(tags.get("relevant")),
+        published_at=article.published_at or article.entry.published_at,
         # The links as the item document stores them (``post.linked_urls``).
-        "linked_urls": (document.get("post") or {}).get("linked_urls") or [],
-        "canonical_url": item.get("canonical_url"),
-        "minhash": outcome["minhash"],
-        "lsh_bands": outcome["lsh_bands"],
-    }
+        linked_urls=list((document.get("post") or {}).get("linked_urls") or []),
+        minhash=document["minhash"],
+        lsh_bands=document["lsh_bands"],
+    )
 
 
 def _fetch_failed(
@@ -429,14 +369,14 @@ def _fetch_failed(
 ) -> None:
     attempts = int(item.get("attempts") or 0) + 1
     reason = getattr(error, "reason", None) or f"{type(error).__name__}: {error}"
-    if _is_transient(error) and attempts < MAX_ATTEMPTS:
+    if is_transient(error) and attempts < MAX_ATTEMPTS:
         es.update(
             index=settings.index("items"),
             id=item["_id"],
             doc={"attempts": attempts, "last_error": str(reason)[:1000], "updated_at": now},
         )
         report.retry_later += 1
-        report.sources[item.get("source_id") or "unknown"]["errors"] += 1
+        report.sources[source_of(item)]["errors"] += 1
         report.errors.append(f"{item['url']}: {reason} (will retry)")
         return
     _give_up(es, settings, item, "fetch", str(reason), now, report, attempts=attempts)
@@ -473,7 +413,7 @@ def _give_up(
         now=now,
     )
     report.failed += 1
-    report.sources[item.get("source_id") or "unknown"]["errors"] += 1
+    report.sources[source_of(item)]["errors"] += 1
     report.errors.append(f"{item['url']}: {reason}")
 
 

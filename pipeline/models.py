@@ -114,8 +114,11 @@ class SourceSummary:
     """Per-source figures printed at the end of a run."""
 
     source_id: str
-    fetched: int = 0
-    matched: int = 0
+    fetched: int = 0  # feed entries (or posts) polled
+    candidates: int = 0  # admitted by the intake gate, to be fetched
+    matched: int = 0  # candidates whose full text matched a watchlist rule
+    kept: int = 0  # candidates whose full text matched none: kept, unmatched, for rematch
+    waiting: int = 0  # candidates left pending: the source's fetch budget for the run was spent
     indexed: int = 0
     alerted: int = 0
     errors: int = 0

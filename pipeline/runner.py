@@ -1,8 +1,11 @@
 """``muniwatch run --once``: the whole pipeline in one process, without Airflow.
 
-prepare (indices, subscriptions) → poll every enabled source (conditional GET) → enrich every
-pending item (fetch, extract, tag, cluster, index) → alerts. Each step is the same entry point
-the Airflow DAGs call (``pipeline.tasks``), so both paths behave the same.
+prepare (indices, subscriptions) → poll every enabled source (conditional GET, intake gate) →
+enrich every pending item (fetch, extract, watchlist rules on the full text, tag, cluster, index)
+→ alerts. Each step is the same entry point the Airflow DAGs call (``pipeline.tasks``), so both
+paths behave the same. The summary follows each source's entries down the funnel: fetched
+(entries polled) → candidates (admitted by the gate) → matched (full text) or kept (unmatched,
+for ``muniwatch rematch``) or waiting (over the fetch budget) → indexed → alerted.
 """
 
 from __future__ import annotations
@@ -90,13 +93,14 @@ def run_once(settings: Settings, paths: ConfigPaths, *, now: datetime) -> RunOnc
         summary.reports[name] = report
         if name == "poll":
             _merge_counts(summary, report, "entries", "fetched")
-            _merge_counts(summary, report, "matched", "matched")
+            _merge_counts(summary, report, "candidates", "candidates")
             _merge_counts(summary, report, "errors", "errors")
             for source_id, figures in report.get("sources", {}).items():
                 summary.source(source_id).note = _poll_note(figures)
         elif name == "enrich":
-            _merge_counts(summary, report, "indexed", "indexed")
-            _merge_counts(summary, report, "errors", "errors")
+            for key, target in (("matched", "matched"), ("unmatched", "kept"), ("waiting", "waiting"),
+                                ("indexed", "indexed"), ("errors", "errors")):  # fmt: skip
+                _merge_counts(summary, report, key, target)
         else:
             for source_id, alerted in report.get("by_source", {}).items():
                 summary.source(source_id).alerted += int(alerted)
@@ -111,21 +115,27 @@ def print_summary(
         json.dump(summary.to_dict(), out, indent=2, default=str)
         out.write("\n")
         return
-    header = f"{'source':<34} {'fetched':>8} {'matched':>8} {'indexed':>8} {'alerted':>8} {'errors':>7}"
+    columns = ("fetched", "candidates", "matched", "kept", "waiting", "indexed", "alerted", "errors")
+    header = f"{'source':<30}" + "".join(f" {name:>10}" for name in columns)
     out.write(header + "\n" + "-" * len(header) + "\n")
     totals = SourceSummary(source_id="total")
     for source_id, row in sorted(summary.sources.items()):
-        out.write(
-            f"{source_id[:34]:<34} {row.fetched:>8} {row.matched:>8} {row.indexed:>8} {row.alerted:>8} "
-            f"{row.errors:>7}" + (f"  {row.note[:80]}" if row.note else "") + "\n"
-        )
-        for name in ("fetched", "matched", "indexed", "alerted", "errors"):
+        figures = "".join(f" {getattr(row, name):>10}" for name in columns)
+        out.write(f"{source_id[:30]:<30}{figures}" + (f"  {row.note[:80]}" if row.note else "") + "\n")
+        for name in columns:
             setattr(totals, name, getattr(totals, name) + getattr(row, name))
     out.write("-" * len(header) + "\n")
-    out.write(
-        f"{'total':<34} {totals.fetched:>8} {totals.matched:>8} {totals.indexed:>8} {totals.alerted:>8} "
-        f"{totals.errors:>7}\n"
-    )
+    out.write(f"{'total':<30}" + "".join(f" {getattr(totals, name):>10}" for name in columns) + "\n")
+    if totals.kept:
+        out.write(
+            f"kept: {totals.kept} fetched candidates matched no watchlist rule on their full text; they are "
+            "stored (status unmatched), not alerted; `muniwatch rematch` runs changed rules over them\n"
+        )
+    if totals.waiting:
+        out.write(
+            f"waiting: {totals.waiting} candidates over their source's fetch_budget; "
+            "the next run takes them\n"
+        )
     alerts = summary.reports.get("alerts", {})
     if alerts:
         where = settings.smtp_url.split("@")[-1] if settings.smtp_url else str(settings.outbox)

@@ -1,12 +1,14 @@
-"""Poll sources, match watchlist rules, enqueue new matching entries as *pending* items.
+"""Poll sources, pass entries through the intake gate, enqueue candidates as *pending* items.
 
 ``poll_sources(es, settings, config, now=...)`` polls every enabled source that is due (or the
 ids given, e.g. one Airflow task per ``group``): feeds through the project's HTTP client with
-conditional GET, X accounts and searches through tweepy (``pipeline.sources.x``). Each entry whose
-title + summary match a rule becomes an item document in ``{prefix}-items`` with
+conditional GET, X accounts and searches through tweepy (``pipeline.sources.x``). Each entry the
+intake gate admits (``pipeline.sources.gate``: every entry of a search source, entries of outlet
+feeds whose title + summary touch the topic) becomes an item document in ``{prefix}-items`` with
 ``status: pending``, written with a bulk ``create`` and ``_id = item_id(canonical_url)``: a 409
-means another source or an earlier run already has it, counted as a duplicate and never fetched
-again. A social post is an item of its own; the articles it links to are enqueued with it.
+means another source or an earlier run already has it (fetched, or kept as ``unmatched``),
+counted as a duplicate and never fetched again. Entries the gate turns away are counted
+(``off_topic``). A social post is an item of its own; the articles it links to are enqueued with it.
 
 Per-source state and health go to ``{prefix}-sources`` (``pipeline.sources.state``). Entries that
 cannot be used are counted and quarantined (stage ``poll``) with the reason. Sources are polled
@@ -30,6 +32,8 @@ from pipeline.models import FeedEntry, Rejected, item_id
 from pipeline.rules.language import RuleSet
 from pipeline.settings import Settings
 from pipeline.sources.feeds import parse_feed
+from pipeline.sources.gate import Admission, IntakeGate
+from pipeline.sources.harvest import Harvest
 from pipeline.sources.state import (
     SourceState,
     all_states,
@@ -42,6 +46,7 @@ from pipeline.sources.state import (
     save_states,
 )
 from pipeline.sources.urls import URLError, canonical_url
+from pipeline.sources.x import harvest_x, make_x_client
 from pipeline.store.indices import ensure_index
 from pipeline.store.quarantine import quarantine, register_replay
 
@@ -58,26 +63,16 @@ class NotAFeed(FetchError):
 
 
 @dataclass(kw_only=True)
-class Harvest:
-    """What one poll of one source brought back, before matching."""
-
-    entries: list[FeedEntry] = field(default_factory=list)
-    rejected: list[Rejected] = field(default_factory=list)
-    not_modified: bool = False
-    status: int | None = None
-    etag: str | None = None
-    last_modified: str | None = None
-    cursor: str | None = None
-    problem: str | None = None
-
-
-@dataclass(kw_only=True)
 class SourcePollResult:
     source_id: str
     kind: str
     polled: bool = False
     skipped: str | None = None
     entries: int = 0
+    # Entries the gate admitted (candidates for fetching) and turned away (nothing on the topic).
+    candidates: int = 0
+    off_topic: int = 0
+    # Candidates whose title + summary already match a watchlist rule.
     matched: int = 0
     new_items: int = 0
     duplicates: int = 0
@@ -161,8 +156,9 @@ def harvest_feed(client: SafeHTTPClient, source: SourceConfig, state: SourceStat
     )
 
 
-def _documents(entry: FeedEntry, labels: list[str], now: datetime) -> list[tuple[str, dict[str, Any]]]:
-    """The pending item for an entry, plus one per article a post links to."""
+def _documents(entry: FeedEntry, admission: Admission, now: datetime) -> list[tuple[str, dict[str, Any]]]:
+    """The pending item for an admitted entry, plus one per article a post links to."""
+    labels = admission.labels
     watchlists = RuleSet.watchlists_of(labels)
     base = {
         "source_id": entry.source_id,
@@ -171,6 +167,7 @@ def _documents(entry: FeedEntry, labels: list[str], now: datetime) -> list[tuple
         "home_state": entry.home_state,
         "matched_rules": labels,
         "watchlists": watchlists,
+        "gate": admission.gate,
         "status": "pending",
         "attempts": 0,
         "discovered_at": now.isoformat(),
@@ -237,8 +234,6 @@ def _harvest(
     try:
         if source.kind == "rss":
             return harvest_feed(client, source, state)
-        from pipeline.sources.x import harvest_x
-
         return harvest_x(x_client, source, state, now=now)
     except FetchError as error:
         return error
@@ -325,14 +320,12 @@ def poll_sources(
         unknown = sorted(wanted - {s.id for s in config.sources})
         if unknown:
             report.warnings.append(f"unknown source ids ignored: {', '.join(unknown)}")
-    rules = RuleSet.from_watchlists(config.watchlists)
+    gate = IntakeGate.from_config(config)
     states = load_states(es, settings, [s.id for s in sources])
 
     x_sources = [s for s in sources if s.kind != "rss"]
     if x_sources and x_client is None:
         if settings.x_bearer_token:
-            from pipeline.sources.x import make_x_client
-
             x_client = make_x_client(settings)
         else:
             message = f"X sources skipped ({', '.join(s.id for s in x_sources)}): {NO_X_TOKEN}"
@@ -372,11 +365,14 @@ def poll_sources(
             continue
         result.entries = len(harvest.entries) + len(harvest.rejected)
         for entry in harvest.entries:
-            labels = rules.match(entry.title, entry.summary)
-            if labels:
-                entry.matched_rules = labels
-                result.matched += 1
-                documents.extend((source.id, doc_id, doc) for doc_id, doc in _documents(entry, labels, now))
+            admission = gate.admit(source, entry)
+            if admission.gate is None:
+                result.off_topic += 1
+                continue
+            entry.matched_rules = admission.labels
+            result.candidates += 1
+            result.matched += bool(admission.labels)
+            documents.extend((source.id, doc_id, doc) for doc_id, doc in _documents(entry, admission, now))
     enqueued = enqueue(es, settings, documents)
 
     rejected: list[Rejected] = []
@@ -404,7 +400,8 @@ def poll_sources(
             state, source, now=now, status=harvest.status, not_modified=harvest.not_modified,
             etag=harvest.etag, last_modified=harvest.last_modified, cursor=harvest.cursor,
             entry_times=[e.published_at for e in harvest.entries if e.published_at is not None],
-            entries=result.entries, matched=result.matched, new_items=result.new_items,
+            entries=result.entries, candidates=result.candidates, off_topic=result.off_topic,
+            matched=result.matched, new_items=result.new_items,
             duplicates=result.duplicates, rejected=result.rejected, problem=harvest.problem,
         )  # fmt: skip
     if rejected:

@@ -1,5 +1,8 @@
 """Per-source poll state and health, one document per source in ``{prefix}-sources`` (``_id`` = id).
 
+The poll writes its part (``save_states``), the enrich step its own (``record_enrich``: pages
+fetched, candidates matched or kept as unmatched, candidates waiting for the next run's budget).
+
 The state drives scheduling (due after ``interval``; after failures, exponential backoff that
 honours ``Retry-After``) and conditional GET (ETag / Last-Modified, X ``since_id`` cursor); the
 same document is the health ops read: last success, last error with its reason, consecutive
@@ -57,6 +60,8 @@ class SourceState:
     backoff_until: datetime | None = None
     retry_after_s: float | None = None
     entries_last_poll: int = 0
+    candidates_last_poll: int = 0
+    off_topic_last_poll: int = 0
     matched_last_poll: int = 0
     new_items_last_poll: int = 0
     duplicates_last_poll: int = 0
@@ -70,6 +75,15 @@ class SourceState:
     silent: bool = False
     health: str = "never_polled"
     updated_at: datetime | None = None
+    # Written by the enrich step (``record_enrich``), never by a poll: what became of the
+    # candidates. ``unmatched``: fetched, matched no watchlist rule on the full text, kept for
+    # ``muniwatch rematch``; ``waiting``: left pending because the run's fetch budget was spent.
+    last_enrich_at: datetime | None = None
+    fetched_last_enrich: int = 0
+    matched_last_enrich: int = 0
+    unmatched_last_enrich: int = 0
+    waiting_last_enrich: int = 0
+    unmatched_total: int = 0
 
     def to_document(self) -> dict[str, Any]:
         doc = asdict(self)
@@ -174,6 +188,8 @@ def record_success(
     cursor: str | None = None,
     entry_times: list[datetime] | None = None,
     entries: int = 0,
+    candidates: int = 0,
+    off_topic: int = 0,
     matched: int = 0,
     new_items: int = 0,
     duplicates: int = 0,
@@ -196,6 +212,8 @@ def record_success(
     if cursor is not None:
         state.cursor = cursor
     state.entries_last_poll = entries
+    state.candidates_last_poll = candidates
+    state.off_topic_last_poll = off_topic
     state.matched_last_poll = matched
     state.new_items_last_poll = new_items
     state.duplicates_last_poll = duplicates
@@ -228,6 +246,7 @@ def record_failure(
     state.consecutive_failures += 1
     state.polls_total += 1
     state.entries_last_poll = state.matched_last_poll = state.new_items_last_poll = 0
+    state.candidates_last_poll = state.off_topic_last_poll = 0
     state.duplicates_last_poll = state.rejected_last_poll = 0
     state.backoff_until = now + backoff_delay(source.interval, state.consecutive_failures, retry_after_s)
     state.next_poll_at = state.backoff_until
@@ -264,23 +283,71 @@ def load_states(es: Elasticsearch, settings: Settings, source_ids: list[str]) ->
     return states
 
 
-def save_state(es: Elasticsearch, settings: Settings, state: SourceState) -> None:
-    """Write the whole state document (idempotent: same state, same document)."""
-    es.index(index=settings.index("sources"), id=state.source_id, document=state.to_document())
+# Fields only the enrich step writes (``record_enrich``): a poll's write leaves them alone, so
+# a poll and an enrich run at the same time never undo each other's figures.
+ENRICH_FIELDS = frozenset(
+    {"last_enrich_at", "fetched_last_enrich", "matched_last_enrich", "unmatched_last_enrich",
+     "waiting_last_enrich", "unmatched_total"}
+)  # fmt: skip
 
 
 def save_states(es: Elasticsearch, settings: Settings, states: list[SourceState]) -> None:
-    """Write several state documents in one bulk request."""
+    """Write the poll's part of several state documents in one bulk request (partial updates:
+    the enrich step's figures are kept)."""
     if not states:
         return
     operations: list[dict[str, Any]] = []
     for state in states:
-        operations.append({"index": {"_index": settings.index("sources"), "_id": state.source_id}})
-        operations.append(state.to_document())
+        operations.append({"update": {"_index": settings.index("sources"), "_id": state.source_id}})
+        doc = {k: v for k, v in state.to_document().items() if k not in ENRICH_FIELDS}
+        operations.append({"doc": doc, "doc_as_upsert": True})
+    _bulk(es, operations, "save the state of")
+
+
+@dataclass(kw_only=True)
+class EnrichCounts:
+    """What one enrich run did with one source's candidates."""
+
+    fetched: int = 0
+    matched: int = 0
+    unmatched: int = 0
+    waiting: int = 0
+
+
+def record_enrich(
+    es: Elasticsearch, settings: Settings, counts: dict[str, EnrichCounts], *, now: datetime
+) -> None:
+    """Add an enrich run's figures to the sources' health (``unmatched_total`` accumulates)."""
+    if not counts:
+        return
+    ensure_index(es, settings, "sources")
+    ids = sorted(counts)
+    found = es.mget(index=settings.index("sources"), ids=ids, source_includes=["unmatched_total"])["docs"]
+    totals = {
+        d["_id"]: int((d.get("_source") or {}).get("unmatched_total") or 0) for d in found if d.get("found")
+    }
+    operations: list[dict[str, Any]] = []
+    for source_id in ids:
+        figures = counts[source_id]
+        doc = {
+            "source_id": source_id,
+            "last_enrich_at": now.isoformat(),
+            "fetched_last_enrich": figures.fetched,
+            "matched_last_enrich": figures.matched,
+            "unmatched_last_enrich": figures.unmatched,
+            "waiting_last_enrich": figures.waiting,
+            "unmatched_total": totals.get(source_id, 0) + figures.unmatched,
+        }
+        operations.append({"update": {"_index": settings.index("sources"), "_id": source_id}})
+        operations.append({"doc": doc, "doc_as_upsert": True})
+    _bulk(es, operations, "record the enrich figures of")
+
+
+def _bulk(es: Elasticsearch, operations: list[dict[str, Any]], what: str) -> None:
     response = es.bulk(operations=operations)
     if response.get("errors"):
-        failed = [i["index"] for i in response["items"] if i["index"].get("error")]
-        raise RuntimeError(f"could not save the state of {len(failed)} source(s): {failed[0].get('error')}")
+        failed = [i["update"] for i in response["items"] if i["update"].get("error")]
+        raise RuntimeError(f"could not {what} {len(failed)} source(s): {failed[0].get('error')}")
 
 
 def all_states(es: Elasticsearch, settings: Settings) -> list[SourceState]:

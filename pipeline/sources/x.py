@@ -28,7 +28,7 @@ from pipeline.config import SourceConfig
 from pipeline.fetch.client import ConnectFailed, FetchError, HTTPStatusError
 from pipeline.models import FeedEntry, PostInfo
 from pipeline.settings import Settings
-from pipeline.sources.polling import Harvest
+from pipeline.sources.harvest import Harvest
 from pipeline.sources.state import SourceState
 from pipeline.sources.urls import URLError, canonical_url
 

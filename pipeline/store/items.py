@@ -1,6 +1,6 @@
 """Item documents and how they are written: one document per canonical URL, whatever happens.
 
-``build_item_document`` turns an extracted article and its tags into the document described in
+``build_item_document`` turns an extracted :class:`Article` and its tags into the document described in
 DESIGN ("Elasticsearch") plus the lifecycle fields (``status: indexed``, ``indexed_at``,
 ``alert_status: pending``). ``bulk_write_items`` writes a batch with ``_id = item_id(canonical_url)``
 as partial updates with upsert, so processing an item again updates the same document and keeps
@@ -170,93 +170,30 @@ def _published(article_date: Any, feed_date: Any, now: datetime) -> tuple[dateti
 
 
 def build_item_document(
-    article: Article | Mapping[str, Any],
-    tags: Mapping[str, Any] | SupportsTagJson,
+    article: Article,
+    tags: Mapping[str, Any],
     *,
     story_id: str,
     now: datetime,
-    matched_rules: Sequence[str] | None = None,
 ) -> dict[str, Any]:
     """The full, JSON-ready item document for an enriched article or post.
 
     Args:
-        article: an :class:`Article`, or the pending item document (with ``canonical_url``) when
-            ``tags`` is the enrich outcome ``{"article": {...}, "tags": {...}, "matched_rules": [...]}``.
-        tags: the tagger's output: a ``Tags`` object (anything with ``to_json_dict()``) or its
-            JSON dict (DESIGN "Tag output"), or the enrich outcome described above.
-        story_id: from :func:`pipeline.stories.clustering.assign_stories`.
-        matched_rules: "watchlist-id: rule" labels (default: those on the article / outcome).
+        article: the fetched and extracted article (or the post with its own text); its
+            ``matched_rules`` ("watchlist-id: rule") are the item's.
+        tags: the tagger's output as its JSON dict (DESIGN "Tag output", ``Tags.to_json_dict()``).
+        story_id: from :func:`pipeline.stories.clustering.assign_stories` ("" until assigned).
         now: becomes ``indexed_at``/``ingested_at``/``updated_at``.
     """
-    if isinstance(article, Article):
-        entry, post = article.entry, article.entry.post
-        base: dict[str, Any] = {
-            "url": article.final_url or entry.url,
-            "canonical_url": entry.canonical_url,
-            "title": article.title,
-            "text": article.text,
-            "summary": entry.summary,
-            "author": article.author or entry.author,
-            "site_name": article.site_name,
-            "language": article.language,
-            "kind": entry.kind,
-            "source_id": entry.source_id,
-            "source_kind": entry.source_kind,
-            "home_state": entry.home_state,
-        }
-        dates = (article.published_at, entry.published_at)
-        rules = list(
-            matched_rules if matched_rules is not None else article.matched_rules or entry.matched_rules
-        )
-        post_fields = (
-            {
-                "platform": post.platform,
-                "post_id": post.post_id,
-                "author": post.author,
-                "handle": post.handle,
-                "text": post.text,
-                "linked_urls": list(post.linked_urls),
-            }
-            if post
-            else None
-        )
-        tag_data: Mapping[str, Any] | SupportsTagJson = tags
-    else:
-        item, outcome = article, tags
-        if not isinstance(outcome, Mapping) or "tags" not in outcome:
-            raise TypeError("with an item document, pass the enrich outcome {'article', 'tags', ...} as tags")
-        extracted = outcome.get("article") or {}
-        base = {
-            "url": outcome.get("final_url") or item.get("url"),
-            "canonical_url": item["canonical_url"],
-            "title": extracted.get("title") or item.get("title") or "",
-            "text": extracted.get("text") or "",
-            "summary": item.get("summary"),
-            "author": extracted.get("author") or item.get("author"),
-            "site_name": extracted.get("site_name"),
-            "language": extracted.get("language"),
-            "kind": "post" if item.get("post") else "article",
-            "source_id": item.get("source_id"),
-            "source_kind": item.get("source_kind"),
-            "home_state": item.get("home_state"),
-        }
-        dates = (extracted.get("published_at"), item.get("published_at"))
-        rules = list(matched_rules if matched_rules is not None else outcome.get("matched_rules") or [])
-        post_fields = dict(item["post"]) if item.get("post") else None
-        tag_data = outcome["tags"]
-    published_at, published_origin = _published(*dates, now)
-    if post_fields is not None:
-        links = list(post_fields.get("linked_urls") or post_fields.get("linked_url") or [])
-        post_fields["linked_urls"] = links
-        post_fields["linked_url"] = links
-        post_fields["linked_item_ids"] = linked_item_ids(links)
+    base = article_fields(article)
+    rules = list(article.matched_rules)
+    published_at, published_origin = _published(article.published_at, article.entry.published_at, now)
     print_ = fingerprint(base["title"], base["text"])
     document = {
         **base,
         "published_at": published_at,
         "published_at_source": published_origin,
-        "post": post_fields,
-        **tag_fields(tag_data),
+        **tag_fields(tags),
         "story_id": story_id,
         "matched_rules": rules,
         "watchlists": sorted({rule.split(":", 1)[0].strip() for rule in rules if ":" in rule}),
@@ -272,6 +209,62 @@ def build_item_document(
         "alerted_at": None,
     }
     return {k: v for k, v in jsonable(document).items() if v is not None or k in _NULLABLE}
+
+
+def build_unmatched_document(article: Article, *, now: datetime) -> dict[str, Any]:
+    """The document of a fetched candidate whose full text matched no watchlist rule.
+
+    It keeps the text, so ``muniwatch rematch`` can run changed rules over it without fetching
+    again, and its canonical URL, so the page is never fetched again. ``status: unmatched``, no
+    tags, no story, no ``alert_status``: searches, dashboards and alerts (all on
+    ``relevant: true``) never see it.
+    """
+    base = article_fields(article)
+    document = {
+        **base,
+        "published_at": article.published_at or article.entry.published_at,
+        "matched_rules": [],
+        "watchlists": [],
+        "content_hash": hashlib.sha256(base["text"].encode("utf-8")).hexdigest(),
+        "status": "unmatched",
+        "last_error": None,
+        "fetched_at": now,
+        "updated_at": now,
+    }
+    return {k: v for k, v in jsonable(document).items() if v is not None or k in _NULLABLE}
+
+
+def article_fields(article: Article) -> dict[str, Any]:
+    """What an item document says about the article itself (no tags, dates or lifecycle)."""
+    entry, post = article.entry, article.entry.post
+    post_fields: dict[str, Any] | None = None
+    if post is not None:
+        links = list(post.linked_urls)
+        post_fields = {
+            "platform": post.platform,
+            "post_id": post.post_id,
+            "author": post.author,
+            "handle": post.handle,
+            "text": post.text,
+            "linked_urls": links,
+            "linked_url": links,
+            "linked_item_ids": linked_item_ids(links),
+        }
+    return {
+        "url": article.final_url or entry.url,
+        "canonical_url": entry.canonical_url,
+        "title": article.title,
+        "text": article.text,
+        "summary": entry.summary,
+        "author": article.author or entry.author,
+        "site_name": article.site_name,
+        "language": article.language,
+        "kind": entry.kind,
+        "source_id": entry.source_id,
+        "source_kind": entry.source_kind,
+        "home_state": entry.home_state,
+        "post": post_fields,
+    }
 
 
 # Fields written as explicit nulls so that re-processing clears what an earlier version set.

@@ -179,7 +179,7 @@ def _candidate_query(
 def assign_stories(
     es: Elasticsearch,
     settings: Settings,
-    items: Sequence[StoryCandidate | Mapping[str, Any]],
+    items: Sequence[StoryCandidate],
     *,
     now: datetime,
     known: KnownItems | None = None,
@@ -187,9 +187,7 @@ def assign_stories(
     """Give each item a story id; returns ``{item_id: story_id}``.
 
     Args:
-        items: ``StoryCandidate``s, or mappings with the same keys (``item_id``, ``title``,
-            ``text``, ``jurisdiction_key``, ``event``, ``relevant``, ``published_at`` as datetime
-            or ISO string, ``linked_urls``, optionally ``minhash`` and ``lsh_bands``).
+        items: what clustering needs to know about each item (:class:`StoryCandidate`).
         now: stands in for a missing ``published_at``.
         known: a :class:`KnownItems` shared by the batches of one run, so candidates indexed
             earlier in the run are not read from Elasticsearch again (same results without it).
@@ -200,10 +198,7 @@ def assign_stories(
     three copies of a wire story in one poll share a story. Nothing is written here: the ids go
     into the item documents (``build_item_document``), then ``update_stories``.
     """
-    candidates = sorted(
-        (i if isinstance(i, StoryCandidate) else StoryCandidate.from_mapping(i) for i in items),
-        key=lambda c: (c.published_at or now, c.item_id),
-    )
+    candidates = sorted(items, key=lambda c: (c.published_at or now, c.item_id))
     if not candidates:
         return {}
     known = known if known is not None else KnownItems()

@@ -52,10 +52,9 @@ def document(n: int, *, title: str = "Council ends jail contract", now: datetime
         title=title,
         text=f"Story number {n}. The council voted to end it.",
         published_at=NOW - timedelta(hours=n),
+        matched_rules=["ice-cooperation: ICE"],
     )
-    return build_item_document(
-        article, TAGS, story_id=f"story-{n}", matched_rules=["ice-cooperation: ICE"], now=now
-    )
+    return build_item_document(article, TAGS, story_id=f"story-{n}", now=now)
 
 
 def count(es: Elasticsearch, settings: Settings) -> int:

@@ -113,9 +113,9 @@ def flat_types(properties: dict[str, Any], prefix: str = "") -> dict[str, str]:
 
 def test_every_design_field_survives_with_its_type(es: Elasticsearch, settings: Settings) -> None:
     index = ensure_index(es, settings, "items")
-    document = build_item_document(
-        article(), TAGS, story_id="s-1", matched_rules=["ice-cooperation: ICE"], now=NOW
-    )
+    matched = article()
+    matched.matched_rules = ["ice-cooperation: ICE"]
+    document = build_item_document(matched, TAGS, story_id="s-1", now=NOW)
     assert bulk_write_items(es, settings, [document], now=NOW).created == 1
     live = flat_types(es.indices.get_mapping(index=index)[index]["mappings"]["properties"])
     assert {field: live.get(field) for field in DESIGN_FIELDS} == DESIGN_FIELDS
@@ -181,7 +181,7 @@ def test_a_post_keeps_its_links(es: Elasticsearch, settings: Settings) -> None:
         linked_urls=[URL],
     )
     document = build_item_document(
-        article("https://social.example/@areporter/42", post), TAGS, story_id="s-1", matched_rules=[], now=NOW
+        article("https://social.example/@areporter/42", post), TAGS, story_id="s-1", now=NOW
     )
     bulk_write_items(es, settings, [document], now=NOW)
     stored = es.get(index=settings.index("items"), id=item_id("https://social.example/@areporter/42"))[
@@ -203,10 +203,8 @@ def test_a_post_keeps_its_links(es: Elasticsearch, settings: Settings) -> None:
 def test_a_document_that_does_not_fit_is_quarantined_not_lost(
     es: Elasticsearch, settings: Settings, change: Any, reason: str
 ) -> None:
-    good = build_item_document(
-        article("https://news.example/good"), TAGS, story_id="s-1", matched_rules=[], now=NOW
-    )
-    bad = build_item_document(article(), TAGS, story_id="s-1", matched_rules=[], now=NOW)
+    good = build_item_document(article("https://news.example/good"), TAGS, story_id="s-1", now=NOW)
+    bad = build_item_document(article(), TAGS, story_id="s-1", now=NOW)
     change(bad)
     report = bulk_write_items(es, settings, [good, copy.deepcopy(bad)], now=NOW)
     assert report.written == 1 and report.failed_ids == {item_id(URL)}
@@ -224,7 +222,7 @@ def test_a_document_that_does_not_fit_is_quarantined_not_lost(
 def test_replay_writes_the_quarantined_document_once_the_mapping_takes_it(
     es: Elasticsearch, settings: Settings
 ) -> None:
-    bad = build_item_document(article(), TAGS, story_id="s-1", matched_rules=[], now=NOW)
+    bad = build_item_document(article(), TAGS, story_id="s-1", now=NOW)
     bad["sentiment"] = "angry"
     bulk_write_items(es, settings, [bad], now=NOW)
     es.indices.refresh(index=settings.index("quarantine"))

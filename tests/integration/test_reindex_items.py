@@ -47,7 +47,7 @@ def document(n: int, title: str) -> dict[str, Any]:
         text=f"Item {n} about the jail contract.",
         published_at=NOW - timedelta(minutes=n),
     )
-    return build_item_document(article, TAGS, story_id=f"story-{n % 7}", matched_rules=[], now=NOW)
+    return build_item_document(article, TAGS, story_id=f"story-{n % 7}", now=NOW)
 
 
 def new_tagger(source: Mapping[str, Any]) -> dict[str, Any]:

@@ -57,6 +57,7 @@ def _article(fixture: dict[str, Any]) -> Article:
         title=fixture["title"],
         text=fixture["text"],
         published_at=datetime.fromisoformat(fixture["published_at"]),
+        matched_rules=["ice: ICE"],
     )
 
 
@@ -93,7 +94,7 @@ def process(es: Elasticsearch, settings: Settings, batch: Sequence[dict[str, Any
     candidates = [_candidate(a, f) for a, f in zip(articles, batch, strict=True)]
     stories = assign_stories(es, settings, candidates, now=NOW)
     documents = [
-        build_item_document(a, _tags(f), story_id=stories[a.id], matched_rules=["ice: ICE"], now=NOW)
+        build_item_document(a, _tags(f), story_id=stories[a.id], now=NOW)
         for a, f in zip(articles, batch, strict=True)
     ]
     report = bulk_write_items(es, settings, documents, now=NOW)

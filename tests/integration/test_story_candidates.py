@@ -33,7 +33,7 @@ pytestmark = pytest.mark.integration
 def _index(es: Elasticsearch, settings: Settings, fixture: dict[str, Any], known: KnownItems | None) -> str:
     article = _article(fixture)
     story = assign_stories(es, settings, [_candidate(article, fixture)], now=NOW, known=known)[article.id]
-    document = build_item_document(article, _tags(fixture), story_id=story, matched_rules=[], now=NOW)
+    document = build_item_document(article, _tags(fixture), story_id=story, now=NOW)
     assert not bulk_write_items(es, settings, [document], now=NOW).failed_ids
     return story
 

@@ -29,7 +29,7 @@ def _write_fixtures(
     for fixture in sorted(load_fixtures(fixtures_dir), key=lambda f: f["published_at"]):
         article = _article(fixture)
         story = assign_stories(es, settings, [_candidate(article, fixture)], now=NOW)[article.id]
-        document = build_item_document(article, _tags(fixture), story_id=story, matched_rules=[], now=NOW)
+        document = build_item_document(article, _tags(fixture), story_id=story, now=NOW)
         assert not bulk_write_items(es, settings, [document], now=NOW).failed_ids
         documents[article.id] = document
     return documents
