@@ -8,7 +8,8 @@ Every step of the pipeline lives here as plain typed Python with no Airflow impo
                                                                                   └─▶ search
 
 - ``sources/``  polling (``polling``), feed and X harvesting (``feeds``, ``x``, ``harvest``), the
-  intake gate (``gate``), per-source state and health (``state``), URL canonicalisation (``urls``)
+  intake gate (``gate``), per-source state and health (``state``), URL canonicalisation (``urls``),
+  the priority-feed check the Airflow watcher runs (``priority``)
 - ``rules/``    the watchlist query language (``language``) and the texts it is matched on (``words``)
 - ``fetch/``    the one SSRF-safe HTTP client (``client``, ``guard``, ``errors``) and main-text
   extraction with trafilatura (``extract``)

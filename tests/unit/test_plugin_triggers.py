@@ -18,24 +18,29 @@ from tests.support.http import LoopbackHTTPServer, Route
 
 configure_airflow_environment()  # before Airflow is imported
 
-from muniwatch_triggers import (  # noqa: E402
+from muniwatch_triggers import PriorityFeedTrigger  # noqa: E402
+
+from pipeline.config import SourceConfig  # noqa: E402
+from pipeline.fetch.client import BlockedAddress, FetchError, SafeHTTPClient, TooLarge  # noqa: E402
+from pipeline.settings import Settings  # noqa: E402
+from pipeline.sources.priority import (  # noqa: E402
     CHECK_INTERVAL_ENV,
     DEFAULT_CHECK_INTERVAL_S,
     MAX_BODY_BYTES,
     NO_VALIDATOR_INTERVAL_S,
     FeedCursor,
-    PriorityFeedTrigger,
     check_feed,
     configured_check_interval,
     watcher_client,
 )
 
-from pipeline.fetch.client import BlockedAddress, FetchError, SafeHTTPClient, TooLarge  # noqa: E402
-from pipeline.settings import Settings  # noqa: E402
-
 pytestmark = pytest.mark.integration
 
 ATOM = "application/atom+xml"
+
+
+def priority_source(url: str) -> SourceConfig:
+    return SourceConfig(id="city-hall", kind="rss", url=url, priority=True)
 
 
 @pytest.fixture()
@@ -61,26 +66,26 @@ def test_first_look_is_a_baseline_then_a_new_entry_is_reported_once(
 ) -> None:
     url = http_server.add("/notices.atom", Route(body=feeds["before"], content_type=ATOM, etag='"v1"'))
     cursor = FeedCursor()
-    assert check_feed(client, url, cursor, now=1000.0) == []
+    assert check_feed(client, priority_source(url), cursor, now=1000.0) == []
     assert cursor.baseline and cursor.etag == '"v1"'
 
     # Unchanged: the server answers 304 to the conditional GET, nothing is reported.
-    assert check_feed(client, url, cursor, now=1060.0) == []
+    assert check_feed(client, priority_source(url), cursor, now=1060.0) == []
     assert http_server.seen("/notices.atom")[-1].headers["if-none-match"] == '"v1"'
     assert http_server.seen("/notices.atom")[-1].status == 304
 
     http_server.add("/notices.atom", Route(body=feeds["after"], content_type=ATOM, etag='"v2"'))
-    assert check_feed(client, url, cursor, now=1120.0) == ["urn:fixture:city-hall:287g-vote"]
-    assert check_feed(client, url, cursor, now=1180.0) == []
+    assert check_feed(client, priority_source(url), cursor, now=1120.0) == ["urn:fixture:city-hall:287g-vote"]
+    assert check_feed(client, priority_source(url), cursor, now=1180.0) == []
     assert all(r.headers["user-agent"].startswith("muniwatch/") for r in http_server.seen("/notices.atom"))
 
 
 def test_retry_after_is_honoured(http_server: LoopbackHTTPServer, client: SafeHTTPClient) -> None:
     url = http_server.add("/busy.atom", Route(status=429, headers={"Retry-After": "120"}))
     cursor = FeedCursor()
-    assert check_feed(client, url, cursor, now=1000.0) == []
+    assert check_feed(client, priority_source(url), cursor, now=1000.0) == []
     assert cursor.backoff_until == 1120.0
-    check_feed(client, url, cursor, now=1100.0)
+    check_feed(client, priority_source(url), cursor, now=1100.0)
     assert len(http_server.seen("/busy.atom")) == 1, "no request during the Retry-After window"
 
 
@@ -89,7 +94,7 @@ def test_loopback_is_refused_unless_allowed(
 ) -> None:
     url = http_server.add("/feed.atom", Route(body=b"<feed/>", content_type=ATOM))
     with pytest.raises(BlockedAddress):
-        check_feed(strict_client, url, FeedCursor(), now=0.0)
+        check_feed(strict_client, priority_source(url), FeedCursor(), now=0.0)
     assert http_server.seen("/feed.atom") == []
 
 
@@ -99,13 +104,13 @@ def test_a_redirect_to_a_private_address_is_refused_before_connecting(
 ) -> None:
     url = http_server.add("/moved.atom", Route(status=302, headers={"Location": target}))
     with pytest.raises(FetchError, match="refused"):
-        check_feed(client, url, FeedCursor(), now=0.0)
+        check_feed(client, priority_source(url), FeedCursor(), now=0.0)
 
 
 def test_an_oversized_feed_is_refused(http_server: LoopbackHTTPServer, client: SafeHTTPClient) -> None:
     url = http_server.add("/huge.atom", Route(body=b"x" * (MAX_BODY_BYTES + 10), content_type=ATOM))
     with pytest.raises(TooLarge):
-        check_feed(client, url, FeedCursor(), now=0.0)
+        check_feed(client, priority_source(url), FeedCursor(), now=0.0)
 
 
 class MemoryStateStore:
@@ -185,10 +190,10 @@ def test_a_feed_without_validators_is_looked_at_at_most_once_a_minute(
 ) -> None:
     url = http_server.add("/plain.atom", Route(body=feeds["before"], content_type=ATOM))
     cursor = FeedCursor()
-    check_feed(client, url, cursor, now=1000.0)
-    check_feed(client, url, cursor, now=1015.0)
+    check_feed(client, priority_source(url), cursor, now=1000.0)
+    check_feed(client, priority_source(url), cursor, now=1015.0)
     assert len(http_server.seen("/plain.atom")) == 1, "every look is a full download: not every 15 s"
     http_server.add("/plain.atom", Route(body=feeds["after"], content_type=ATOM))
-    assert check_feed(client, url, cursor, now=1000.0 + NO_VALIDATOR_INTERVAL_S) == [
+    assert check_feed(client, priority_source(url), cursor, now=1000.0 + NO_VALIDATOR_INTERVAL_S) == [
         "urn:fixture:city-hall:287g-vote"
     ]
