@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 
+from pipeline.rules.words import at_word_start
 from pipeline.tagging import literals
 from pipeline.tagging.regex_parts import opening_words, required_literal, split_alternatives
 from pipeline.tagging.scan import finditer_from
@@ -176,14 +177,10 @@ class PhraseMatcher:
             out.extend(
                 (m.start(), m.end(), weight)
                 for m in finditer_from(regex, text, starts)
-                if _at_boundary(text, m.start())
+                if at_word_start(text, m.start())
             )
         out.sort()
         return out
-
-
-def _at_boundary(text: str, start: int) -> bool:
-    return start == 0 or not (text[start - 1].isalnum() or text[start - 1] == "_")
 
 
 _LOOKBEHIND_RE = re.compile(r"^\(\?<!([^()\\]*)\)")
@@ -266,7 +263,7 @@ class MultiPattern:
 
     @staticmethod
     def _ok(text: str, start: int, boundary: bool, negatives: tuple[str, ...]) -> bool:
-        if boundary and not _at_boundary(text, start):
+        if boundary and not at_word_start(text, start):
             return False
         return not any(text[max(0, start - len(n)) : start] == n for n in negatives)
 

@@ -13,9 +13,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from pipeline.rules.words import at_word_start
 from pipeline.tagging import event, literals, relevance, stance
 from pipeline.tagging.lexicons import MultiPattern, PhraseMatcher
-from pipeline.tagging.scan import StartScan, at_word_start, literal_positions
+from pipeline.tagging.scan import StartScan, literal_positions
 
 pytestmark = pytest.mark.unit
 
