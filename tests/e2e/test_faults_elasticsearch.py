@@ -95,7 +95,7 @@ def test_elasticsearch_killed_mid_run_then_restarted_loses_and_doubles_nothing(
     paths.watchlists.write_text(yaml.safe_dump({"watchlists": [{"id": "w", "rules": ['"ICE contract"']}]}))
     paths.subscriptions.write_text("subscriptions: []\n")
     prepare(settings, paths)
-    assert poll(settings, paths, now=NOW, force=True)["new_items"] == ITEMS
+    assert poll(settings, paths, now=NOW, force=True).new_items == ITEMS
 
     failure: list[BaseException] = []
 

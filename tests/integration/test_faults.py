@@ -151,7 +151,7 @@ def test_crash_between_indexing_and_alerting_alerts_exactly_once_on_the_next_run
     # The run that "crashes": prepare, poll and enrich complete, the process dies before alerts.
     tasks.prepare(smtp_settings, paths)
     tasks.poll(smtp_settings, paths, now=NOW, force=True)
-    assert tasks.enrich(smtp_settings, paths, now=NOW)["indexed"] == 1
+    assert tasks.enrich(smtp_settings, paths, now=NOW).indexed == 1
     assert smtp_server.messages == []
 
     first = run_once(smtp_settings, paths, now=NOW + timedelta(minutes=5))
