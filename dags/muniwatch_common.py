@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from airflow.providers.smtp.notifications.smtp import SmtpNotifier
-from airflow.sdk import Asset
+from airflow.sdk import Asset, XComArg
 
 from pipeline import airflow_settings
 from pipeline.settings import Settings
@@ -118,3 +118,13 @@ def triggered_payloads(context: Mapping[str, Any]) -> list[dict[str, Any]]:
             if isinstance(payload, dict):
                 payloads.append(payload)
     return payloads
+
+
+def pulled(output: XComArg) -> Any:
+    """An upstream task's output handed to a downstream ``@task``.
+
+    Airflow passes the value the upstream task returned (an XCom) when the downstream task runs;
+    at DAG-parse time the call only sees the ``XComArg``. The downstream task's parameter says
+    what arrives; this says, in one place, that the XComArg stands for it.
+    """
+    return output

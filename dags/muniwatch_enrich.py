@@ -19,8 +19,17 @@ indexed. When at least one item was indexed, `announce_indexed_items` updates
 from __future__ import annotations
 
 from airflow.sdk import dag, get_current_context, task
+from airflow.sdk.definitions.xcom_arg import PlainXComArg
 from airflow.sdk.exceptions import AirflowSkipException
-from muniwatch_common import INDEXED_ITEMS, NEW_ITEMS, START_DATE, default_args, run_time, task_settings
+from muniwatch_common import (
+    INDEXED_ITEMS,
+    NEW_ITEMS,
+    START_DATE,
+    default_args,
+    pulled,
+    run_time,
+    task_settings,
+)
 from muniwatch_links import REPORT_ATTRIBUTE, SETTINGS_ATTRIBUTE, KibanaLink
 
 from pipeline import tasks
@@ -56,8 +65,10 @@ def muniwatch_enrich() -> None:
         return {"indexed": report["indexed"]}
 
     indexed = enrich_and_index()
+    # A @task call gives its output (a PlainXComArg); its operator is the task the button goes on.
+    assert isinstance(indexed, PlainXComArg)
     indexed.operator.operator_extra_links = [KibanaLink()]
-    announce_indexed_items(indexed)
+    announce_indexed_items(pulled(indexed))
 
 
 muniwatch_enrich()

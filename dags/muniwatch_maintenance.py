@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from airflow.sdk import CronTriggerTimetable, dag, task
 from airflow.sdk.exceptions import AirflowSkipException
-from muniwatch_common import NEW_ITEMS, START_DATE, default_args, run_time, task_settings
+from muniwatch_common import NEW_ITEMS, START_DATE, default_args, pulled, run_time, task_settings
 
 from pipeline import tasks
 
@@ -48,7 +48,7 @@ def muniwatch_maintenance() -> None:
             raise AirflowSkipException("no item is waiting for enrichment")
         return {"pending": pending}
 
-    resume_pending_items(maintenance())
+    resume_pending_items(pulled(maintenance()))
 
 
 muniwatch_maintenance()

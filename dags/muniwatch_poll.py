@@ -32,6 +32,7 @@ from muniwatch_common import (
     START_DATE,
     default_args,
     is_asset_triggered,
+    pulled,
     run_time,
     task_settings,
     triggered_payloads,
@@ -98,7 +99,7 @@ def muniwatch_poll() -> None:
             raise AirflowSkipException("no new items: muniwatch_enrich is not started")
         return {"new_items": new_items}
 
-    announce_new_items(poll_group.expand(source_ids=prepare_and_plan()))
+    announce_new_items(pulled(poll_group.expand(source_ids=prepare_and_plan())))
 
 
 muniwatch_poll()
