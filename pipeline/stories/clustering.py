@@ -32,6 +32,7 @@ from elasticsearch import Elasticsearch, helpers
 from pipeline.models import item_id as make_item_id
 from pipeline.models import parse_utc
 from pipeline.settings import Settings
+from pipeline.sources.urls import canonical_url  # the sources step owns URL canonicalisation
 from pipeline.store.indices import ensure_index
 from pipeline.stories.candidates import (
     KnownItem,
@@ -63,8 +64,6 @@ def story_id_for(first_item_id: str) -> str:
 
 def linked_item_ids(urls: Sequence[str]) -> list[str]:
     """Item ids of the pages a post links to (raw and canonical form of each URL)."""
-    from pipeline.sources.urls import canonical_url  # the sources step owns URL canonicalisation
-
     ids: list[str] = []
     for url in urls:
         try:
