@@ -41,6 +41,7 @@ from typing import Any
 from bench.corpus import Page, alert_pages, rss
 from bench.measure import SMTPSink, percentile, write_config
 from pipeline.local import stack
+from pipeline.models import parse_utc
 from pipeline.settings import Settings
 from pipeline.store.client import make_client
 
@@ -51,7 +52,7 @@ SOURCE_ID = "bench-priority"
 BASELINE_TIMEOUT_S = 180.0
 WARMUP_TIMEOUT_S = 300.0
 EMAIL_TIMEOUT_S = 120.0
-SHIPPED_CHECK_INTERVAL_S = 15.0  # plugins/muniwatch_triggers.DEFAULT_CHECK_INTERVAL_S
+SHIPPED_CHECK_INTERVAL_S = 15.0  # pipeline/sources/priority.DEFAULT_CHECK_INTERVAL_S
 
 
 def free_port() -> int:
@@ -238,7 +239,7 @@ class LatencyStack:
                 "WHERE dag_id LIKE 'muniwatch_%' ORDER BY id"
             ).fetchall()
         keys = ("dag_id", "run_type", "state", "queued_at", "start_date", "end_date")
-        return [dict(zip(keys, (*row[:3], *(_utc(v) for v in row[3:])), strict=True)) for row in rows]
+        return [dict(zip(keys, (*row[:3], *(parse_utc(v) for v in row[3:])), strict=True)) for row in rows]
 
     def watcher_events(self) -> list[dict[str, Any]]:
         """Payloads of the priority watcher's asset events (what its TriggerEvents said)."""
@@ -249,13 +250,6 @@ class LatencyStack:
             ).fetchall()
         extras = [json.loads(extra) if isinstance(extra, str) else extra or {} for (extra,) in rows]
         return [extra.get("payload", extra) for extra in extras]
-
-
-def _utc(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    moment = datetime.fromisoformat(value)
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def delete_prefix(settings: Settings) -> None:

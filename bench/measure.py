@@ -29,6 +29,7 @@ import yaml
 
 from bench.corpus import BENCH_RULES, Page, rss
 from bench.server import BenchServer
+from bench.tagging import measure_tag_rate
 from pipeline.settings import Settings
 from pipeline.tasks import ConfigPaths
 
@@ -317,8 +318,6 @@ def alert_latency_run(settings: Settings, server: BenchServer, pages: list[Page]
 
 
 def tag_rate(items: int) -> float:
-    from pipeline.tagging.bench import measure_tag_rate
-
     return measure_tag_rate(items)
 
 

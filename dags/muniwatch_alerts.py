@@ -41,7 +41,7 @@ def muniwatch_alerts() -> None:
     @task
     def send_alerts(**context: object) -> dict[str, object]:
         settings, _ = task_settings()
-        return tasks.alerts(settings, now=run_time(context), digests=True)
+        return tasks.alerts(settings, now=run_time(context), digests=True).to_dict()  # the XCom edge
 
     send_alerts()
 

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from airflow.providers.smtp.notifications.smtp import SmtpNotifier
-from airflow.sdk import Asset
+from airflow.sdk import Asset, XComArg
 
 from pipeline import airflow_settings
 from pipeline.settings import Settings
@@ -120,23 +120,11 @@ def triggered_payloads(context: Mapping[str, Any]) -> list[dict[str, Any]]:
     return payloads
 
 
-def report_count(report: Mapping[str, Any] | None, *keys: str) -> int:
-    """A count from a task report: the first of ``keys`` at top level, else summed per source."""
-    if not report:
-        return 0
-    for key in keys:
-        value = report.get(key)
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            return int(value)
-        if isinstance(value, Mapping):  # e.g. {"totals": {...}} style
-            return report_count(value, *keys)
-    for nested in ("totals", "total"):
-        if isinstance(report.get(nested), Mapping):
-            return report_count(report[nested], *keys)
-    sources = report.get("sources")
-    per_source: Iterable[Any] = sources.values() if isinstance(sources, Mapping) else sources or []
-    return sum(report_count(s, *keys) for s in per_source if isinstance(s, Mapping))
+def pulled(output: XComArg) -> Any:
+    """An upstream task's output handed to a downstream ``@task``.
 
-
-NEW_ITEM_KEYS = ("new_items", "enqueued", "new")
-INDEXED_KEYS = ("indexed", "items_indexed")
+    Airflow passes the value the upstream task returned (an XCom) when the downstream task runs;
+    at DAG-parse time the call only sees the ``XComArg``. The downstream task's parameter says
+    what arrives; this says, in one place, that the XComArg stands for it.
+    """
+    return output

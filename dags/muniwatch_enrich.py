@@ -19,13 +19,14 @@ indexed. When at least one item was indexed, `announce_indexed_items` updates
 from __future__ import annotations
 
 from airflow.sdk import dag, get_current_context, task
+from airflow.sdk.definitions.xcom_arg import PlainXComArg
+from airflow.sdk.exceptions import AirflowSkipException
 from muniwatch_common import (
     INDEXED_ITEMS,
-    INDEXED_KEYS,
     NEW_ITEMS,
     START_DATE,
     default_args,
-    report_count,
+    pulled,
     run_time,
     task_settings,
 )
@@ -55,20 +56,19 @@ def muniwatch_enrich() -> None:
         # Read by KibanaLink when the task finishes (same process).
         setattr(context["task"], SETTINGS_ATTRIBUTE, settings)
         setattr(context["task"], REPORT_ATTRIBUTE, report)
-        return report
+        return report.to_dict()  # the XCom edge: EnrichReport.to_dict()
 
     @task(outlets=[INDEXED_ITEMS])
-    def announce_indexed_items(report: dict[str, object]) -> dict[str, int]:
-        from airflow.sdk.exceptions import AirflowSkipException
-
-        indexed = report_count(report, *INDEXED_KEYS)
-        if indexed == 0:
+    def announce_indexed_items(report: dict[str, object]) -> dict[str, object]:
+        if report["indexed"] == 0:
             raise AirflowSkipException("nothing newly indexed: muniwatch_alerts is not started")
-        return {"indexed": indexed}
+        return {"indexed": report["indexed"]}
 
     indexed = enrich_and_index()
+    # A @task call gives its output (a PlainXComArg); its operator is the task the button goes on.
+    assert isinstance(indexed, PlainXComArg)
     indexed.operator.operator_extra_links = [KibanaLink()]
-    announce_indexed_items(indexed)
+    announce_indexed_items(pulled(indexed))
 
 
 muniwatch_enrich()

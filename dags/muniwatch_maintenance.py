@@ -18,7 +18,8 @@ The results are on the *muniwatch status* page (Airflow menu) and in this task's
 from __future__ import annotations
 
 from airflow.sdk import CronTriggerTimetable, dag, task
-from muniwatch_common import NEW_ITEMS, START_DATE, default_args, run_time, task_settings
+from airflow.sdk.exceptions import AirflowSkipException
+from muniwatch_common import NEW_ITEMS, START_DATE, default_args, pulled, run_time, task_settings
 
 from pipeline import tasks
 
@@ -37,22 +38,17 @@ def muniwatch_maintenance() -> None:
     @task
     def maintenance(**context: object) -> dict[str, object]:
         settings, paths = task_settings()
-        return tasks.maintenance(settings, paths, now=run_time(context))
+        return tasks.maintenance(settings, paths, now=run_time(context)).to_dict()  # the XCom edge
 
     @task(outlets=[NEW_ITEMS])
     def resume_pending_items(report: dict[str, object]) -> dict[str, int]:
-        from airflow.sdk.exceptions import AirflowSkipException
-
-        from pipeline.ops import status as ops_status
-        from pipeline.store.client import make_client
-
         settings, _ = task_settings()
-        pending = ops_status.pipeline_counts(make_client(settings), settings)["pending"]
+        pending = tasks.pending_items(settings)
         if pending == 0:
             raise AirflowSkipException("no item is waiting for enrichment")
         return {"pending": pending}
 
-    resume_pending_items(maintenance())
+    resume_pending_items(pulled(maintenance()))
 
 
 muniwatch_maintenance()

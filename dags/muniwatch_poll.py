@@ -22,16 +22,17 @@ skipped and nothing downstream runs.
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from airflow.sdk import Asset, AssetOrTimeSchedule, AssetWatcher, CronTriggerTimetable, dag, task
+from airflow.sdk.exceptions import AirflowSkipException
 from muniwatch_common import (
     FETCH_POOL,
-    NEW_ITEM_KEYS,
     NEW_ITEMS,
     START_DATE,
     default_args,
     is_asset_triggered,
-    report_count,
+    pulled,
     run_time,
     task_settings,
     triggered_payloads,
@@ -86,20 +87,19 @@ def muniwatch_poll() -> None:
     def poll_group(source_ids: list[str], **context: object) -> dict[str, object]:
         settings, paths = task_settings()
         # A run started by the priority watcher polls those sources now, whatever their interval.
-        return tasks.poll(
+        report = tasks.poll(
             settings, paths, now=run_time(context), source_ids=source_ids, force=is_asset_triggered(context)
         )
+        return report.to_dict()  # the XCom edge: PollReport.to_dict()
 
     @task(outlets=[NEW_ITEMS])
-    def announce_new_items(reports: list[dict[str, object]]) -> dict[str, int]:
-        from airflow.sdk.exceptions import AirflowSkipException
-
-        new_items = sum(report_count(r, *NEW_ITEM_KEYS) for r in reports)
+    def announce_new_items(reports: list[dict[str, Any]]) -> dict[str, int]:
+        new_items = sum(int(report["new_items"]) for report in reports)
         if new_items == 0:
             raise AirflowSkipException("no new items: muniwatch_enrich is not started")
         return {"new_items": new_items}
 
-    announce_new_items(poll_group.expand(source_ids=prepare_and_plan()))
+    announce_new_items(pulled(poll_group.expand(source_ids=prepare_and_plan())))
 
 
 muniwatch_poll()

@@ -8,16 +8,18 @@ Every step of the pipeline lives here as plain typed Python with no Airflow impo
                                                                                   └─▶ search
 
 - ``sources/``  polling (``polling``), feed and X harvesting (``feeds``, ``x``, ``harvest``), the
-  intake gate (``gate``), per-source state and health (``state``), URL canonicalisation (``urls``)
+  intake gate (``gate``), per-source state and health (``state``), URL canonicalisation (``urls``),
+  the priority-feed check the Airflow watcher runs (``priority``)
 - ``rules/``    the watchlist query language (``language``) and the texts it is matched on (``words``)
 - ``fetch/``    the one SSRF-safe HTTP client (``client``, ``guard``, ``errors``) and main-text
   extraction with trafilatura (``extract``)
 - ``tagging/``  relevance, jurisdiction, stance and event; ``evaluate`` scores it
 - ``stories/``  near-duplicate fingerprints, candidate lookup, clustering, story documents
-- ``store/``    the Elasticsearch client, versioned indices, item documents and writes, the
-  pending queue with per-source fetch budgets (``pending``), quarantine and replay, reindex
+- ``store/``    the Elasticsearch client, versioned indices (index templates in ``templates/``),
+  item documents and writes, the pending queue with per-source fetch budgets (``pending``),
+  quarantine and replay, reindex
 - ``search/``   query building and ``muniwatch search`` (``query``), links into Kibana (``links``),
-  Kibana saved objects (``kibana``)
+  Kibana saved objects (``kibana``, the objects in ``saved_objects/``)
 - ``alerts/``   subscriptions, matching, rendering, the delivery ledger, SMTP
 - ``ops/``      the status figures (``status``) and daily maintenance (``maintenance``)
 - ``local/``    local tooling: the development Elasticsearch node, ``make up``'s stack, the demo

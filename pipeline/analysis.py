@@ -24,11 +24,10 @@ from functools import lru_cache
 from typing import Any, Literal
 
 from pipeline.fetch.extract import extract_article
-from pipeline.models import Article, FeedEntry, PostInfo
+from pipeline.models import Article, FeedEntry, PostInfo, parse_utc
 from pipeline.rules.language import RuleSet
 from pipeline.store.items import build_item_document, build_unmatched_document
 from pipeline.store.pending import has_kept_text
-from pipeline.stories.candidates import as_datetime
 from pipeline.tagging import TagInput, tag_item
 
 LOGGER = logging.getLogger(__name__)
@@ -93,7 +92,7 @@ def pending_entry(item: Mapping[str, Any]) -> FeedEntry:
         canonical_url=str(item["canonical_url"]),
         title=str(item.get("title") or ""),
         summary=str(item.get("summary") or ""),
-        published_at=as_datetime(item.get("published_at")),
+        published_at=parse_utc(item.get("published_at")),
         author=item.get("author"),
         home_state=item.get("home_state"),
         post=PostInfo(
@@ -139,7 +138,7 @@ def kept_article(item: Mapping[str, Any]) -> Article:
         final_url=str(item.get("url") or item["canonical_url"]),
         title=str(item.get("title") or ""),
         text=str(item.get("text") or ""),
-        published_at=as_datetime(item.get("published_at")),
+        published_at=parse_utc(item.get("published_at")),
         author=item.get("author"),
         site_name=item.get("site_name"),
         language=item.get("language"),

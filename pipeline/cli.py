@@ -1,65 +1,47 @@
 """The ``muniwatch`` command. Each subcommand parses its arguments here and hands them to the
-module that owns the step; those are imported lazily so ``muniwatch tag`` starts fast and needs
-neither Elasticsearch nor the network."""
+module that owns the step. Those modules are imported only when their subcommand runs (see
+``HANDLERS``), so ``muniwatch tag`` starts fast and loads neither the Elasticsearch client nor
+the HTTP stack."""
 
 from __future__ import annotations
 
 import argparse
 import importlib
 import logging
+import subprocess
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from pipeline import config as config_module
 from pipeline.models import EVENTS, STANCES
-from pipeline.settings import SettingsError, load_settings
+from pipeline.settings import REPO_ROOT, SettingsError
 
 LOGGER = logging.getLogger("muniwatch")
 
-# subcommand -> (module, function, issue that delivers it). The function takes the parsed
-# arguments and returns the exit code.
-HANDLERS: dict[str, tuple[str, str, int]] = {
-    "run": ("pipeline.runner", "run_command", 3),
-    "tag": ("pipeline.cli", "tag_command", 4),
-    "eval": ("pipeline.cli", "eval_command", 4),
-    "train": ("pipeline.tagging.training", "train_command", 12),
-    "search": ("pipeline.search.query", "search_command", 5),
-    "reindex": ("pipeline.store.reindex", "reindex_command", 5),
-    "replay": ("pipeline.store.quarantine", "replay_command", 5),
-    "rematch": ("pipeline.rematch", "rematch_command", 12),
-    "subscribe": ("pipeline.alerts.commands", "subscribe_command", 6),
-    "unsubscribe": ("pipeline.alerts.commands", "unsubscribe_command", 6),
-    "kibana": ("pipeline.search.kibana", "kibana_command", 5),
-    "bench": ("pipeline.local.bench", "bench_command", 8),
-    "demo": ("pipeline.local.demo", "demo_command", 2),
-    "es": ("pipeline.cli", "es_command", 2),
-    "stack": ("pipeline.local.stack", "stack_command", 7),
-    "config": ("pipeline.cli", "config_command", 2),
+# subcommand -> (module, function taking the parsed arguments and returning the exit code).
+# Imported by name when the subcommand runs, not at the top of this file: start-up time of
+# `muniwatch tag`, which must not pay for Elasticsearch, httpx, Jinja and the rest.
+HANDLERS: dict[str, tuple[str, str]] = {
+    "run": ("pipeline.runner", "run_command"),
+    "tag": ("pipeline.cli", "tag_command"),
+    "eval": ("pipeline.cli", "eval_command"),
+    "train": ("pipeline.tagging.training", "train_command"),
+    "search": ("pipeline.search.query", "search_command"),
+    "reindex": ("pipeline.store.reindex", "reindex_command"),
+    "replay": ("pipeline.store.quarantine", "replay_command"),
+    "rematch": ("pipeline.rematch", "rematch_command"),
+    "subscribe": ("pipeline.alerts.commands", "subscribe_command"),
+    "unsubscribe": ("pipeline.alerts.commands", "unsubscribe_command"),
+    "kibana": ("pipeline.search.kibana", "kibana_command"),
+    "bench": ("pipeline.cli", "bench_command"),
+    "demo": ("pipeline.local.demo", "demo_command"),
+    "es": ("pipeline.local.es_local", "es_command"),
+    "stack": ("pipeline.local.stack", "stack_command"),
+    "config": ("pipeline.cli", "config_command"),
 }
-
-
-def es_command(args: argparse.Namespace) -> int:
-    from pipeline.local import es_local
-
-    settings = load_settings()
-    try:
-        if args.action == "up":
-            node = es_local.up(settings)
-            print(node.describe(settings.es_url))
-            return 0
-        if args.action == "down":
-            stopped = es_local.down(settings)
-            print(
-                "stopped the local Elasticsearch node"
-                if stopped
-                else "no local node started by muniwatch is running"
-            )
-            return 0
-        return es_local.main_status(settings)
-    except es_local.LocalESError as error:
-        print(f"muniwatch es {args.action}: {error}", file=sys.stderr)
-        return 1
+# The benchmark harness: in the source checkout, not in the installed package.
+BENCH_DIR = REPO_ROOT / "bench"
 
 
 def tag_command(args: argparse.Namespace) -> int:
@@ -94,6 +76,23 @@ def eval_command(args: argparse.Namespace) -> int:
         folds=args.folds,
         cross_validate=not args.no_cv,
     )
+
+
+def bench_command(args: argparse.Namespace) -> int:
+    """``python -m bench`` from the checkout, in a new process: the product never imports the
+    benchmark, and the benchmark is not part of the installed package."""
+    if not (BENCH_DIR / "__main__.py").is_file():
+        print(
+            f"muniwatch bench: the benchmark ships with the source checkout, not with the installed "
+            f"package (no {BENCH_DIR / '__main__.py'}); run `make bench` in a clone of the repository",
+            file=sys.stderr,
+        )
+        return 2
+    flags = [flag for flag, wanted in (("--quick", args.quick), ("--json", args.json)) if wanted]
+    # From the checkout's root, so `-m bench` finds this checkout's harness and no other.
+    return subprocess.run(
+        [sys.executable, "-m", "bench", *flags], cwd=BENCH_DIR.parent, check=False
+    ).returncode
 
 
 def config_command(args: argparse.Namespace) -> int:
@@ -220,21 +219,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _resolve(command: str) -> Callable[[argparse.Namespace], int] | None:
-    module_name, function_name, issue = HANDLERS[command]
-    try:
-        module = importlib.import_module(module_name)
-        handler: Callable[[argparse.Namespace], int] = getattr(module, function_name)
-    except (ModuleNotFoundError, AttributeError) as error:
-        if not module_name.startswith("pipeline.") or (
-            isinstance(error, ModuleNotFoundError) and error.name and not error.name.startswith("pipeline")
-        ):
-            raise
-        print(
-            f"muniwatch {command}: not built yet (delivered by issue #{issue}); nothing was done",
-            file=sys.stderr,
-        )
-        return None
+def _resolve(command: str) -> Callable[[argparse.Namespace], int]:
+    module_name, function_name = HANDLERS[command]
+    handler: Callable[[argparse.Namespace], int] = getattr(
+        importlib.import_module(module_name), function_name
+    )
     return handler
 
 
@@ -249,8 +238,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     for noisy in ("httpx", "httpcore", "elastic_transport"):
         logging.getLogger(noisy).setLevel(logging.DEBUG if args.verbose else logging.WARNING)
     handler = _resolve(args.command)
-    if handler is None:
-        return 3
     try:
         return handler(args)
     except config_module.ConfigError as error:

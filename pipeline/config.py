@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from email_validator import EmailNotValidError, validate_email
@@ -30,6 +31,7 @@ from pydantic import (
 )
 
 from pipeline.models import Event, Stance
+from pipeline.rules.language import parse_rule
 from pipeline.settings import REPO_ROOT
 
 CONFIG_DIR = REPO_ROOT / "config"
@@ -96,10 +98,6 @@ def parse_duration(value: str | int) -> int:
 
 
 def _check_rule(rule: str) -> str:
-    # Imported here: the rule language is its own module, and config must not import the
-    # whole pipeline just to validate a file.
-    from pipeline.rules.language import parse_rule
-
     parse_rule(rule)
     return rule
 
@@ -242,8 +240,6 @@ class SubscriptionConfig(_Strict):
     @field_validator("timezone")
     @classmethod
     def _tz(cls, value: str) -> str:
-        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as error:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal, get_args
 
 SourceKind = Literal["rss", "x_account", "x_search"]
@@ -28,6 +28,30 @@ Event = Literal[
 ]
 STANCES: tuple[Stance, ...] = get_args(Stance)
 EVENTS: tuple[Event, ...] = get_args(Event)
+
+
+def parse_utc(value: datetime | str | float | None) -> datetime | None:
+    """A timezone-aware UTC datetime from what documents, pages and feeds carry.
+
+    Accepts a datetime, an ISO-8601 date or date-time (``Z``, ``z`` or an offset; no zone means
+    UTC), or epoch milliseconds (Elasticsearch's numeric dates). None and blank strings give None.
+
+    Raises:
+        ValueError: a string that is not an ISO-8601 date or date-time (the message quotes it).
+    """
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return datetime.fromtimestamp(value / 1000, tz=UTC)
+    if isinstance(value, str):
+        text = value.strip()
+        if not text:
+            return None
+        try:
+            value = datetime.fromisoformat(text[:-1] + "+00:00" if text[-1] in "Zz" else text)
+        except ValueError:
+            raise ValueError(f"not an ISO-8601 date or date-time: {text[:80]!r}") from None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def item_id(canonical_url: str) -> str:
@@ -123,18 +147,3 @@ class SourceSummary:
     alerted: int = 0
     errors: int = 0
     note: str = ""
-
-
-@dataclass(kw_only=True)
-class RunSummary:
-    started_at: datetime
-    finished_at: datetime | None = None
-    sources: dict[str, SourceSummary] = field(default_factory=dict)
-    rejected: list[Rejected] = field(default_factory=list)
-    emails_sent: int = 0
-    stories_touched: int = 0
-
-    def source(self, source_id: str) -> SourceSummary:
-        if source_id not in self.sources:
-            self.sources[source_id] = SourceSummary(source_id=source_id)
-        return self.sources[source_id]

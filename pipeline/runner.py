@@ -14,13 +14,15 @@ import argparse
 import json
 import logging
 import sys
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from typing import Any, TextIO
+from typing import Any, Protocol, TextIO, TypeVar
 
 from pipeline import tasks
 from pipeline.models import SourceSummary
-from pipeline.settings import Settings, load_settings
+from pipeline.settings import Settings, load_settings, without_credentials
+from pipeline.sources.polling import SourcePollResult
 from pipeline.tasks import ConfigPaths
 
 LOGGER = logging.getLogger(__name__)
@@ -31,7 +33,10 @@ class RunOnceSummary:
     started_at: datetime
     finished_at: datetime | None = None
     sources: dict[str, SourceSummary] = field(default_factory=dict)
+    # Each step's report as its to_dict() (the JSON summary shows them whole).
     reports: dict[str, Any] = field(default_factory=dict)
+    # None when the alerts step did not run to the end.
+    emails_sent: int | None = None
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -47,26 +52,39 @@ class RunOnceSummary:
             "finished_at": self.finished_at.isoformat() if self.finished_at else None,
             "ok": self.ok,
             "problems": self.problems,
+            "emails_sent": self.emails_sent,
             "sources": {sid: asdict(s) for sid, s in sorted(self.sources.items())},
             "reports": self.reports,
         }
 
 
-def _merge_counts(summary: RunOnceSummary, report: dict[str, Any], key: str, target: str) -> None:
-    for source_id, figures in report.get("sources", {}).items():
-        value = figures.get(key, 0) if isinstance(figures, dict) else figures
-        entry = summary.source(source_id)
-        setattr(entry, target, getattr(entry, target) + int(value or 0))
+class _Report(Protocol):
+    def to_dict(self) -> dict[str, Any]: ...
 
 
-def _poll_note(figures: dict[str, Any]) -> str:
-    if figures.get("error"):
-        return str(figures["error"])
-    if figures.get("skipped"):
-        return f"skipped: {figures['skipped']}"
-    if figures.get("not_modified"):
+_R = TypeVar("_R", bound=_Report)
+
+
+def _step(summary: RunOnceSummary, name: str, step: Callable[[], _R]) -> _R | None:
+    """Run one step; its report goes into the summary (as JSON-ready dict), a failure into problems."""
+    try:
+        report = step()
+    except Exception as error:  # keep going: later steps still process what earlier runs left
+        LOGGER.exception("step %s failed", name)
+        summary.problems.append(f"{name}: {type(error).__name__}: {error}")
+        return None
+    summary.reports[name] = report.to_dict()
+    return report
+
+
+def _poll_note(result: SourcePollResult) -> str:
+    if result.error:
+        return result.error
+    if result.skipped:
+        return f"skipped: {result.skipped}"
+    if result.not_modified:
         return "not modified since last poll (304)"
-    return str(figures.get("problem") or "")
+    return result.problem or ""
 
 
 def run_once(settings: Settings, paths: ConfigPaths, *, now: datetime) -> RunOnceSummary:
@@ -76,34 +94,30 @@ def run_once(settings: Settings, paths: ConfigPaths, *, now: datetime) -> RunOnc
     for source in config.sources:
         if source.enabled:
             summary.source(source.id)
-    summary.reports["prepare"] = tasks.prepare(settings, paths)
+    summary.reports["prepare"] = tasks.prepare(settings, paths).to_dict()
 
-    steps: list[tuple[str, Any]] = [
-        ("poll", lambda: tasks.poll(settings, paths, now=now, force=True)),
-        ("enrich", lambda: tasks.enrich(settings, paths, now=now)),
-        ("alerts", lambda: tasks.alerts(settings, now=now)),
-    ]
-    for name, step in steps:
-        try:
-            report: dict[str, Any] = step()
-        except Exception as error:  # keep going: later steps still process what earlier runs left
-            LOGGER.exception("step %s failed", name)
-            summary.problems.append(f"{name}: {type(error).__name__}: {error}")
-            continue
-        summary.reports[name] = report
-        if name == "poll":
-            _merge_counts(summary, report, "entries", "fetched")
-            _merge_counts(summary, report, "candidates", "candidates")
-            _merge_counts(summary, report, "errors", "errors")
-            for source_id, figures in report.get("sources", {}).items():
-                summary.source(source_id).note = _poll_note(figures)
-        elif name == "enrich":
-            for key, target in (("matched", "matched"), ("unmatched", "kept"), ("waiting", "waiting"),
-                                ("indexed", "indexed"), ("errors", "errors")):  # fmt: skip
-                _merge_counts(summary, report, key, target)
-        else:
-            for source_id, alerted in report.get("by_source", {}).items():
-                summary.source(source_id).alerted += int(alerted)
+    polled = _step(summary, "poll", lambda: tasks.poll(settings, paths, now=now, force=True))
+    if polled is not None:
+        for source_id, result in polled.sources.items():
+            row = summary.source(source_id)
+            row.fetched += result.entries
+            row.candidates += result.candidates
+            row.errors += result.errors
+            row.note = _poll_note(result)
+    enriched = _step(summary, "enrich", lambda: tasks.enrich(settings, paths, now=now))
+    if enriched is not None:
+        for source_id, counts in enriched.sources.items():
+            row = summary.source(source_id)
+            row.matched += counts["matched"]
+            row.kept += counts["unmatched"]
+            row.waiting += counts["waiting"]
+            row.indexed += counts["indexed"]
+            row.errors += counts["errors"]
+    alerted = _step(summary, "alerts", lambda: tasks.alerts(settings, now=now))
+    if alerted is not None:
+        for source_id, count in alerted.by_source.items():
+            summary.source(source_id).alerted += count
+        summary.emails_sent = alerted.emails_sent
     summary.finished_at = datetime.now(UTC)
     return summary
 
@@ -136,10 +150,9 @@ def print_summary(
             f"waiting: {totals.waiting} candidates over their source's fetch_budget; "
             "the next run takes them\n"
         )
-    alerts = summary.reports.get("alerts", {})
-    if alerts:
-        where = settings.smtp_url.split("@")[-1] if settings.smtp_url else str(settings.outbox)
-        out.write(f"e-mails sent: {alerts.get('emails_sent', 0)} (to {where})\n")
+    if summary.emails_sent is not None:
+        where = without_credentials(settings.smtp_url) if settings.smtp_url else str(settings.outbox)
+        out.write(f"e-mails sent: {summary.emails_sent} (to {where})\n")
     for problem in summary.problems:
         out.write(f"problem: {problem}\n")
 

@@ -12,6 +12,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -28,6 +29,19 @@ _PREFIX_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
 class SettingsError(ValueError):
     """A setting from the environment is invalid; the message names the variable."""
+
+
+def without_credentials(url: str) -> str:
+    """``url`` without the user and password it may carry (``MUNIWATCH_ES_URL``, ``MUNIWATCH_SMTP_URL``,
+    the Kibana URL): what logs, errors and summaries may show. A trailing slash is dropped."""
+    parts = urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url.rstrip("/")
+    host = parts.hostname or ""
+    netloc = f"[{host}]" if ":" in host else host
+    if parts.port is not None:
+        netloc += f":{parts.port}"
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment)).rstrip("/")
 
 
 @dataclass(frozen=True, kw_only=True)

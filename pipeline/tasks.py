@@ -1,23 +1,30 @@
 """Coarse, idempotent task entry points shared by ``muniwatch run --once`` and the Airflow DAGs.
 
 Each takes settings, configuration paths and ``now``, does one transaction-sized piece of work
-(poll a group of sources, enrich a batch of pending items, send alerts, maintenance) and returns a
-JSON-serialisable summary (fit for XCom and for the run summary). Re-running any of them changes
-nothing twice: polling creates items with ``op_type=create``, enrichment only touches pending
-items, alerts go through the pending→sent delivery ledger.
+(poll a group of sources, enrich a batch of pending items, send alerts, maintenance) and returns its
+step's report dataclass (``PollReport``, ``EnrichReport``, ``AlertReport``, ``MaintenanceReport``);
+each has ``to_dict()``, which the DAG tasks call at the XCom edge and the run summary for its JSON.
+Re-running any of them changes nothing twice: polling creates items with ``op_type=create``,
+enrichment only touches pending items, alerts go through the pending→sent delivery ledger.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from pipeline import config as config_module
+from pipeline.alerts import AlertReport, run_alerts
+from pipeline.alerts.subscriptions import sync_subscriptions
 from pipeline.config import PipelineConfig
+from pipeline.enrich import EnrichReport, enrich_pending
+from pipeline.ops.maintenance import MaintenanceReport, run_maintenance
+from pipeline.ops.status import pipeline_counts
 from pipeline.settings import Settings
+from pipeline.sources.polling import PollReport, poll_sources
 from pipeline.store.client import make_client
 from pipeline.store.indices import ensure_indices
 
@@ -41,14 +48,23 @@ def source_groups(paths: ConfigPaths) -> list[list[str]]:
     return [ids for _, ids in sorted(groups.items())]
 
 
-def prepare(settings: Settings, paths: ConfigPaths) -> dict[str, Any]:
-    """Create indices and sync subscriptions from the YAML file. Idempotent; run at start-up."""
-    from pipeline.alerts.subscriptions import sync_subscriptions
+@dataclass(kw_only=True)
+class PrepareReport:
+    """Indices in place (logical name → concrete index) and the subscription sync's counts."""
 
+    indices: dict[str, str] = field(default_factory=dict)
+    subscriptions: dict[str, int] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def prepare(settings: Settings, paths: ConfigPaths) -> PrepareReport:
+    """Create indices and sync subscriptions from the YAML file. Idempotent; run at start-up."""
     es = make_client(settings)
     indices = ensure_indices(es, settings)
     synced = sync_subscriptions(es, settings, config_module.load_subscriptions(paths.subscriptions))
-    return {"indices": indices, "subscriptions": synced}
+    return PrepareReport(indices=indices, subscriptions=synced)
 
 
 def poll(
@@ -58,36 +74,30 @@ def poll(
     now: datetime,
     source_ids: Sequence[str] | None = None,
     force: bool = False,
-) -> dict[str, Any]:
+) -> PollReport:
     """Poll due sources (or ``source_ids``), enqueue new matching entries as pending items."""
-    from pipeline.sources.polling import poll_sources
-
     es = make_client(settings)
-    report = poll_sources(es, settings, paths.load(), now=now, source_ids=source_ids, force=force)
-    return report.to_dict()
+    return poll_sources(es, settings, paths.load(), now=now, source_ids=source_ids, force=force)
 
 
-def enrich(settings: Settings, paths: ConfigPaths, *, now: datetime, max_items: int = 2000) -> dict[str, Any]:
+def enrich(settings: Settings, paths: ConfigPaths, *, now: datetime, max_items: int = 2000) -> EnrichReport:
     """Fetch, extract, tag, cluster and index pending items, in batches."""
-    from pipeline.enrich import enrich_pending
-
     es = make_client(settings)
-    report = enrich_pending(es, settings, paths.load(), now=now, max_items=max_items)
-    return report.to_dict()
+    return enrich_pending(es, settings, paths.load(), now=now, max_items=max_items)
 
 
-def alerts(settings: Settings, *, now: datetime, digests: bool = True) -> dict[str, Any]:
+def alerts(settings: Settings, *, now: datetime, digests: bool = True) -> AlertReport:
     """Match newly indexed items against subscriptions and send what is due."""
-    from pipeline.alerts import run_alerts
-
     es = make_client(settings)
-    report = run_alerts(es, settings, now=now, digests=digests)
-    return report.to_dict()
+    return run_alerts(es, settings, now=now, digests=digests)
 
 
-def maintenance(settings: Settings, paths: ConfigPaths, *, now: datetime) -> dict[str, Any]:
+def maintenance(settings: Settings, paths: ConfigPaths, *, now: datetime) -> MaintenanceReport:
     """Source health report, silent-feed detection, quarantine replay, stale pending deliveries."""
-    from pipeline.ops.maintenance import run_maintenance
-
     es = make_client(settings)
     return run_maintenance(es, settings, paths.load(), now=now)
+
+
+def pending_items(settings: Settings) -> int:
+    """Items waiting for enrichment (after a quarantine replay, or left by a failed run)."""
+    return pipeline_counts(make_client(settings), settings)["pending"]

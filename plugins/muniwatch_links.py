@@ -1,21 +1,24 @@
 """The "Open in Kibana" button on the indexing task.
 
 The worker computes the link when the task finishes (``BaseOperatorLink.get_link`` runs in the
-task process in Airflow 3 and its value is kept as an XCom), from the task's own report: one
-story → that story in Kibana Discover, several → those stories, none named → the items indexed in
-the last day. The URL is built by ``pipeline.search.links``, the one place for e-mails and Airflow.
+task process in Airflow 3 and its value is kept as an XCom), from the task's own ``EnrichReport``
+(its ``story_ids``): one story → that story in Kibana Discover, several → those stories, no story →
+the items it indexed, nothing → the items indexed in the last day. The URL is built by
+``pipeline.search.links``, the one place for e-mails and Airflow.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperatorLink
 
 from pipeline.search import links
 from pipeline.settings import Settings
+
+if TYPE_CHECKING:  # the type only: every Airflow component loads plugins; none needs the extractor
+    from pipeline.enrich import EnrichReport
 
 LOGGER = logging.getLogger(__name__)
 
@@ -25,23 +28,15 @@ SETTINGS_ATTRIBUTE = "muniwatch_settings"
 MAX_IDS_IN_LINK = 50
 
 
-def _ids(report: Mapping[str, Any], *keys: str) -> list[str]:
-    for key in keys:
-        value = report.get(key)
-        if isinstance(value, list | tuple) and value and all(isinstance(v, str) for v in value):
-            return list(value)
-    return []
-
-
-def kibana_link(settings: Settings, report: Mapping[str, Any] | None) -> str:
+def kibana_link(settings: Settings, report: EnrichReport | None) -> str:
     """Where ops should look after an indexing run: its story, its stories or items, else the last day."""
-    stories = _ids(report or {}, "story_ids")
+    stories = report.story_ids if report else []
     if len(stories) == 1:
         return links.story_link(settings, stories[0])
     if stories:
         kql = " or ".join(f'story_id:"{story_id}"' for story_id in stories[:MAX_IDS_IN_LINK])
         return links.discover_url(settings, kql=kql)
-    items = _ids(report or {}, "item_ids")
+    items = report.item_ids if report else []
     if items:
         return links.discover_url(settings, kql=" or ".join(f'_id:"{i}"' for i in items[:MAX_IDS_IN_LINK]))
     return links.discover_url(settings, kql="status:indexed", since="now-24h")

@@ -3,20 +3,20 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
-
 from airflow.plugins_manager import AirflowPlugin
 from muniwatch_links import KibanaLink
 from muniwatch_status import app
 
 
+# The lists below are AirflowPlugin's own attributes (declared there as plain lists, not ClassVar),
+# which Airflow reads and edits on the class: a ClassVar annotation would contradict the base class.
 class MuniwatchPlugin(AirflowPlugin):
     name = "muniwatch"
-    fastapi_apps: ClassVar[list[dict[str, Any]]] = [
+    fastapi_apps = [  # noqa: RUF012
         {"app": app, "url_prefix": "/muniwatch", "name": "muniwatch status"}
     ]
     # A top-level entry in the UI's navigation that shows the status page inside Airflow.
-    external_views: ClassVar[list[dict[str, Any]]] = [
+    external_views = [  # noqa: RUF012
         {
             "name": "muniwatch status",
             "href": "/muniwatch/status",
@@ -25,4 +25,4 @@ class MuniwatchPlugin(AirflowPlugin):
             "category": "browse",
         }
     ]
-    operator_extra_links: ClassVar[list[Any]] = [KibanaLink()]
+    operator_extra_links = [KibanaLink()]  # noqa: RUF012

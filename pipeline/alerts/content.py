@@ -16,7 +16,7 @@ from typing import Any
 
 from elasticsearch import Elasticsearch
 
-from pipeline.alerts.storage import parse_time
+from pipeline.models import parse_utc
 from pipeline.search.links import story_link
 from pipeline.settings import Settings
 
@@ -135,7 +135,7 @@ def _item_view(item_id: str, doc: dict[str, Any]) -> ItemView:
         stance=doc.get("stance"),
         site_name=doc.get("site_name"),
         handle=(doc.get("post") or {}).get("handle"),
-        published_at=parse_time(doc.get("published_at")),
+        published_at=parse_utc(doc.get("published_at")),
         event_sentence=str(sentence) if sentence else None,
     )
 
@@ -224,7 +224,7 @@ def _build_view(
 
 
 def _first_seen(story: dict[str, Any], views: list[ItemView]) -> datetime | None:
-    first = parse_time(story.get("first_published") or story.get("first_seen"))
+    first = parse_utc(story.get("first_published") or story.get("first_seen"))
     dated = [v.published_at for v in views if v.published_at]
     return min([first, *dated]) if first else min(dated, default=None)
 

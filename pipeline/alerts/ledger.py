@@ -24,7 +24,8 @@ from typing import Any
 
 from elasticsearch import ConflictError, Elasticsearch, NotFoundError, helpers
 
-from pipeline.alerts.storage import iso, parse_time, stable_id
+from pipeline.alerts.storage import iso, stable_id
+from pipeline.models import parse_utc
 from pipeline.settings import Settings
 
 LOGGER = logging.getLogger(__name__)
@@ -71,7 +72,7 @@ class Delivery:
 
     @property
     def created_at(self) -> datetime | None:
-        return parse_time(self.doc.get("created_at"))
+        return parse_utc(self.doc.get("created_at"))
 
 
 def _index(settings: Settings) -> str:
@@ -306,10 +307,6 @@ def cancel_open_deliveries(
     return set_status(
         es, settings, [e.id for e in entries], "cancelled", now=now, extra={"last_error": reason}
     )
-
-
-def pending_count(es: Elasticsearch, settings: Settings) -> int:
-    return int(es.count(index=_index(settings), query={"term": {"status": "pending"}})["count"])
 
 
 def subscriptions_with_queued(es: Elasticsearch, settings: Settings) -> set[str]:

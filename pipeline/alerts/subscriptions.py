@@ -18,9 +18,10 @@ from typing import Any, Literal
 from elasticsearch import Elasticsearch, NotFoundError
 
 from pipeline.alerts.ledger import cancel_open_deliveries
-from pipeline.alerts.storage import ensure_alert_indices, iso, parse_time
+from pipeline.alerts.storage import ensure_alert_indices, iso
 from pipeline.alerts.tokens import InvalidTokenError, token_subscription_id, unsubscribe_secret, verify_token
 from pipeline.config import SubscriptionConfig
+from pipeline.models import parse_utc
 from pipeline.settings import Settings
 
 LOGGER = logging.getLogger(__name__)
@@ -87,9 +88,9 @@ class Subscription:
             digest_hour=int(doc.get("digest_hour", 7)),
             active=bool(doc.get("active", True)),
             origin=doc.get("origin", "config"),
-            created_at=parse_time(doc.get("created_at")),
-            unsubscribed_at=parse_time(doc.get("unsubscribed_at")),
-            removed_at=parse_time(doc.get("removed_at")),
+            created_at=parse_utc(doc.get("created_at")),
+            unsubscribed_at=parse_utc(doc.get("unsubscribed_at")),
+            removed_at=parse_utc(doc.get("removed_at")),
             last_digest_date=doc.get("last_digest_date"),
         )
 

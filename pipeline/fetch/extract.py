@@ -10,10 +10,11 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 import trafilatura
 
+from pipeline.models import parse_utc
 from pipeline.tagging.language import detect_language
 
 LOGGER = logging.getLogger(__name__)
@@ -47,17 +48,11 @@ class ExtractedArticle:
 
 
 def _parse_datetime(raw: str) -> datetime | None:
-    """ISO 8601 (date or date-time, with Z or an offset) → aware UTC datetime; naive means UTC."""
-    value = raw.strip().replace("Z", "+00:00").replace("z", "+00:00")
-    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
-        value += "T00:00:00+00:00"
+    """A page's date (ISO 8601) as UTC, or None: a page's own date may be anything."""
     try:
-        parsed = datetime.fromisoformat(value)
+        return parse_utc(raw)
     except ValueError:
         return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
 
 
 def _published(html: bytes, extracted_date: str | None) -> datetime | None:

@@ -9,16 +9,21 @@ fetcher to reach loopback for it (and nothing else).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import yaml
 
-from pipeline.settings import Settings
+from pipeline.runner import print_summary, run_once
+from pipeline.settings import Settings, load_settings
+from pipeline.store.client import make_client
+from pipeline.store.indices import delete_all
 from pipeline.tasks import ConfigPaths
 
 DEMO_DIR = Path(__file__).resolve().parents[1] / "data" / "demo"
@@ -191,12 +196,6 @@ def running_demo(directory: Path) -> Iterator[tuple[DemoServer, ConfigPaths]]:
 
 
 def demo_command(args: argparse.Namespace) -> int:
-    import os
-    from datetime import UTC, datetime
-
-    from pipeline.runner import print_summary, run_once
-    from pipeline.settings import load_settings
-
     settings = demo_settings(load_settings(), "MUNIWATCH_INDEX_PREFIX" in os.environ)
     if getattr(args, "fresh", False):
         if settings.index_prefix != DEMO_PREFIX:
@@ -206,9 +205,6 @@ def demo_command(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
             return 2
-        from pipeline.store.client import make_client
-        from pipeline.store.indices import delete_all
-
         delete_all(make_client(settings), settings)  # the demo's own prefix only
         print(f"removed the indices under {settings.index_prefix}-* for a fresh demo")
     with running_demo(settings.var_dir / "demo") as (server, paths):

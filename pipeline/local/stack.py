@@ -25,6 +25,7 @@ import argparse
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -35,6 +36,8 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from pipeline.local import es_local
+from pipeline.local.demo import DemoServer, write_demo_config
 from pipeline.settings import REPO_ROOT, Settings, load_settings
 
 AIRFLOW_CONFIG_DIR = REPO_ROOT / "config" / "airflow"
@@ -79,8 +82,6 @@ def airflow_home(settings: Settings) -> Path:
 
 
 def _port_open(port: int) -> bool:
-    import socket
-
     with socket.socket() as probe:
         probe.settimeout(0.5)
         return probe.connect_ex(("127.0.0.1", port)) == 0
@@ -258,8 +259,6 @@ def up(
         config_dir: the folder of the three YAML files Airflow's tasks and watcher read.
         overrides: environment for Airflow applied last (index prefix, watcher interval, ...).
     """
-    from pipeline.local import es_local
-
     directory = stack_dir(settings)
     directory.mkdir(parents=True, exist_ok=True)
     was_running = es_local.status(settings).reachable
@@ -327,8 +326,6 @@ def _stop(component: Component) -> bool:
 
 def down(settings: Settings) -> list[str]:
     """Stop what ``up`` started, and only that."""
-    from pipeline.local import es_local
-
     lines = []
     for component in reversed(list(components(settings).values())):
         lines.append(f"{component.name}: {'stopped' if _stop(component) else 'was not running'}")
@@ -343,8 +340,6 @@ def down(settings: Settings) -> list[str]:
 
 
 def status(settings: Settings) -> list[str]:
-    from pipeline.local import es_local
-
     lines = [es_local.status(settings).describe(settings.es_url)]
     for component in components(settings).values():
         pid = component.pid()
@@ -356,8 +351,6 @@ def status(settings: Settings) -> list[str]:
 
 def serve_demo(port: int, config_dir: Path) -> None:
     """The demo feed server as a long-running process (``up`` starts it; SIGTERM ends it)."""
-    from pipeline.local.demo import DemoServer, write_demo_config
-
     server = DemoServer(port=port).start()
     write_demo_config(config_dir, server.base_url)
 

@@ -16,28 +16,11 @@ from typing import Any
 from elasticsearch import Elasticsearch, NotFoundError
 
 from pipeline.settings import Settings
+from pipeline.sources.polling import source_health
 
 LOGGER = logging.getLogger(__name__)
 
 DEFAULT_DAYS = 14
-_SOURCE_FIELDS = (
-    "source_id",
-    "kind",
-    "url",
-    "health",
-    "last_poll_at",
-    "last_success_at",
-    "last_error_at",
-    "last_error",
-    "last_status",
-    "consecutive_failures",
-    "backoff_until",
-    "entries_last_poll",
-    "new_items_last_poll",
-    "items_total",
-    "newest_entry_at",
-    "silent",
-)
 
 
 @dataclass(kw_only=True)
@@ -140,33 +123,6 @@ def pipeline_counts(es: Elasticsearch, settings: Settings) -> dict[str, int]:
 
 def quarantine_open(es: Elasticsearch, settings: Settings) -> int:
     return _count(es, settings.index("quarantine"), {"term": {"status": "open"}})
-
-
-def _stored_source_health(es: Elasticsearch, settings: Settings) -> list[dict[str, Any]]:
-    try:
-        response = es.search(
-            index=settings.index("sources"),
-            size=1000,
-            source_includes=list(_SOURCE_FIELDS),
-            sort=[{"source_id": "asc"}],
-            ignore_unavailable=True,
-            allow_no_indices=True,
-        )
-    except NotFoundError:
-        return []
-    return [dict(hit["_source"]) for hit in response["hits"]["hits"]]
-
-
-def source_health(es: Elasticsearch, settings: Settings, *, now: datetime) -> list[dict[str, Any]]:
-    """Per-source health rows: the polling module's view when it exists, else the stored state."""
-    try:
-        from pipeline.sources import polling
-    except ImportError:
-        return _stored_source_health(es, settings)
-    reader = getattr(polling, "source_health", None)
-    if reader is None:
-        return _stored_source_health(es, settings)
-    return [dict(row) for row in reader(es, settings, now=now)]
 
 
 def status_snapshot(

@@ -43,7 +43,7 @@ _QUOTES = '"“”'
 _NEAR = re.compile(r"^NEAR/(\d+)$")
 _OPERATOR_LOOKALIKE = re.compile(r"^(?:and|or|not|near(?:/\S*)?)$", re.IGNORECASE)
 MAX_NEAR = 100
-# Text fields searched with rules have this case-preserving subfield (config/elasticsearch/items.json).
+# Text fields searched with rules have this case-preserving subfield (pipeline/store/templates/items.json).
 CASED_SUBFIELD = ".cased"
 
 

@@ -106,15 +106,20 @@ def _is_word_char(char: str) -> bool:
     return char.isalnum() or char == "_"
 
 
+def at_word_start(text: str, at: int) -> bool:
+    """What a leading ``\\b`` says before a word character at ``at``: no word character just before it.
+
+    The one word-start check: rule matching here and the tagging scans (``pipeline.tagging``) use it.
+    """
+    return at == 0 or not _is_word_char(text[at - 1])
+
+
 def _word_starts_at(text: str, at: int) -> bool:
     """Whether a word of ``WORD_RE.findall(text)`` begins at ``at`` (a word character there)."""
-    if at == 0:
-        return True
-    before = text[at - 1]
-    if _is_word_char(before):
+    if not at_word_start(text, at):
         return False
     # "U.S": a joiner between word characters continues the word before it.
-    return not (before in _JOINERS and at >= 2 and _is_word_char(text[at - 2]))
+    return not (at >= 2 and text[at - 1] in _JOINERS and _is_word_char(text[at - 2]))
 
 
 @dataclass

@@ -1,4 +1,5 @@
-"""Kibana as code: load ``config/kibana/*.ndjson`` through Kibana's saved-objects import API.
+"""Kibana as code: load the saved objects shipped in the package
+(``pipeline/search/saved_objects/*.ndjson``) through Kibana's saved-objects import API.
 
 The files hold a data view on the ``{prefix}-items`` alias (and one on ``{prefix}-stories``),
 saved searches, Lens visualisations, a map and a dashboard, with ``{{prefix}}`` where the index
@@ -15,15 +16,16 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import httpx
 
-from pipeline.settings import REPO_ROOT, Settings
+from pipeline.settings import Settings, load_settings, without_credentials
 
 LOGGER = logging.getLogger(__name__)
 
-KIBANA_DIR = REPO_ROOT / "config" / "kibana"
+# Package data, so `muniwatch kibana import` works from an installed package (docker-compose does that).
+KIBANA_DIR = Path(__file__).resolve().parent / "saved_objects"
 PLACEHOLDER = "{{prefix}}"
 IMPORT_PATH = "/api/saved_objects/_import"
 TIMEOUT_S = 60.0
@@ -64,15 +66,10 @@ def ndjson_payload(settings: Settings, directory: Path = KIBANA_DIR) -> bytes:
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 
-def _split_credentials(url: str) -> tuple[str, tuple[str, str] | None]:
+def _basic_auth(url: str) -> tuple[str, str] | None:
+    """The user and password in ``url`` (sent as HTTP basic auth, never in the URL)."""
     parts = urlsplit(url)
-    if not parts.username:
-        return url.rstrip("/"), None
-    netloc = parts.hostname or ""
-    if parts.port:
-        netloc += f":{parts.port}"
-    clean = urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment)).rstrip("/")
-    return clean, (parts.username, parts.password or "")
+    return (parts.username, parts.password or "") if parts.username else None
 
 
 def import_saved_objects(
@@ -83,7 +80,7 @@ def import_saved_objects(
     Raises:
         KibanaError: Kibana is unreachable or answered with an HTTP error.
     """
-    base, auth = _split_credentials(url or settings.kibana_url)
+    base, auth = without_credentials(url or settings.kibana_url), _basic_auth(url or settings.kibana_url)
     payload = ndjson_payload(settings, directory)
     try:
         response = httpx.post(
@@ -113,8 +110,6 @@ def import_saved_objects(
 
 def kibana_command(args: argparse.Namespace) -> int:
     """``muniwatch kibana import [--url URL]``."""
-    from pipeline.settings import load_settings
-
     settings = load_settings()
     try:
         result = import_saved_objects(settings, url=args.url)
@@ -123,7 +118,7 @@ def kibana_command(args: argparse.Namespace) -> int:
         return 1
     for problem in result.errors:
         print(f"  not imported: {problem}", file=sys.stderr)
-    where = _split_credentials(args.url or settings.kibana_url)[0]
+    where = without_credentials(args.url or settings.kibana_url)
     print(
         f"imported {result.success_count} saved objects for {settings.index('items')} "
         f"({len(result.errors)} errors); open {where}/app/dashboards"

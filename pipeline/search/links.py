@@ -1,9 +1,9 @@
 """Links into Kibana Discover, built in one place for e-mails, the CLI and Airflow.
 
-Every link opens the items data view shipped in ``config/kibana/`` (id ``{prefix}-items``) with
-a query: one story, one item, or a search (rule-syntax query and filters, as a custom filter
-carrying exactly the Elasticsearch query ``muniwatch search`` runs). App state is encoded in
-Rison, the notation Kibana's URLs use.
+Every link opens the items data view shipped in ``pipeline/search/saved_objects/`` (id
+``{prefix}-items``) with a query: one story, one item, or any KQL query and filters (the link for a
+whole search, :func:`pipeline.search.query.query_link`, builds on :func:`discover_url`). App state
+is encoded in Rison, the notation Kibana's URLs use.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ DEFAULT_SPAN = "now-1y"
 
 
 def data_view_id(settings: Settings, name: str = "items") -> str:
-    """The id of a data view from ``config/kibana/`` (``{prefix}-items``, ``{prefix}-stories``)."""
+    """The id of a shipped data view (``{prefix}-items``, ``{prefix}-stories``)."""
     return settings.index(name)
 
 
@@ -90,52 +90,3 @@ def story_link(settings: Settings, story_id: str, *, since: datetime | str = DEF
 def item_link(settings: Settings, item_id: str, *, since: datetime | str = DEFAULT_SPAN) -> str:
     """Discover showing one item (by its ``_id``)."""
     return discover_url(settings, kql=f"_id:{_kql_string(item_id)}", since=since)
-
-
-def query_link(
-    settings: Settings,
-    query_or_filters: str | Mapping[str, Any],
-    *,
-    since: datetime | str = DEFAULT_SPAN,
-) -> str:
-    """Discover showing what ``muniwatch search`` / a subscription would find.
-
-    Args:
-        query_or_filters: a rule-syntax query (``'"ICE contract" AND county'``), or a mapping with
-            the subscription filter fields ``query``, ``jurisdictions``, ``states``, ``stances``,
-            ``events`` (strings or lists).
-    """
-    from pipeline.search.query import item_filter_query  # the one definition of what a search matches
-
-    spec: Mapping[str, Any] = (
-        {"query": query_or_filters} if isinstance(query_or_filters, str) else query_or_filters
-    )
-    dsl = item_filter_query(
-        spec.get("query") or None,
-        spec.get("jurisdictions") or (),
-        spec.get("states") or (),
-        spec.get("stances") or (),
-        spec.get("events") or (),
-    )
-    label = (
-        "; ".join(
-            f"{key}: {value if isinstance(value, str) else ', '.join(map(str, value))}"
-            for key, value in spec.items()
-            if value
-        )
-        or "relevant items"
-    )
-    custom = {
-        "$state": {"store": "appState"},
-        "meta": {
-            "alias": f"muniwatch search ({label})",
-            "disabled": False,
-            "negate": False,
-            "index": data_view_id(settings),
-            "type": "custom",
-            "key": "query",
-            "value": label,
-        },
-        "query": dsl,
-    }
-    return discover_url(settings, filters=[custom], since=since)

@@ -2,8 +2,8 @@
 
 :func:`item_filter_query` turns a rule-syntax query (the watchlist language, translated by
 :mod:`pipeline.rules.language`) and the subscription filter fields into Elasticsearch query DSL. The search
-command, subscriptions (alerts) and Kibana links (:mod:`pipeline.search.links`) all use it, so a
-subscription matches exactly what ``muniwatch search`` finds. Only relevant items are searched;
+command, subscriptions (alerts) and :func:`query_link` (Kibana Discover showing a search) all
+use it, so a subscription matches exactly what ``muniwatch search`` finds. Only relevant items are searched;
 results are grouped by story (``collapse`` on ``story_id``) with highlights.
 """
 
@@ -18,9 +18,14 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from elastic_transport import TransportError
 from elasticsearch import Elasticsearch
 
-from pipeline.settings import Settings
+from pipeline.models import parse_utc
+from pipeline.rules.language import RuleSyntaxError, parse_rule
+from pipeline.search.links import DEFAULT_SPAN, data_view_id, discover_url, story_link
+from pipeline.settings import Settings, load_settings, without_credentials
+from pipeline.store.client import make_client
 from pipeline.store.indices import ensure_index
 
 SEARCH_FIELDS = ("title", "text")
@@ -95,8 +100,6 @@ def item_filter_query(
     filters: list[dict[str, Any]] = [{"term": {"relevant": True}}]
     must: list[dict[str, Any]] = []
     if query and query.strip():
-        from pipeline.rules.language import parse_rule
-
         must.append(parse_rule(query).to_es_query(SEARCH_FIELDS))
     places = _as_list(jurisdictions)
     if places:
@@ -122,12 +125,11 @@ def parse_since(value: str | datetime | None, now: datetime) -> datetime | None:
     if match:
         return now - timedelta(**{_SINCE_UNITS[match.group(2)]: int(match.group(1))})
     try:
-        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        return parse_utc(value)
     except ValueError:
         raise SearchError(
             f"--since {value!r}: use a span like 7d, 24h, 2w or a date like 2025-06-01"
         ) from None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed
 
 
 @dataclass(kw_only=True)
@@ -272,12 +274,60 @@ def search_items(
 
 
 def _story_link(settings: Settings, story_id: str, first_seen: str | None) -> str:
-    from pipeline.search.links import story_link
-
     if not first_seen:
         return story_link(settings, story_id)
-    start = datetime.fromisoformat(first_seen.replace("Z", "+00:00")) - timedelta(days=1)
+    start = parse_utc(first_seen)
+    if start is None:
+        return story_link(settings, story_id)
+    start -= timedelta(days=1)
     return story_link(settings, story_id, since=start)
+
+
+def query_link(
+    settings: Settings,
+    query_or_filters: str | Mapping[str, Any],
+    *,
+    since: datetime | str = DEFAULT_SPAN,
+) -> str:
+    """Discover showing what ``muniwatch search`` / a subscription would find.
+
+    Args:
+        query_or_filters: a rule-syntax query (``'"ICE contract" AND county'``), or a mapping with
+            the subscription filter fields ``query``, ``jurisdictions``, ``states``, ``stances``,
+            ``events`` (strings or lists).
+    """
+    spec: Mapping[str, Any] = (
+        {"query": query_or_filters} if isinstance(query_or_filters, str) else query_or_filters
+    )
+    dsl = item_filter_query(
+        spec.get("query") or None,
+        spec.get("jurisdictions") or (),
+        spec.get("states") or (),
+        spec.get("stances") or (),
+        spec.get("events") or (),
+    )
+    label = (
+        "; ".join(
+            f"{key}: {value if isinstance(value, str) else ', '.join(map(str, value))}"
+            for key, value in spec.items()
+            if value
+        )
+        or "relevant items"
+    )
+    custom = {
+        "$state": {"store": "appState"},
+        "meta": {
+            "alias": f"muniwatch search ({label})",
+            "disabled": False,
+            "negate": False,
+            "index": data_view_id(settings),
+            "type": "custom",
+            "key": "query",
+            "value": label,
+        },
+        "query": dsl,
+    }
+    return discover_url(settings, filters=[custom], since=since)
 
 
 # --- the command -----------------------------------------------------------------------------
@@ -309,12 +359,6 @@ def format_result(result: SearchResult, *, bold: bool = False) -> str:
 
 def search_command(args: argparse.Namespace) -> int:
     """``muniwatch search QUERY [--jurisdiction X] [--state ST] [--stance S] [--event E] [--since 7d] ...``"""
-    from elastic_transport import TransportError
-
-    from pipeline.rules.language import RuleSyntaxError
-    from pipeline.settings import load_settings
-    from pipeline.store.client import make_client
-
     settings = load_settings()
     es = make_client(settings)
     try:
@@ -335,7 +379,7 @@ def search_command(args: argparse.Namespace) -> int:
         return 2
     except TransportError as error:
         print(
-            f"muniwatch search: Elasticsearch at {settings.es_url.split('@')[-1]} is not reachable "
+            f"muniwatch search: Elasticsearch at {without_credentials(settings.es_url)} is not reachable "
             f"({error}); "
             "start it with `muniwatch es up`",
             file=sys.stderr,

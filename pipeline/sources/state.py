@@ -25,6 +25,7 @@ from typing import Any
 from elasticsearch import Elasticsearch
 
 from pipeline.config import SourceConfig
+from pipeline.models import parse_utc
 from pipeline.settings import Settings
 from pipeline.store.indices import ensure_index
 
@@ -98,15 +99,11 @@ class SourceState:
             if key not in known:
                 continue
             if key == "entry_times":
-                value = [_parse_time(v) for v in value or []]
+                value = [parse_utc(v) for v in value or []]
             elif key.endswith(("_at", "_until")) and isinstance(value, str):
-                value = _parse_time(value)
+                value = parse_utc(value)
             values[key] = value
         return cls(**values)
-
-
-def _parse_time(value: str) -> datetime:
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
 # --- scheduling ------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""Versioned indices behind stable aliases, created from the templates in ``config/elasticsearch/``.
+"""Versioned indices behind stable aliases, created from the index templates
+shipped in the package (``pipeline/store/templates/*.json``), so an installed package needs no checkout.
 
 Each logical index ``name`` (items, stories, sources, subscriptions, deliveries, quarantine) has
 an index template ``{prefix}-{name}`` matching ``{prefix}-{name}-v*`` and an alias ``{prefix}-{name}``
@@ -16,11 +17,11 @@ from typing import Any
 
 from elasticsearch import ApiError, Elasticsearch
 
-from pipeline.settings import REPO_ROOT, Settings
+from pipeline.settings import Settings
 
 LOGGER = logging.getLogger(__name__)
 
-TEMPLATE_DIR = REPO_ROOT / "config" / "elasticsearch"
+TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 INDEX_NAMES = ("items", "stories", "sources", "subscriptions", "deliveries", "quarantine")
 # (es_url, concrete index, mapping) already brought up to date in this process.
 _MAPPING_APPLIED: set[tuple[str, str, str]] = set()
@@ -96,7 +97,7 @@ def apply_additive_mapping(es: Elasticsearch, settings: Settings, name: str, ind
         if error.status_code != 400:
             raise
         LOGGER.warning(
-            "index %s: config/elasticsearch/%s.json changes an existing field (%s); bump its version "
+            "index %s: pipeline/store/templates/%s.json changes an existing field (%s); bump its version "
             "and run `muniwatch reindex` to move the data to a new index",
             index,
             name,

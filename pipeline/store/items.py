@@ -28,11 +28,11 @@ from elastic_transport import ConnectionError as TransportConnectionError
 from elastic_transport import ConnectionTimeout
 from elasticsearch import ApiError, Elasticsearch
 
-from pipeline.models import Article, Rejected, item_id
-from pipeline.settings import Settings
+from pipeline.models import Article, Rejected, item_id, parse_utc
+from pipeline.settings import Settings, without_credentials
 from pipeline.store.indices import ensure_index
 from pipeline.store.quarantine import quarantine, register_replay
-from pipeline.stories.clustering import as_datetime, linked_item_ids
+from pipeline.stories.clustering import linked_item_ids
 from pipeline.stories.fingerprints import fingerprint
 
 LOGGER = logging.getLogger(__name__)
@@ -163,7 +163,7 @@ def tag_fields(tags: Mapping[str, Any] | SupportsTagJson) -> dict[str, Any]:
 def _published(article_date: Any, feed_date: Any, now: datetime) -> tuple[datetime, str]:
     # Every indexed item gets a date to plot and window on; where it came from is kept alongside.
     for value, origin in ((article_date, "article"), (feed_date, "feed")):
-        parsed = as_datetime(value)
+        parsed = parse_utc(value)
         if parsed is not None:
             return parsed, origin
     return now, "ingested"
@@ -292,7 +292,7 @@ def _retrying(call: Callable[[], _T], policy: RetryPolicy, es_url: str) -> _T:
             )
             time.sleep(policy.delay(attempt))
     raise IndexingUnavailable(
-        f"Elasticsearch at {_without_credentials(es_url)} did not accept the item batch after "
+        f"Elasticsearch at {without_credentials(es_url)} did not accept the item batch after "
         f"{policy.attempts} attempts ({problem}); nothing in this batch is counted as indexed — "
         "the task can simply be run again"
     )
@@ -300,11 +300,6 @@ def _retrying(call: Callable[[], _T], policy: RetryPolicy, es_url: str) -> _T:
 
 def _bulk(es: Elasticsearch, operations: list[dict[str, Any]]) -> dict[str, Any]:
     return dict(es.bulk(operations=operations).body)
-
-
-def _without_credentials(url: str) -> str:
-    scheme, _, rest = url.partition("://")
-    return f"{scheme}://{rest.rsplit('@', 1)[-1]}"
 
 
 def _reason(error: Any) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import importlib
 import json
 import logging
 from collections.abc import Callable, Iterable
@@ -19,7 +20,8 @@ from typing import Any
 from elasticsearch import Elasticsearch
 
 from pipeline.models import Rejected
-from pipeline.settings import Settings
+from pipeline.settings import Settings, load_settings
+from pipeline.store.client import make_client
 from pipeline.store.indices import ensure_index
 
 LOGGER = logging.getLogger(__name__)
@@ -87,11 +89,6 @@ def open_records(es: Elasticsearch, settings: Settings, stage: str | None = None
     return records
 
 
-def count_open(es: Elasticsearch, settings: Settings) -> int:
-    ensure_index(es, settings, "quarantine")
-    return int(es.count(index=settings.index("quarantine"), query={"term": {"status": "open"}})["count"])
-
-
 def mark_resolved(es: Elasticsearch, settings: Settings, record: dict[str, Any], now: datetime) -> None:
     es.update(
         index=settings.index("quarantine"),
@@ -130,26 +127,23 @@ def replay(
     return resolved, failing
 
 
-def load_replay_handlers() -> None:
-    # Importing the stage modules registers their handlers.
-    import importlib
+# The modules that own a replayable stage; each registers its handler when imported. Named here,
+# not imported at the top, because each of them imports this module to quarantine its failures.
+REPLAY_MODULES = (
+    "pipeline.enrich",
+    "pipeline.store.items",
+    "pipeline.sources.polling",
+    "pipeline.alerts.delivery",
+)
 
-    for module in (
-        "pipeline.enrich",
-        "pipeline.store.items",
-        "pipeline.sources.polling",
-        "pipeline.alerts.delivery",
-    ):
-        try:
-            importlib.import_module(module)
-        except ModuleNotFoundError:
-            continue
+
+def load_replay_handlers() -> None:
+    """Import every stage module, so that every replay handler is registered."""
+    for module in REPLAY_MODULES:
+        importlib.import_module(module)
 
 
 def replay_command(args: argparse.Namespace) -> int:
-    from pipeline.settings import load_settings
-    from pipeline.store.client import make_client
-
     settings = load_settings()
     es = make_client(settings)
     if args.list:

@@ -28,7 +28,8 @@ from typing import Any
 
 from elasticsearch import Elasticsearch
 
-from pipeline.settings import Settings
+from pipeline.settings import Settings, load_settings, without_credentials
+from pipeline.store.client import make_client
 from pipeline.store.indices import (
     alias_indices,
     ensure_index,
@@ -36,6 +37,9 @@ from pipeline.store.indices import (
     template_version,
     versioned_index,
 )
+from pipeline.store.items import tag_fields
+from pipeline.stories.clustering import update_stories
+from pipeline.tagging import TagInput, tag_item
 
 LOGGER = logging.getLogger(__name__)
 
@@ -186,8 +190,6 @@ def reindex_items(
     _catch_up(es, old, new, retag, batch_size, copied_at, written, report, stories)
     es.indices.refresh(index=new)
     if stories:
-        from pipeline.stories.clustering import update_stories
-
         report.stories_updated = update_stories(es, settings, sorted(stories), now=now)
     return report
 
@@ -237,9 +239,7 @@ def _catch_up(
 
 
 def _tagger_retag() -> Retag:
-    """Re-tag with the current tagger (imported here: reindexing is the only step here that needs it)."""
-    from pipeline.store.items import tag_fields
-    from pipeline.tagging import TagInput, tag_item
+    """Re-tag with the current tagger."""
 
     def retag(source: Mapping[str, Any]) -> dict[str, Any]:
         tags = tag_item(
@@ -259,9 +259,6 @@ def _tagger_retag() -> Retag:
 
 def reindex_command(args: argparse.Namespace) -> int:
     """``muniwatch reindex [--batch-size N]``: re-tag every item into a new index version."""
-    from pipeline.settings import load_settings
-    from pipeline.store.client import make_client
-
     settings = load_settings()
     es = make_client(settings)
     try:
@@ -280,6 +277,6 @@ def reindex_command(args: argparse.Namespace) -> int:
         print(f"  problem: {problem}", file=sys.stderr)
     print(
         f"the old index {report.old_index} is kept for a rollback; delete it with "
-        f"`curl -X DELETE {settings.es_url.split('@')[-1].rstrip('/')}/{report.old_index}` when satisfied"
+        f"`curl -X DELETE {without_credentials(settings.es_url)}/{report.old_index}` when satisfied"
     )
     return 0 if not report.errors else 1

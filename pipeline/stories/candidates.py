@@ -10,23 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from elasticsearch import Elasticsearch
 
 from pipeline.models import item_id as make_item_id
+from pipeline.models import parse_utc
 
 CANDIDATES_PER_ITEM = 50
-
-
-def as_datetime(value: datetime | str | None) -> datetime | None:
-    """A UTC datetime from a datetime or an ISO-8601 string (``Z`` accepted); None stays None."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 @dataclass(kw_only=True)
@@ -51,7 +43,7 @@ class KnownItem:
             jurisdiction_key=(source.get("jurisdiction") or {}).get("key"),
             event=source.get("event"),
             relevant=bool(source.get("relevant")),
-            published_at=as_datetime(source.get("published_at")),
+            published_at=parse_utc(source.get("published_at")),
             linked_item_ids=(source.get("post") or {}).get("linked_item_ids") or (),
         )
 

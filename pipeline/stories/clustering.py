@@ -30,12 +30,13 @@ from typing import Any
 from elasticsearch import Elasticsearch, helpers
 
 from pipeline.models import item_id as make_item_id
+from pipeline.models import parse_utc
 from pipeline.settings import Settings
+from pipeline.sources.urls import canonical_url  # the sources step owns URL canonicalisation
 from pipeline.store.indices import ensure_index
 from pipeline.stories.candidates import (
     KnownItem,
     KnownItems,
-    as_datetime,
     read_unknown,
     search_candidates,
 )
@@ -63,8 +64,6 @@ def story_id_for(first_item_id: str) -> str:
 
 def linked_item_ids(urls: Sequence[str]) -> list[str]:
     """Item ids of the pages a post links to (raw and canonical form of each URL)."""
-    from pipeline.sources.urls import canonical_url  # the sources step owns URL canonicalisation
-
     ids: list[str] = []
     for url in urls:
         try:
@@ -105,7 +104,7 @@ class StoryCandidate:
             jurisdiction_key=data.get("jurisdiction_key") or None,
             event=data.get("event") or None,
             relevant=bool(data.get("relevant")),
-            published_at=as_datetime(data.get("published_at")),
+            published_at=parse_utc(data.get("published_at")),
             linked_urls=list(data.get("linked_urls") or []),
             minhash=data.get("minhash"),
             lsh_bands=data.get("lsh_bands"),
@@ -349,40 +348,10 @@ def _absorb(es: Elasticsearch, settings: Settings, moves: Mapping[str, str], now
     update_stories(es, settings, list(moves), now=now)
 
 
-def assign_story(
-    es: Elasticsearch,
-    settings: Settings,
-    *,
-    item_id: str,
-    title: str,
-    text: str,
-    jurisdiction_key: str | None,
-    event: str | None,
-    relevant: bool,
-    published_at: datetime | None,
-    linked_urls: Sequence[str],
-    now: datetime,
-) -> str:
-    """One item's story id (see :func:`assign_stories`, which does a batch in one round trip)."""
-    candidate = StoryCandidate(
-        item_id=item_id,
-        title=title,
-        text=text,
-        jurisdiction_key=jurisdiction_key,
-        event=event,
-        relevant=relevant,
-        published_at=published_at,
-        linked_urls=list(linked_urls),
-    )
-    return assign_stories(es, settings, [candidate], now=now)[item_id]
-
-
 __all__ = [
     "KnownItems",
     "StoryCandidate",
-    "as_datetime",
     "assign_stories",
-    "assign_story",
     "build_story_document",
     "linked_item_ids",
     "story_id_for",

@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from pipeline.rules.words import at_word_start
+
 ANTI_PHRASES: tuple[tuple[str, float], ...] = (
     (r"victory for (?:immigrant|the immigrant|our communit|immigrants|families)", 2.0),
     (r"immigrant rights?", 1.0),
@@ -150,10 +152,6 @@ BALANCE_MARKERS = (
 # those on each match, makes the lexicon
 # scans 4-8 times cheaper (tagging 46 → 200+ items/s on the benchmark texts); matches are the same
 # except where a match starting inside a word would have hidden an overlapping one.
-
-
-def at_word_start(text: str, start: int) -> bool:
-    return start == 0 or not (text[start - 1].isalnum() or text[start - 1] == "_")
 
 
 def split_alternatives(pattern: str) -> list[str]:

@@ -15,13 +15,9 @@ from collections.abc import Iterable, Iterator
 from functools import lru_cache
 from itertools import accumulate
 
+from pipeline.rules.words import at_word_start
 from pipeline.tagging import literals
 from pipeline.tagging.regex_parts import literal_prefix, split_alternatives
-
-
-def at_word_start(text: str, start: int) -> bool:
-    """What a leading ``\\b`` says before a word character: no word character just before ``start``."""
-    return start == 0 or not (text[start - 1].isalnum() or text[start - 1] == "_")
 
 
 def literal_positions(text: str, literals: Iterable[str]) -> list[int]:

@@ -18,27 +18,20 @@ from urllib.parse import urlsplit
 import pytest
 from elasticsearch import Elasticsearch
 
-from pipeline.settings import Settings
-from tests.e2e.conftest import DAGS_DIR, connection_json
+from pipeline.search import links
+from pipeline.settings import Settings, load_settings
+from tests.e2e.conftest import DAGS_DIR, configure_airflow_environment, connection_json
 from tests.support.http import LoopbackHTTPServer, Route
 from tests.support.smtp import LoopbackSMTPServer
+
+configure_airflow_environment()  # before Airflow is imported
+
+from muniwatch_links import KibanaLink  # noqa: E402
 
 pytestmark = pytest.mark.e2e
 
 NOW = datetime(2025, 6, 11, 18, 0, tzinfo=UTC)
 FIXTURES = "airflow"
-
-
-@pytest.fixture()
-def pipeline_steps() -> None:
-    """The DAGs wire other issues' modules; until they land this test is skipped, naming them."""
-    pytest.importorskip(
-        "pipeline.sources.polling", reason="pipeline.sources.polling (issue 3: polling) has not landed"
-    )
-    pytest.importorskip("pipeline.enrich", reason="pipeline.enrich (enrichment) has not landed")
-    alerts = pytest.importorskip("pipeline.alerts", reason="pipeline.alerts (issue 6: alerts) has not landed")
-    if not hasattr(alerts, "run_alerts"):
-        pytest.skip("pipeline.alerts.run_alerts (issue 6: alerts) has not landed")
 
 
 @pytest.fixture()
@@ -114,6 +107,23 @@ def _task_states(run: Any) -> dict[str, str]:
     return {ti.task_id: str(ti.state) for ti in run.get_task_instances()}
 
 
+def _xcom(run: Any, task_id: str, key: str) -> Any:
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        row = session.scalars(
+            select(XComModel).where(
+                XComModel.dag_id == run.dag_id,
+                XComModel.run_id == run.run_id,
+                XComModel.task_id == task_id,
+                XComModel.key == key,
+            )
+        ).one()
+        return XComModel.deserialize_value(row)
+
+
 def _asset_events(name: str) -> list[dict[str, Any]]:
     from airflow.models.asset import AssetEvent, AssetModel
     from airflow.utils.session import create_session
@@ -129,7 +139,6 @@ def _asset_events(name: str) -> list[dict[str, Any]]:
 
 
 def test_poll_enrich_alerts_chain_indexes_the_article_and_emails_the_matching_desk(
-    pipeline_steps: None,
     airflow_env: Settings,
     es: Elasticsearch,
     smtp_server: LoopbackSMTPServer,
@@ -156,6 +165,12 @@ def test_poll_enrich_alerts_chain_indexes_the_article_and_emails_the_matching_de
     titles = [h["_source"]["title"] for h in hits if h["_source"].get("relevant")]
     assert titles == [expected["indexed_title"]]
     assert hits[0]["_source"]["jurisdiction"]["state"] == expected["jurisdiction_state"]
+    # The enrich report named the one story it wrote into, so "Open in Kibana" opens that story.
+    report = _xcom(enrich, "enrich_and_index", "return_value")
+    assert report["story_ids"] == sorted({h["_source"]["story_id"] for h in hits}), report
+    (story_id,) = report["story_ids"]
+    kibana = _xcom(enrich, "enrich_and_index", KibanaLink().xcom_key)
+    assert kibana == links.story_link(load_settings(), story_id)
 
     alerts = dags["muniwatch_alerts"].test(logical_date=NOW + timedelta(minutes=2))
     assert str(alerts.state) == "success", _task_states(alerts)

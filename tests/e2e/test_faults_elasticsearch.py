@@ -17,13 +17,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-import yaml
 
 from pipeline.enrich import enrich_pending
 from pipeline.local import es_local
 from pipeline.settings import Settings, load_settings
 from pipeline.store.client import make_client
-from pipeline.tasks import ConfigPaths, poll, prepare
+from pipeline.tasks import poll, prepare
+from tests.support.builders import FeedItem, rss_feed, write_config
 from tests.support.http import LoopbackHTTPServer
 
 pytestmark = pytest.mark.e2e
@@ -77,25 +77,14 @@ def test_elasticsearch_killed_mid_run_then_restarted_loses_and_doubles_nothing(
     private_node: Settings, http_server: LoopbackHTTPServer, tmp_path: Path
 ) -> None:
     settings = private_node
-    links = []
+    items = []
     for n in range(ITEMS):
         http_server.add(f"/a/{n}.html", body=_page(n))
-        url = http_server.url(f"/a/{n}.html")
-        links.append(f"<item><title>County {n} weighs ICE contract</title><link>{url}</link></item>")
-    feed = (
-        f"<?xml version='1.0'?><rss version='2.0'><channel><title>f</title>{''.join(links)}</channel></rss>"
-    )
-    http_server.add("/feed.xml", body=feed.encode(), content_type="application/rss+xml")
-    paths = ConfigPaths(
-        sources=tmp_path / "s.yaml", watchlists=tmp_path / "w.yaml", subscriptions=tmp_path / "u.yaml"
-    )
-    paths.sources.write_text(
-        yaml.safe_dump({"sources": [{"id": "f", "kind": "rss", "url": http_server.url("/feed.xml")}]})
-    )
-    paths.watchlists.write_text(yaml.safe_dump({"watchlists": [{"id": "w", "rules": ['"ICE contract"']}]}))
-    paths.subscriptions.write_text("subscriptions: []\n")
+        items.append(FeedItem(f"County {n} weighs ICE contract", http_server.url(f"/a/{n}.html")))
+    http_server.add("/feed.xml", body=rss_feed(items, title="f"), content_type="application/rss+xml")
+    paths = write_config(tmp_path, sources=[{"id": "f", "kind": "rss", "url": http_server.url("/feed.xml")}])
     prepare(settings, paths)
-    assert poll(settings, paths, now=NOW, force=True)["new_items"] == ITEMS
+    assert poll(settings, paths, now=NOW, force=True).new_items == ITEMS
 
     failure: list[BaseException] = []
 

@@ -10,13 +10,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-import yaml
 from elasticsearch import Elasticsearch
 
 from pipeline.local.demo import DEMO_DIR
 from pipeline.runner import run_once
 from pipeline.settings import Settings
 from pipeline.tasks import ConfigPaths
+from tests.support.builders import write_config
 from tests.support.http import LoopbackHTTPServer, Route
 from tests.support.smtp import LoopbackSMTPServer
 
@@ -47,46 +47,18 @@ def _serve_demo_corpus(server: LoopbackHTTPServer) -> None:
 
 
 def _config(tmp_path: Path, server: LoopbackHTTPServer) -> ConfigPaths:
-    paths = ConfigPaths(
-        sources=tmp_path / "sources.yaml",
-        watchlists=tmp_path / "watchlists.yaml",
-        subscriptions=tmp_path / "subscriptions.yaml",
-    )
     sources = [{"id": f"src-{n}", "kind": "rss", "url": server.url(path)} for n, path in enumerate(FEEDS)]
-    paths.sources.write_text(yaml.safe_dump({"sources": sources}))
-    paths.watchlists.write_text(
-        yaml.safe_dump(
-            {
-                "watchlists": [
-                    {
-                        "id": "ice",
-                        "rules": ['"ICE contract"', "287(g)", "ICE AND (detainer OR jail OR contract)"],
-                    }
-                ]
-            }
-        )
-    )
-    paths.subscriptions.write_text(
-        yaml.safe_dump(
-            {
-                "subscriptions": [
-                    {
-                        "id": "ca-desk",
-                        "email": "ca-desk@example.org",
-                        "mode": "immediate",
-                        "filter": {"states": ["CA"]},
-                    },
-                    {
-                        "id": "renewals",
-                        "email": "renewals@example.org",
-                        "mode": "immediate",
-                        "filter": {"events": ["renew_or_expand"]},
-                    },
-                ]
-            }
-        )
-    )
-    return paths
+    watchlist = {"id": "ice", "rules": ['"ICE contract"', "287(g)", "ICE AND (detainer OR jail OR contract)"]}
+    subscriptions = [
+        {"id": "ca-desk", "email": "ca-desk@example.org", "mode": "immediate", "filter": {"states": ["CA"]}},
+        {
+            "id": "renewals",
+            "email": "renewals@example.org",
+            "mode": "immediate",
+            "filter": {"events": ["renew_or_expand"]},
+        },
+    ]
+    return write_config(tmp_path, sources=sources, watchlists=[watchlist], subscriptions=subscriptions)
 
 
 def test_two_runs_fetch_each_article_once_and_alert_once(

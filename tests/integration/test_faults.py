@@ -13,7 +13,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-import yaml
 from elasticsearch import Elasticsearch
 
 from pipeline import tasks
@@ -21,7 +20,7 @@ from pipeline.fetch.client import SafeHTTPClient
 from pipeline.runner import run_once
 from pipeline.settings import Settings
 from pipeline.sources.polling import poll_sources, source_health
-from pipeline.tasks import ConfigPaths
+from tests.support.builders import CA_DESK, FeedItem, rss_feed, write_config
 from tests.support.http import LoopbackHTTPServer
 from tests.support.smtp import LoopbackSMTPServer
 
@@ -48,13 +47,9 @@ in July and includes a clause requiring quarterly reports on detainee numbers.</
 
 
 def feed(server: LoopbackHTTPServer, entries: list[tuple[str, str]]) -> bytes:
-    items = "".join(
-        f"<item><title>{title}</title><link>{server.url(path)}</link><guid>{path}</guid>"
-        f"<pubDate>Mon, 09 Jun 2025 12:00:00 GMT</pubDate></item>"
-        for title, path in entries
-    )
-    return (
-        f'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>{items}</channel></rss>'.encode()
+    published = datetime(2025, 6, 9, 12, 0, tzinfo=UTC)
+    return rss_feed(
+        FeedItem(title, server.url(path), guid=path, published=published) for title, path in entries
     )
 
 
@@ -63,16 +58,6 @@ def publish(server: LoopbackHTTPServer, path: str, city: str, *, renew: bool = F
     page = OTHER_PAGE if renew else PAGE
     server.add(path, body=page.format(title=title, city=city, city_upper=city.upper()).encode())
     return title, path
-
-
-def write_config(tmp_path: Path, sources: list[dict[str, object]]) -> ConfigPaths:
-    paths = ConfigPaths(sources=tmp_path / "sources.yaml", watchlists=tmp_path / "watchlists.yaml",
-                        subscriptions=tmp_path / "subscriptions.yaml")  # fmt: skip
-    paths.sources.write_text(yaml.safe_dump({"sources": sources}))
-    paths.watchlists.write_text(yaml.safe_dump({"watchlists": [{"id": "w", "rules": ['"ICE contract"']}]}))
-    desk = {"id": "desk", "email": "desk@example.org", "mode": "immediate", "filter": {"states": ["CA"]}}
-    paths.subscriptions.write_text(yaml.safe_dump({"subscriptions": [desk]}))
-    return paths
 
 
 def test_hanging_failing_throttled_and_garbage_sources_do_not_stop_the_good_one(
@@ -88,8 +73,8 @@ def test_hanging_failing_throttled_and_garbage_sources_do_not_stop_the_good_one(
     garbage = os.urandom(4096)
     http_server.add("/garbage.xml", body=garbage, content_type="application/rss+xml")
     names = ("good", "hang", "500", "429", "garbage")
-    paths = write_config(tmp_path, [{"id": f"src-{n}", "kind": "rss", "url": http_server.url(f"/{n}.xml")}
-                                    for n in names])  # fmt: skip
+    sources = [{"id": f"src-{n}", "kind": "rss", "url": http_server.url(f"/{n}.xml")} for n in names]
+    paths = write_config(tmp_path, sources=sources, subscriptions=[CA_DESK])
     # The same client as production with short limits, so the hanging source costs seconds, not a minute.
     client = SafeHTTPClient(settings, timeout=httpx.Timeout(2.0), total_timeout_s=3.0)
 
@@ -118,8 +103,8 @@ def test_smtp_down_during_a_run_then_back_sends_each_email_once(
         publish(http_server, "/a/2.html", "Fresno", renew=True),
     ]
     http_server.add("/feed.xml", body=feed(http_server, entries), content_type="application/rss+xml")
-    paths = write_config(tmp_path, [{"id": "ca", "kind": "rss", "url": http_server.url("/feed.xml"),
-                                     "home_state": "CA"}])  # fmt: skip
+    source = {"id": "ca", "kind": "rss", "url": http_server.url("/feed.xml"), "home_state": "CA"}
+    paths = write_config(tmp_path, sources=[source], subscriptions=[CA_DESK])
     smtp_settings = settings.with_overrides(smtp_url=smtp_server.url)
     smtp_server.stop()
 
@@ -145,13 +130,13 @@ def test_crash_between_indexing_and_alerting_alerts_exactly_once_on_the_next_run
 ) -> None:  # fmt: skip
     entries = [publish(http_server, "/a/1.html", "Glendale")]
     http_server.add("/feed.xml", body=feed(http_server, entries), content_type="application/rss+xml")
-    paths = write_config(tmp_path, [{"id": "ca", "kind": "rss", "url": http_server.url("/feed.xml"),
-                                     "home_state": "CA"}])  # fmt: skip
+    source = {"id": "ca", "kind": "rss", "url": http_server.url("/feed.xml"), "home_state": "CA"}
+    paths = write_config(tmp_path, sources=[source], subscriptions=[CA_DESK])
     smtp_settings = settings.with_overrides(smtp_url=smtp_server.url)
     # The run that "crashes": prepare, poll and enrich complete, the process dies before alerts.
     tasks.prepare(smtp_settings, paths)
     tasks.poll(smtp_settings, paths, now=NOW, force=True)
-    assert tasks.enrich(smtp_settings, paths, now=NOW)["indexed"] == 1
+    assert tasks.enrich(smtp_settings, paths, now=NOW).indexed == 1
     assert smtp_server.messages == []
 
     first = run_once(smtp_settings, paths, now=NOW + timedelta(minutes=5))

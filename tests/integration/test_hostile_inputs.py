@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from pipeline.config import SourceConfig
 from pipeline.fetch import client as http_client
@@ -27,7 +26,7 @@ from pipeline.fetch.extract import extract_article
 from pipeline.runner import run_once
 from pipeline.settings import REPO_ROOT, Settings
 from pipeline.sources.feeds import parse_feed
-from pipeline.tasks import ConfigPaths
+from tests.support.builders import CA_DESK, write_config
 from tests.support.http import LoopbackHTTPServer
 from tests.support.smtp import LoopbackSMTPServer
 
@@ -177,18 +176,13 @@ def check_pipeline(
     ):
         body = (HOSTILE / f"{name}{suffix}").read_bytes().replace(b"{{BASE}}", server.base_url.encode())
         server.add(f"/{name}{suffix}", body=body, content_type=content_type)
-    paths = ConfigPaths(sources=tmp_path / "sources.yaml", watchlists=tmp_path / "watchlists.yaml",
-                        subscriptions=tmp_path / "subscriptions.yaml")  # fmt: skip
     source = {
         "id": "hostile",
         "kind": "rss",
         "url": server.url(f"/{name}.feed.xml"),
         "home_state": expect["home_state"],
     }
-    paths.sources.write_text(yaml.safe_dump({"sources": [source]}))
-    paths.watchlists.write_text(yaml.safe_dump({"watchlists": [{"id": "w", "rules": ['"ICE contract"']}]}))
-    desk = {"id": "desk", "email": "desk@example.org", "mode": "immediate", "filter": {"states": ["CA"]}}
-    paths.subscriptions.write_text(yaml.safe_dump({"subscriptions": [desk]}))
+    paths = write_config(tmp_path, sources=[source], subscriptions=[CA_DESK])
     summary = run_once(settings.with_overrides(smtp_url=smtp.url), paths, now=NOW)
 
     assert summary.ok, summary.problems

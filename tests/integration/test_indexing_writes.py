@@ -17,28 +17,13 @@ from pipeline.settings import Settings
 from pipeline.store.client import make_client
 from pipeline.store.indices import current_index, ensure_index
 from pipeline.store.items import IndexingUnavailable, RetryPolicy, build_item_document, bulk_write_items
+from tests.support.builders import harbor_vale_tags
 
 pytestmark = pytest.mark.integration
 
 NOW = datetime(2025, 6, 10, 8, 0, tzinfo=UTC)
 FAST = RetryPolicy(attempts=4, base_delay_s=0.05, max_delay_s=0.2)
-TAGS = {
-    "relevant": True,
-    "jurisdiction": {
-        "name": "Harbor Vale",
-        "type": "city",
-        "state": "CA",
-        "lat": 36.61,
-        "lon": -121.9,
-        "key": "us-ca-city-harbor-vale",
-    },
-    "other_jurisdictions": [],
-    "stance": "neutral",
-    "stance_confidence": 0.7,
-    "event": "terminate",
-    "evidence": {"jurisdiction": "Harbor Vale", "stance": [], "event": "voted to end"},
-    "tagger_version": "t-1",
-}
+TAGS = harbor_vale_tags(evidence={"jurisdiction": "Harbor Vale", "stance": [], "event": "voted to end"})
 
 
 def document(n: int, *, title: str = "Council ends jail contract", now: datetime = NOW) -> dict[str, object]:

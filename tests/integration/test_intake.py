@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from elasticsearch import Elasticsearch
 
 from pipeline.models import item_id
@@ -26,6 +25,7 @@ from pipeline.search.query import search_items
 from pipeline.settings import REPO_ROOT, Settings
 from pipeline.sources.urls import canonical_url
 from pipeline.tasks import ConfigPaths
+from tests.support.builders import write_config
 from tests.support.http import LoopbackHTTPServer
 from tests.support.intake_corpus import (
     SHAPES,
@@ -43,14 +43,8 @@ RECALL_FLOOR = 0.95
 
 
 def _config(tmp_path: Path, served: ServedCorpus) -> ConfigPaths:
-    paths = ConfigPaths(
-        sources=tmp_path / "sources.yaml",
-        watchlists=REPO_ROOT / "config" / "watchlists.yaml",  # the shipped rules and topic gate
-        subscriptions=tmp_path / "subscriptions.yaml",
-    )
-    paths.sources.write_text(yaml.safe_dump({"sources": served.sources}))
-    paths.subscriptions.write_text("subscriptions: []\n")
-    return paths
+    # the shipped rules and topic gate
+    return write_config(tmp_path, sources=served.sources, watchlists=REPO_ROOT / "config" / "watchlists.yaml")
 
 
 def _url(server: LoopbackHTTPServer, served: ServedCorpus, item: LabelledItem) -> str:

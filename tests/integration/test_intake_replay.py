@@ -23,6 +23,7 @@ from pipeline.runner import run_once
 from pipeline.settings import REPO_ROOT, Settings
 from pipeline.sources.urls import canonical_url
 from pipeline.tasks import ConfigPaths
+from tests.support.builders import write_config
 from tests.support.http import LoopbackHTTPServer
 from tests.support.intake_corpus import ServedCorpus, load_fixture_items, serve
 
@@ -30,14 +31,8 @@ NOW = datetime(2025, 6, 12, 18, 0, tzinfo=UTC)
 
 
 def _paths(tmp_path: Path, served: ServedCorpus, watchlists: Path | None = None) -> ConfigPaths:
-    paths = ConfigPaths(
-        sources=tmp_path / "sources.yaml",
-        watchlists=watchlists or REPO_ROOT / "config" / "watchlists.yaml",
-        subscriptions=tmp_path / "subscriptions.yaml",
-    )
-    paths.sources.write_text(yaml.safe_dump({"sources": served.sources}))
-    paths.subscriptions.write_text("subscriptions: []\n")
-    return paths
+    shipped = REPO_ROOT / "config" / "watchlists.yaml"
+    return write_config(tmp_path, sources=served.sources, watchlists=watchlists or shipped)
 
 
 def _doc(es: Elasticsearch, settings: Settings, server: LoopbackHTTPServer, path: str) -> dict[str, Any]:

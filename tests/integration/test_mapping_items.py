@@ -15,33 +15,24 @@ from pipeline.settings import Settings
 from pipeline.store.indices import ensure_index, load_template
 from pipeline.store.items import build_item_document, bulk_write_items
 from pipeline.store.quarantine import open_records, replay
+from tests.support.builders import harbor_vale_tags
 
 pytestmark = pytest.mark.integration
 
 NOW = datetime(2025, 6, 10, 8, 0, tzinfo=UTC)
 URL = "https://news.example/harbor-vale-ice"
-TAGS = {
-    "id": "x",
-    "relevant": True,
-    "jurisdiction": {
-        "name": "Harbor Vale",
-        "type": "city",
-        "state": "CA",
-        "lat": 36.61,
-        "lon": -121.9,
-        "key": "us-ca-city-harbor-vale",
-    },
-    "other_jurisdictions": [{"name": "Pinecrest County", "type": "county", "state": "CA"}],
-    "stance": "anti_cooperation",
-    "stance_confidence": 0.81,
-    "event": "terminate",
-    "evidence": {
+TAGS = harbor_vale_tags(
+    id="x",
+    other_jurisdictions=[{"name": "Pinecrest County", "type": "county", "state": "CA"}],
+    stance="anti_cooperation",
+    stance_confidence=0.81,
+    evidence={
         "jurisdiction": "Harbor Vale City Council",
         "stance": ["no amount of money"],
         "event": "voted to end",
     },
-    "tagger_version": "tagger-2025.06",
-}
+    tagger_version="tagger-2025.06",
+)
 # DESIGN "Elasticsearch": item fields and the type each must have in the mapping.
 DESIGN_FIELDS = {
     "url": "keyword",

@@ -16,6 +16,7 @@ from pipeline.fetch.client import SafeHTTPClient
 from pipeline.models import item_id
 from pipeline.settings import Settings
 from pipeline.sources.polling import poll_group, poll_sources, source_health
+from tests.support.builders import FeedItem, rss_feed
 from tests.support.http import LoopbackHTTPServer, Route
 
 pytestmark = pytest.mark.integration
@@ -133,12 +134,10 @@ def test_a_changed_feed_enqueues_only_what_is_new(
     es: Elasticsearch, settings: Settings, http_server: LoopbackHTTPServer
 ) -> None:
     def feed(*numbers: int) -> bytes:
-        items = "".join(
-            f"<item><title>County renews ICE contract, update {n}</title>"
-            f"<link>https://news.example/{n}?utm_source=rss</link></item>"
+        return rss_feed(
+            FeedItem(f"County renews ICE contract, update {n}", f"https://news.example/{n}?utm_source=rss")
             for n in numbers
         )
-        return f'<rss version="2.0"><channel><title>t</title>{items}</channel></rss>'.encode()
 
     url = http_server.add("/plain.xml", Route(body=feed(1, 2), content_type="application/rss+xml"))
     config = _config(SourceConfig(id="plain", kind="rss", url=url, interval="15m"))

@@ -16,25 +16,12 @@ from pipeline.store.client import make_client
 from pipeline.store.indices import alias_indices, current_index
 from pipeline.store.items import build_item_document, bulk_write_items
 from pipeline.store.reindex import ReindexError, reindex_items
+from tests.support.builders import harbor_vale_tags
 
 pytestmark = pytest.mark.integration
 
 NOW = datetime(2025, 6, 10, 8, 0, tzinfo=UTC)
-TAGS = {
-    "relevant": True,
-    "jurisdiction": {
-        "name": "Harbor Vale",
-        "type": "city",
-        "state": "CA",
-        "lat": 36.61,
-        "lon": -121.9,
-        "key": "us-ca-city-harbor-vale",
-    },
-    "stance": "neutral",
-    "stance_confidence": 0.6,
-    "event": "terminate",
-    "tagger_version": "old",
-}
+TAGS = harbor_vale_tags(stance_confidence=0.6, tagger_version="old")
 
 
 def document(n: int, title: str) -> dict[str, Any]:

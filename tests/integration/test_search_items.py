@@ -10,8 +10,7 @@ import pytest
 from elasticsearch import Elasticsearch
 
 from pipeline.cli import main
-from pipeline.search.links import query_link
-from pipeline.search.query import SearchResult, item_filter_query, search_items
+from pipeline.search.query import SearchResult, item_filter_query, query_link, search_items
 from pipeline.settings import Settings
 from tests.integration.test_stories_grouping import load_fixtures, process
 

@@ -9,10 +9,10 @@ import httpx
 import pytest
 
 from bench.airflow_latency import FeedServer, distinct_pages, milestones
+from bench.cli import format_result
 from bench.pages import TEASERS
 from bench.run import summarise
 from pipeline.fetch.extract import extract_article
-from pipeline.local.bench import format_result
 from pipeline.tagging import TagInput, tag_item
 from tests.unit.test_bench_harness import raw_result
 

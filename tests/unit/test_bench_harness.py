@@ -7,12 +7,12 @@ from typing import Any
 import pytest
 
 from bench import reference
+from bench.cli import format_result
 from bench.corpus import BENCH_RULES, alert_pages, build_pages, pipeline_corpus, polling_feeds
 from bench.pages import TEASERS
 from bench.run import summarise
 from pipeline.config import SourceConfig
 from pipeline.fetch.extract import extract_article
-from pipeline.local.bench import format_result
 from pipeline.rules.language import RuleSet
 from pipeline.sources.feeds import parse_feed
 

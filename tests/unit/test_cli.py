@@ -1,5 +1,4 @@
-"""The `muniwatch` command itself: help, configuration checks, and honest answers for steps
-that are not there."""
+"""The `muniwatch` command itself: help, configuration checks, and where the benchmark runs."""
 
 from __future__ import annotations
 
@@ -51,9 +50,41 @@ def test_config_check_accepts_the_shipped_configuration() -> None:
     assert result.stdout.startswith("ok: ")
 
 
-def test_a_missing_step_says_which_issue_delivers_it(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+def test_bench_outside_a_checkout_says_where_the_benchmark_lives(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setitem(cli.HANDLERS, "bench", ("pipeline.not_there_yet", "bench_command", 8))
-    assert cli.main(["bench"]) == 3
-    assert "not built yet (delivered by issue #8)" in capsys.readouterr().err
+    # An installed package has no bench/ beside it.
+    monkeypatch.setattr(cli, "BENCH_DIR", tmp_path / "bench")
+    assert cli.main(["bench", "--quick"]) == 2
+    error = capsys.readouterr().err
+    assert "the benchmark ships with the source checkout" in error
+    assert "make bench" in error
+
+
+def test_bench_in_a_checkout_runs_the_checkouts_harness_in_its_own_process(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    harness = tmp_path / "bench"
+    harness.mkdir()
+    (harness / "__init__.py").write_text("")
+    (harness / "__main__.py").write_text("import sys\nprint('harness got', sys.argv[1:])\nsys.exit(7)\n")
+    monkeypatch.setattr(cli, "BENCH_DIR", harness)
+    assert cli.main(["bench", "--quick", "--json"]) == 7
+    assert "harness got ['--quick', '--json']" in capfd.readouterr().out
+
+
+def test_the_real_harness_answers_help() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "bench", "--help"], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert "--quick" in result.stdout and "--json" in result.stdout
+
+
+def test_the_product_does_not_import_the_benchmark() -> None:
+    code = (
+        "import sys, pipeline.cli, pipeline.tasks, pipeline.local.demo, pipeline.local.stack\n"
+        "print(sorted(m for m in sys.modules if m == 'bench' or m.startswith('bench.')))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert result.stdout.strip() == "[]", result.stderr

@@ -1,4 +1,4 @@
-"""The DAGs' small decisions: was this run started by the watcher, what did it ask for, how many."""
+"""The DAGs' small decisions: was this run started by the watcher, what did it ask for, when is now."""
 
 from __future__ import annotations
 
@@ -12,14 +12,7 @@ from tests.e2e.conftest import configure_airflow_environment
 configure_airflow_environment()  # before Airflow is imported
 
 from airflow.sdk.api.datamodels._generated import DagRunType  # noqa: E402
-from muniwatch_common import (  # noqa: E402
-    INDEXED_KEYS,
-    NEW_ITEM_KEYS,
-    is_asset_triggered,
-    report_count,
-    run_time,
-    triggered_payloads,
-)
+from muniwatch_common import is_asset_triggered, run_time, triggered_payloads  # noqa: E402
 
 pytestmark = pytest.mark.unit
 
@@ -44,19 +37,3 @@ def test_now_is_when_the_run_was_due() -> None:
     assert run_time({"dag_run": SimpleNamespace(logical_date=due, run_after=datetime.now(UTC))}) == due
     # Asset-triggered runs have no logical date: the moment the event queued the run.
     assert run_time({"dag_run": SimpleNamespace(logical_date=None, run_after=due)}) == due
-
-
-@pytest.mark.parametrize(
-    ("report", "keys", "count"),
-    [
-        ({"new_items": 3, "sources": {"a": {"new_items": 3}}}, NEW_ITEM_KEYS, 3),
-        ({"sources": {"a": {"new_items": 2}, "b": {"new_items": 1}}}, NEW_ITEM_KEYS, 3),
-        ({"indexed": 0, "failed": 2}, INDEXED_KEYS, 0),
-        ({"indexed": 5}, INDEXED_KEYS, 5),
-        (None, INDEXED_KEYS, 0),
-    ],
-)
-def test_counts_are_read_from_task_reports(
-    report: dict[str, object] | None, keys: tuple[str, ...], count: int
-) -> None:
-    assert report_count(report, *keys) == count

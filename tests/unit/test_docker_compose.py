@@ -114,6 +114,13 @@ def test_kibana_import_runs_the_project_command(compose: dict[str, Any]) -> None
     assert service["depends_on"]["kibana"]["condition"] == "service_healthy"
 
 
+def test_airflow_tasks_read_the_mounted_configuration(compose: dict[str, Any]) -> None:
+    # The image installs the package (no checkout beside it): config/ is found only through the mount.
+    service = compose["services"]["airflow-worker"]
+    mounted = {volume.split(":")[1] for volume in service["volumes"] if volume.startswith("./config:")}
+    assert service["environment"]["MUNIWATCH_CONFIG_DIR"] in mounted
+
+
 def test_init_loads_the_pool_and_variables_the_dags_need(compose: dict[str, Any]) -> None:
     script = "\n".join(compose["services"]["airflow-init"]["command"])
     assert "airflow db migrate" in script

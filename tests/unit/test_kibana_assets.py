@@ -1,4 +1,4 @@
-"""The Kibana saved objects in config/kibana/: they parse, ids are unique, references resolve,
+"""The Kibana saved objects in pipeline/search/saved_objects/: they parse, ids are unique, references resolve,
 every field they use exists in the mapping of the index their data view reads, with a type
 that fits the use, and the dashboard shows what DESIGN promises."""
 

@@ -7,7 +7,8 @@ from urllib.parse import unquote
 
 import pytest
 
-from pipeline.search.links import item_link, query_link, rison, story_link
+from pipeline.search.links import item_link, rison, story_link
+from pipeline.search.query import query_link
 from pipeline.settings import Settings
 
 pytestmark = pytest.mark.unit

@@ -7,6 +7,7 @@ from urllib.parse import unquote
 
 import pytest
 
+from pipeline.enrich import EnrichReport
 from pipeline.settings import Settings
 from tests.e2e.conftest import configure_airflow_environment
 
@@ -23,18 +24,18 @@ def kibana_settings(offline_settings: Settings) -> Settings:
 
 
 def test_one_story_opens_that_story(kibana_settings: Settings) -> None:
-    url = kibana_link(kibana_settings, {"indexed": 3, "story_ids": ["s-123"]})
+    url = kibana_link(kibana_settings, EnrichReport(indexed=3, story_ids=["s-123"]))
     assert url.startswith("http://kibana.test:5601/app/discover")
     assert "s-123" in unquote(url)
 
 
 def test_items_of_the_run_when_no_story_is_named(kibana_settings: Settings) -> None:
-    url = unquote(kibana_link(kibana_settings, {"indexed": 2, "stories": 1, "item_ids": ["aa11", "bb22"]}))
+    url = unquote(kibana_link(kibana_settings, EnrichReport(indexed=2, item_ids=["aa11", "bb22"])))
     assert "aa11" in url and "bb22" in url
 
 
 def test_nothing_named_opens_the_last_day_of_indexed_items(kibana_settings: Settings) -> None:
-    url = unquote(kibana_link(kibana_settings, {"indexed": 0}))
+    url = unquote(kibana_link(kibana_settings, EnrichReport()))
     assert "status:indexed" in url and "now-24h" in url
 
 
@@ -43,6 +44,6 @@ def test_the_link_is_built_in_the_worker_from_what_the_task_left(kibana_settings
     assert link.name == "Open in Kibana"
     assert link.get_link(SimpleNamespace(), ti_key=None) == ""
     operator = SimpleNamespace(
-        **{SETTINGS_ATTRIBUTE: kibana_settings, REPORT_ATTRIBUTE: {"story_ids": ["s-9"]}}
+        **{SETTINGS_ATTRIBUTE: kibana_settings, REPORT_ATTRIBUTE: EnrichReport(story_ids=["s-9"])}
     )
     assert "s-9" in unquote(link.get_link(operator, ti_key=None))

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from bench.tagging import measure_tag_rate, synthetic_items
 from pipeline.tagging import TAGGER_VERSION, TagInput, Tags, tag_item
-from pipeline.tagging.bench import measure_tag_rate, synthetic_items
 from pipeline.tagging.commands import run_eval, run_tag
 from pipeline.tagging.document import analyse, find_quotes
 from pipeline.tagging.evaluate import LabelledItem, class_metrics, evaluate_items, format_table

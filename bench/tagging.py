@@ -1,4 +1,4 @@
-"""Tagging throughput on synthetic article-length texts (for the benchmark, not for timed tests).
+"""Tagging throughput on synthetic article-length texts (the benchmark's ``tag_items_per_s``).
 
 Texts are generated deterministically from the gazetteer and sentence templates (~4-5 KB each:
 a headline, a dateline, quotes, attributions and filler), so the rate is comparable across runs.
@@ -85,9 +85,3 @@ def measure_tag_rate(n_items: int = 500) -> float:
         tag_item(item)
     elapsed = time.process_time() - start
     return n_items / elapsed if elapsed > 0 else float("inf")
-
-
-if __name__ == "__main__":
-    sample = synthetic_items(1)[0]
-    print(f"sample length: {len(sample.text)} chars")
-    print(f"{measure_tag_rate():.1f} items/s")

@@ -1,9 +1,11 @@
-"""``muniwatch bench [--quick] [--json]`` (``make bench``): measured throughput, latency and memory.
+"""``python -m bench [--quick] [--json]`` (``make bench``, ``muniwatch bench`` in a checkout):
+measured throughput, latency and memory.
 
-The harness lives in the checkout's ``bench/`` folder (corpus generator, loopback servers, the
-measurements, the chart); this command runs it against the local Elasticsearch, writes
-``bench/results/latest.json`` and ``latest.png`` and prints the headline figures (``--json``: the
-whole result object, whose first keys are the ones DESIGN names). See ``bench/README.md``.
+Runs the harness (corpus generator, loopback servers, the measurements, the chart) against the
+local Elasticsearch, writes ``bench/results/latest.json`` and ``latest.png`` and prints the headline
+figures (``--json``: the whole result object, whose first keys are the ones DESIGN names). See
+``bench/README.md``. The benchmark imports the product; the product never imports the benchmark
+(``muniwatch bench`` starts this module in a new process).
 """
 
 from __future__ import annotations
@@ -12,9 +14,12 @@ import argparse
 import json
 import logging
 import sys
+from collections.abc import Sequence
 from typing import Any
 
-from pipeline.settings import REPO_ROOT, load_settings
+from bench import run
+from pipeline.local import es_local
+from pipeline.settings import load_settings
 
 LOGGER = logging.getLogger(__name__)
 
@@ -38,19 +43,6 @@ _LATENCY_PATHS = {
 }
 
 
-def _harness() -> Any:
-    """Import ``bench.run`` from the checkout (the harness is not part of the installed package)."""
-    if not (REPO_ROOT / "bench" / "run.py").exists():
-        raise FileNotFoundError(
-            f"the benchmark harness is not at {REPO_ROOT / 'bench'}: run it from a checkout"
-        )
-    if str(REPO_ROOT) not in sys.path:
-        sys.path.insert(0, str(REPO_ROOT))
-    from bench import run
-
-    return run
-
-
 def format_result(result: dict[str, Any]) -> str:
     lines = [f"{label:<72} {result.get(key) if result.get(key) is not None else 'not measured'}"
              for key, label in _HEADLINE]  # fmt: skip
@@ -70,22 +62,26 @@ def format_result(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def bench_command(args: argparse.Namespace) -> int:
-    from pipeline.local import es_local
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bench", description="run the muniwatch benchmark")
+    parser.add_argument("--quick", action="store_true", help="smaller sizes (a few minutes)")
+    parser.add_argument("--json", action="store_true", help="print the whole result object as JSON")
+    return parser
 
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for noisy in ("httpx", "httpcore", "elastic_transport"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     settings = load_settings()
     logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd: a line per SMTP command
     try:
         es_local.wait_healthy(settings, timeout=30.0)
     except es_local.LocalESError as error:
-        print(f"muniwatch bench: {error} (start it with `muniwatch es up`)", file=sys.stderr)
+        print(f"bench: {error} (start it with `muniwatch es up`)", file=sys.stderr)
         return 1
-    try:
-        run = _harness()
-    except FileNotFoundError as error:
-        print(f"muniwatch bench: {error}", file=sys.stderr)
-        return 1
-    as_json = bool(getattr(args, "json", False))
+    as_json = bool(args.json)
 
     def progress(message: str) -> None:
         print(f"bench: {message}", file=sys.stderr if as_json else sys.stdout, flush=True)
