@@ -99,7 +99,10 @@ def write_config(
 
 
 def feed_sources(server: BenchServer, feed_paths: list[str], prefix: str) -> list[dict[str, Any]]:
-    return [{"id": f"{prefix}-{n}", "kind": "rss", "url": server.url(path), "group": prefix}
+    # A feed here carries up to 150 pages, all to be fetched in the one timed run: the per-run
+    # fetch budget (100 by default, for politeness towards real hosts) would leave some waiting.
+    return [{"id": f"{prefix}-{n}", "kind": "rss", "url": server.url(path), "group": prefix,
+             "fetch_budget": 10_000}
             for n, path in enumerate(feed_paths)]  # fmt: skip
 
 
