@@ -16,7 +16,6 @@ from pipeline.tagging.document import Document
 from pipeline.tagging.gazetteer import Place, norm
 from pipeline.tagging.mentions import Mention
 from pipeline.tagging.places import PlaceFinding
-from pipeline.tagging.scan import StartScan, caseless_probe_ok, sentence_hits
 from pipeline.tagging.types import Jurisdiction
 
 _COUNTY_GOV_AFTER_RE = re.compile(
@@ -35,29 +34,6 @@ _STATE_GOV_RE = re.compile(
     r"\bgov\.|\b(?:governor|legislature|general assembly|attorney general|state law|statewide|sanctuary state"
     r"|state agencies|executive order|state['’]s \d+ counties|all \d+ counties|all (?:of )?the state['’]s)\b",
     re.IGNORECASE,
-)
-# The same two, found in the whole text from the words their matches start with.
-_IMMIGRATION = StartScan(
-    _IMMIGRATION_RE.pattern,
-    ("ice", "287", "detainer", "sanctuary", "immigra", "deport", "homeland security"),
-    boundary=False,
-    indexed=True,
-)
-_STATE_GOV = StartScan(
-    _STATE_GOV_RE.pattern,
-    (
-        "gov",
-        "legislature",
-        "general assembly",
-        "attorney general",
-        "state",
-        "sanctuary state",
-        "executive order",
-        "all ",
-    ),
-    boundary=False,
-    indexed=True,
-    flags=re.IGNORECASE,
 )
 _STATEWIDE_HEADLINE_RE = re.compile(r"\b(?:all|every) (?:\w+ ){0,2}(?:sheriffs|counties)\b", re.IGNORECASE)
 
@@ -95,37 +71,24 @@ class JurisdictionResult:
 
 class _Topics:
     """Per sentence, computed once per item: does it name immigration enforcement, and a state
-    government acting (the same answers as searching each sentence alone)."""
+    government acting."""
 
     def __init__(self, doc: Document) -> None:
         self.doc = doc
-        self._bounds = [(s.start, s.end) for s in doc.sentences]
-        self._immigration: list[bool] | None = None
-        self._state_gov: list[bool] | None = None
+        self._immigration: dict[int, bool] = {}
+        self._state_gov: dict[int, bool] = {}
 
     def immigration(self, index: int) -> bool:
-        if self._immigration is None:
-            doc = self.doc
-            hits: list[bool | None] = [None] * len(self._bounds)
-            if len(doc.lower) == len(doc.text):
-                hits = sentence_hits(self._bounds, (m.span() for m in _IMMIGRATION.finditer(doc.lower)))
-            self._immigration = [
-                bool(_IMMIGRATION_RE.search(doc.lower, start, end)) if hit is None else hit
-                for hit, (start, end) in zip(hits, self._bounds, strict=True)
-            ]
+        if index not in self._immigration:
+            sentence = self.doc.sentences[index]
+            self._immigration[index] = bool(
+                _IMMIGRATION_RE.search(self.doc.lower, sentence.start, sentence.end)
+            )
         return self._immigration[index]
 
     def state_gov(self, index: int) -> bool:
-        if self._state_gov is None:
-            doc = self.doc
-            hits: list[bool | None] = [None] * len(self._bounds)
-            if caseless_probe_ok(doc.text, doc.lower):
-                found = _STATE_GOV.finditer(doc.text, probe=doc.lower)
-                hits = sentence_hits(self._bounds, (m.span() for m in found))
-            self._state_gov = [
-                bool(_STATE_GOV_RE.search(sentence.text)) if hit is None else hit
-                for hit, sentence in zip(hits, doc.sentences, strict=True)
-            ]
+        if index not in self._state_gov:
+            self._state_gov[index] = bool(_STATE_GOV_RE.search(self.doc.sentences[index].text))
         return self._state_gov[index]
 
     def state_action(self, index: int) -> bool:

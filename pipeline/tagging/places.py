@@ -14,15 +14,14 @@ import math
 import re
 from collections import defaultdict
 from dataclasses import dataclass
-from functools import lru_cache
 
-from pipeline.tagging import literals
 from pipeline.tagging.document import Document
 from pipeline.tagging.gazetteer import STATE_DEMONYMS, Gazetteer, Place, norm
 from pipeline.tagging.mentions import (
     Mention,
     find_counties,
     find_datelines,
+    find_runs,
     overlaps,
     qualifier_after,
 )
@@ -35,7 +34,6 @@ from pipeline.tagging.placewords import (
     PERSON_TITLES,
     STATE_GOV_AFTER,
 )
-from pipeline.tagging.runs import find_runs
 
 
 @dataclass(kw_only=True)
@@ -45,14 +43,8 @@ class PlaceFinding:
 
 
 def _is_titlecase_line(doc: Document, offset: int) -> bool:
-    sentence = doc.sentence_at(offset)
-    return _titlecase(sentence.text)
-
-
-@lru_cache(maxsize=4096)
-def _titlecase(text: str) -> bool:
-    sentence_text = text
-    words = [w for w in sentence_text.split() if w[:1].isalpha()]
+    """Whether the sentence at ``offset`` is a headline-style line ("Sheriff Ends ICE Deal")."""
+    words = [w for w in doc.sentence_at(offset).text.split() if w[:1].isalpha()]
     if len(words) < 3:
         return False
     caps = sum(1 for w in words if w[0].isupper())
@@ -95,8 +87,7 @@ def _support(doc: Document, m: Mention, surnames: set[str], ctx: dict[str, float
     strength = 0.0
     if m.qualifier:
         strength += 3.0
-    # "of" is in every match of _GOV_OF_BEFORE_RE: a substring test skips most regex scans.
-    if "of" in before and _GOV_OF_BEFORE_RE.search(before):
+    if _GOV_OF_BEFORE_RE.search(before):
         strength += 3.0
         m.cues.add("gov")
         if _TOWN_OF_BEFORE_RE.search(before):
@@ -131,19 +122,13 @@ def _support(doc: Document, m: Mention, surnames: set[str], ctx: dict[str, float
     return strength
 
 
-_DEMONYM_HINT_RE = re.compile(r"(?:ans|ers|ites|ns|ers)\b")
-literals.register(STATE_DEMONYMS)
-
-
 def _demonym_context(lower: str) -> dict[str, float]:
     """States named through their residents ("Nebraskans", "New Jerseyans")."""
     ctx: dict[str, float] = {}
-    found = literals.present(lower)
-    if found.isdisjoint(STATE_DEMONYMS) or not _DEMONYM_HINT_RE.search(lower):
-        return ctx
     for demonym, state in STATE_DEMONYMS.items():
-        if demonym in found:
-            ctx[state] = ctx.get(state, 0.0) + lower.count(demonym)
+        count = lower.count(demonym)
+        if count:
+            ctx[state] = ctx.get(state, 0.0) + count
     return ctx
 
 
@@ -154,7 +139,6 @@ _REGIONS = (
     ("bay area", "CA"),
     ("upstate new york", "NY"),
 )
-literals.register(region for region, _state in _REGIONS)
 
 
 def _state_context(
@@ -167,9 +151,8 @@ def _state_context(
             ctx[m.qualifier] += 0.5
         if m.kind == "state" and m.strength > 0 and "qualifier" not in m.cues:
             ctx[m.candidates[0].state] += 1.0
-    found = literals.present(lower)
     for region, state in _REGIONS:
-        if region in found:
+        if region in lower:
             ctx[state] += 1.0
     if home_state:
         ctx[home_state.upper()] += 0.5
