@@ -11,6 +11,7 @@ from __future__ import annotations
 import gzip
 import logging
 import re
+import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass
 from functools import lru_cache
@@ -136,7 +137,11 @@ PLACE_ALIASES: dict[str, tuple[str, str]] = {
     "new york": ("New York City", "NY"),
     "philly": ("Philadelphia", "PA"),
     "vegas": ("Las Vegas", "NV"),
+    "d.c.": ("Washington", "DC"),
+    "dc": ("Washington", "DC"),
 }
+# Counties named without the word "County" often enough to count as names of their own.
+COUNTY_SHORT_NAMES: dict[str, tuple[str, str]] = {"miami-dade": ("Miami-Dade County", "FL")}
 COUNTY_ALIASES: dict[str, tuple[str, str]] = {
     "la county": ("Los Angeles County", "CA"),
     "l.a. county": ("Los Angeles County", "CA"),
@@ -203,6 +208,9 @@ class Gazetteer:
 def _variants(name: str) -> list[str]:
     key = norm(name)
     out = [key]
+    folded = unicodedata.normalize("NFKD", key).encode("ascii", "ignore").decode()
+    if folded != key:  # "Dona Ana County" as often as "Doña Ana County"
+        out.append(folded)
     for long, short in _ABBREV_VARIANTS:
         if key.startswith(long):
             out.append(short + key[len(long) :])
@@ -266,6 +274,8 @@ def load_gazetteer() -> Gazetteer:
         equivalents[state].append(by_ref[place_ref])
     for alias, (name, state) in PLACE_ALIASES.items():
         places[alias].extend(p for p in places[norm(name)] if p.state == state)
+    for alias, (name, state) in COUNTY_SHORT_NAMES.items():
+        places[alias].extend(p for p in counties[norm(name)] if p.state == state)
     for alias, (name, state) in COUNTY_ALIASES.items():
         counties[alias].extend(p for p in counties[norm(name)] if p.state == state)
     # Largest first: population is the last prior when nothing else decides.

@@ -12,7 +12,8 @@ from pipeline.tagging.gazetteer import AP_STATE_ABBREVIATIONS, Gazetteer, Place,
 from pipeline.tagging.placewords import CONNECTORS, GOV_AFTER
 
 _COUNTY_SUFFIX_RE = re.compile(
-    r"\b(?:County|COUNTY|Parish|PARISH|Borough|BOROUGH|Census Area|Counties|COUNTIES|Parishes)\b"
+    r"\b(?:County|COUNTY|Parish|PARISH|Borough|BOROUGH|Census Area|Counties|COUNTIES|Parishes"
+    r"|county|counties|parish)\b"
 )
 _COUNTY_OF_RE = re.compile(r"\b[Cc]ounty of ((?:[A-Z][A-Za-z'’.\-]*)(?: [A-Z][A-Za-z'’.\-]*){0,3})")
 _DATELINE_RE = re.compile(
@@ -20,12 +21,12 @@ _DATELINE_RE = re.compile(
     r"(?P<place>[A-Z][A-Za-z.'’\- ]{1,40}?)(?:,\s*(?P<state>[A-Z][A-Za-z. ]{1,20}?))?\)?\s*"
     r"(?:\([^)\n]{1,40}\)\s*)?(?:[—–]|--| - )"
 )
-_HEAD_WORD_RE = re.compile(r"[A-Za-z][A-Za-z'’.\-]*")
+_HEAD_WORD_RE = re.compile(r"[^\W\d_][\w'’.\-]*")  # "Doña", "O'Brien", "Miami-Dade", "St."
 _COUNTY_LIST_RE = re.compile(
-    r"((?:[A-Z][A-Za-z'’.\-]*(?: [A-Z][A-Za-z'’.\-]*)?(?:,\s+|\s+and\s+|\s*&\s*|,\s+and\s+))+"
-    r"[A-Z][A-Za-z'’.\-]*(?: [A-Z][A-Za-z'’.\-]*)?)\s+$"
+    r"((?:[A-Z][\w'’.\-]*(?: [A-Z][\w'’.\-]*)?(?:,\s+|\s+and\s+|\s*&\s*|,\s+and\s+))+"
+    r"[A-Z][\w'’.\-]*(?: [A-Z][\w'’.\-]*)?)\s+$"
 )
-_LIST_ITEM_RE = re.compile(r"[A-Z][A-Za-z'’.\-]*(?: [A-Z][A-Za-z'’.\-]*)?")
+_LIST_ITEM_RE = re.compile(r"[A-Z][\w'’.\-]*(?: [A-Z][\w'’.\-]*)?")
 _QUALIFIER_RE = re.compile(r",?\s*\(?((?:[A-Z][A-Za-z]*\.?(?:[A-Za-z]\.)*)(?:\s+[A-Z][A-Za-z]*\.?){0,2})")
 
 
@@ -132,39 +133,68 @@ def find_datelines(doc: Document, gaz: Gazetteer, mentions: list[Mention]) -> No
         )
 
 
+def _county_list(
+    doc: Document, gaz: Gazetteer, match: re.Match[str], single: str, mentions: list[Mention]
+) -> int | None:
+    """ "Denton, Hays and Williamson Counties" (or "Riverside and San Bernardino county sheriffs"):
+    walk back over the list; the start of the list when at least one item is a county."""
+    head = doc.text[max(0, match.start() - 160) : match.start()]
+    list_match = _COUNTY_LIST_RE.search(head)
+    if not list_match:
+        return None
+    base = match.start() - len(head) + list_match.start(1)
+    found_any = False
+    for item in _LIST_ITEM_RE.finditer(list_match.group(1)):
+        name = f"{item.group()} {single}"
+        found = gaz.counties(name)
+        if found and norm(item.group()) not in gaz.states_by_name:
+            found_any = True
+            start = base + item.start()
+            mentions.append(
+                Mention(
+                    start=start,
+                    end=start + len(item.group()),
+                    surface=name,
+                    kind="county",
+                    candidates=found,
+                    strength=3.0,
+                    cues={"list"},
+                )
+            )
+    return base if found_any else None
+
+
+def _county_names(words: list[str]) -> list[tuple[int, str]]:
+    """Names to look up before "County", longest first, as (words used, name): "Prince George's"
+    as written before "Prince George", and "Nashville-Davidson" also as "Davidson"."""
+    out: list[tuple[int, str]] = []
+    for size in range(len(words), 0, -1):
+        chunk = words[-size:]
+        out.append((size, " ".join(chunk)))
+        stripped = strip_token(chunk[-1])
+        if stripped != chunk[-1]:
+            out.append((size, " ".join([*chunk[:-1], stripped])))
+    if "-" in words[-1]:
+        out.append((0, strip_token(words[-1].rsplit("-", 1)[1])))
+    return out
+
+
 def find_counties(
     doc: Document, gaz: Gazetteer, mentions: list[Mention], taken: list[tuple[int, int]]
 ) -> None:
     text = doc.text
     for match in _COUNTY_SUFFIX_RE.finditer(text):
         suffix = match.group().title()
-        head = text[max(0, match.start() - 160) : match.start()]
-        if suffix in ("Counties", "Parishes"):
-            single = "County" if suffix == "Counties" else "Parish"
-            # "Denton, Hays, Henderson ... and Williamson Counties": walk back over the list.
-            tail = head
-            list_match = _COUNTY_LIST_RE.search(tail)
-            if not list_match:
+        lowercase = match.group().islower()  # "the Riverside county jail": only after a capital
+        if suffix in ("Counties", "Parishes") or (lowercase and suffix == "County"):
+            single = "Parish" if suffix == "Parishes" else "County"
+            base = _county_list(doc, gaz, match, single, mentions)
+            if base is not None:
+                taken.append((base, match.end()))
                 continue
-            base = match.start() - len(head) + list_match.start(1)
-            for item in _LIST_ITEM_RE.finditer(list_match.group(1)):
-                name = f"{item.group()} {single}"
-                found = gaz.counties(name)
-                if found:
-                    start = base + item.start()
-                    mentions.append(
-                        Mention(
-                            start=start,
-                            end=start + len(item.group()),
-                            surface=name,
-                            kind="county",
-                            candidates=found,
-                            strength=3.0,
-                            cues={"list"},
-                        )
-                    )
-            taken.append((base, match.end()))
-            continue
+            if suffix != "County":
+                continue
+        head = text[max(0, match.start() - 160) : match.start()]
         words = list(_HEAD_WORD_RE.finditer(head))[-4:]
         # "X Y County": the name's words end just before the suffix, one space apart.
         if not words or head[words[-1].end() :] != " ":
@@ -172,12 +202,16 @@ def find_counties(
         spaced = 1  # the last `spaced` words are one space apart
         while spaced < len(words) and head[words[-spaced - 1].end() : words[-spaced].start()] == " ":
             spaced += 1
-        names = [w.group() for w in words]
-        names[-1] = strip_token(names[-1])
-        for size in range(spaced, 0, -1):
-            found = gaz.counties(" ".join(names[-size:]) + " " + suffix)
+        words = words[-spaced:]
+        for size, name in _county_names([w.group() for w in words]):
+            first = words[-size] if size else words[-1]
+            if lowercase and (not first.group()[:1].isupper() or norm(name) in gaz.states_by_name):
+                continue
+            found = gaz.counties(f"{name} {suffix}")
             if found:
-                start = match.start() - len(head) + words[-size].start()
+                start = match.start() - len(head) + first.start()
+                if size == 0:  # the part after the hyphen
+                    start += first.group().rindex("-") + 1
                 mentions.append(
                     Mention(
                         start=start,
