@@ -5,18 +5,26 @@ first sentences, government cues ("City of X", "X City Council", "X County Sheri
 County", "Mayor of X"), sentences about immigration enforcement, and frequency. Datelines count little
 (the reporter's location). A state is a candidate only when its own government acts (governor,
 legislature, attorney general, state law, "all N counties", "<State> sheriffs").
+
+Those hand-set weights are today's rule resolver. Each candidate also keeps the signals its score was
+made of (``Candidate.signals``); a learned ``JurisdictionRanker`` (pipeline/tagging/ranker.py) can
+order the candidates from them instead.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from pipeline.tagging.document import Document
 from pipeline.tagging.gazetteer import Place, norm
 from pipeline.tagging.mentions import Mention
 from pipeline.tagging.places import PlaceFinding
 from pipeline.tagging.types import Jurisdiction
+
+if TYPE_CHECKING:  # the ranker module imports Candidate from here
+    from pipeline.tagging.ranker import JurisdictionRanker
 
 _COUNTY_GOV_AFTER_RE = re.compile(
     r"(?:['’]s?)?\s+(?:sheriff|sheriff['’]s|board|commission|commissioners|supervisors|jail|detention|government"
@@ -59,6 +67,8 @@ class Candidate:
     score: float = 0.0
     evidence: str = ""
     town: bool = False
+    # What the score was made of (mention counts, headline, government cues, ...): the ranker's input.
+    signals: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(kw_only=True)
@@ -118,6 +128,7 @@ def _score_local(doc: Document, cand: Candidate, topics: _Topics) -> None:
     score = min(SCORE_MENTION_CAP, SCORE_MENTION * len(cand.mentions))
     gov = topic = 0.0
     headline = lead = False
+    datelines = suburbs = 0
     best_span, best_weight = "", -1.0
     first_sentences = {id(s) for s in doc.sentences[:3] if not s.is_headline}
     for m in cand.mentions:
@@ -125,8 +136,10 @@ def _score_local(doc: Document, cand: Candidate, topics: _Topics) -> None:
         sentence = doc.sentences[index]
         weight = 0.0
         if "dateline" in m.cues:
+            datelines += 1
             score -= 0.5  # the reporter's location: often the actor itself, often just a nearby seat
         if _SUBURB_AFTER_RE.match(doc.text[m.end : m.end + 10]):
+            suburbs += 1
             continue  # "this Phoenix suburb": the place named is context, not the actor
         if doc.in_headline(m.start):
             headline = True
@@ -146,6 +159,7 @@ def _score_local(doc: Document, cand: Candidate, topics: _Topics) -> None:
     score += min(gov, SCORE_GOV_CAP) + min(topic, SCORE_TOPIC_CAP)
     score += SCORE_HEADLINE if headline else 0.0
     score += SCORE_LEAD if lead else 0.0
+    named = None
     if doc.url_words:
         if cand.place.kind == "county":
             base = norm(cand.place.name.removesuffix(" County"))
@@ -156,12 +170,23 @@ def _score_local(doc: Document, cand: Candidate, topics: _Topics) -> None:
             score += SCORE_URL
     cand.score = score
     cand.evidence = best_span
+    cand.signals = {
+        "mentions": float(len(cand.mentions)),
+        "headline": float(headline),
+        "lead": float(lead),
+        "gov": gov / SCORE_GOV,
+        "topic": topic / SCORE_TOPIC,
+        "url": float(named is not None),
+        "dateline": float(datelines),
+        "suburb": float(suburbs),
+    }
 
 
 def _score_state(doc: Document, cand: Candidate, topics: _Topics) -> None:
     score = 0.0
     gov = 0.0
     best_span = ""
+    headline = statewide = False
     for m in cand.mentions:
         index = doc.sentence_index(m.start)
         sentence = doc.sentences[index]
@@ -170,11 +195,19 @@ def _score_state(doc: Document, cand: Candidate, topics: _Topics) -> None:
             gov += SCORE_GOV
             best_span = best_span or sentence.text.strip()
         if doc.in_headline(m.start):
+            headline = True
             score += SCORE_HEADLINE
             if _STATEWIDE_HEADLINE_RE.search(doc.headline):
+                statewide = True
                 score += SCORE_STATEWIDE
                 best_span = sentence.text.strip()
     cand.score = score + min(gov, SCORE_GOV_CAP)
+    cand.signals = {
+        "mentions": float(len(cand.mentions)),
+        "headline": float(headline),
+        "gov": gov / SCORE_GOV,
+        "statewide": float(statewide),
+    }
     cand.evidence = best_span or (
         doc.sentence_at(cand.mentions[0].start).text.strip() if cand.mentions else ""
     )
@@ -198,11 +231,20 @@ def _implicit_state(
             span = span or sentence.text.strip()
     if gov <= 0:
         return None
-    return Candidate(place=place, score=min(gov, SCORE_GOV_CAP), evidence=span)
+    signals = {"gov": gov / SCORE_GOV, "implicit": 1.0}
+    return Candidate(place=place, score=min(gov, SCORE_GOV_CAP), evidence=span, signals=signals)
 
 
-def choose_jurisdiction(doc: Document, finding: PlaceFinding, states: dict[str, Place]) -> JurisdictionResult:
-    """Main jurisdiction, the others (by salience) and the sentence that names the main one."""
+def choose_jurisdiction(
+    doc: Document,
+    finding: PlaceFinding,
+    states: dict[str, Place],
+    ranker: JurisdictionRanker | None = None,
+) -> JurisdictionResult:
+    """Main jurisdiction, the others (by salience) and the sentence that names the main one.
+
+    Without ``ranker`` the hand-set scores decide; with one, its learned scores order the same
+    candidates (a state without its own government acting stays out of the others, as before)."""
     by_key: dict[str, Candidate] = {}
     for m in finding.mentions:
         if m.resolved is None or "qualifier" in m.cues:
@@ -226,6 +268,9 @@ def choose_jurisdiction(doc: Document, finding: PlaceFinding, states: dict[str, 
     locals_ = [c for c in ranked if c.place.kind != "state"]
     state_cands = [c for c in ranked if c.place.kind == "state" and c.score >= SCORE_GOV]
     pool = sorted(locals_ + state_cands, key=lambda c: -c.score)
+    if ranker is not None and ranked:
+        learned = ranker.rank(doc, finding, ranked)
+        pool = [learned[0], *(c for c in learned[1:] if c.place.kind != "state" or c.score >= SCORE_GOV)]
     if not pool:
         return JurisdictionResult(main=None, others=[], evidence="", candidates=ranked)
     main = pool[0]
