@@ -51,8 +51,10 @@ _CITY_WORDS_RE = re.compile(
     re.IGNORECASE,
 )
 _STATE_WORDS_RE = re.compile(
-    r"\b(?:governor|gov\.|legislature|general assembly|lawmakers|state law|statewide|attorney general"
-    r"|senate bill|house bill|state senate|state house)\b",
+    r"\b(?:governor|gov\.|legislature|legislators|general assembly|lawmakers|state law|statewide"
+    r"|attorney general|senate bill|house bill|state senate|state house|senate committee|house committee"
+    r"|department of corrections|state police|state patrol|\d+ (?:\w+ )?counties)\b"
+    r"|\b[SH]\.?B\.? ?\d+\b",
     re.IGNORECASE,
 )
 
@@ -85,11 +87,24 @@ FEATURES = (
     "state_x_state_words",
     "county_x_city_words",
     "place_x_county_words",
+    "county_words_near",
+    "city_words_near",
+    "state_words_near",
+    "local_candidates_if_state",
+    "gov_share",
+    "topic_share",
+    "mention_share",
 )
 
 
 def _words(regex: re.Pattern[str], text: str) -> float:
     return math.log1p(len(regex.findall(text)))
+
+
+def _near(doc: Document, cand: Candidate, regex: re.Pattern[str]) -> float:
+    """How many of the candidate's mentions share a sentence with the words of ``regex`` (log)."""
+    hits = sum(1 for m in cand.mentions if regex.search(doc.sentence_at(m.start).text))
+    return math.log1p(hits)
 
 
 def candidate_features(
@@ -112,6 +127,8 @@ def candidate_features(
     city_words = _words(_CITY_WORDS_RE, doc.text)
     state_words = _words(_STATE_WORDS_RE, doc.text)
     length = max(len(doc.text), 1)
+    n_local = sum(1 for c in candidates if c.place.kind != "state")
+    most = {k: max(c.signals.get(k, 0.0) for c in candidates) or 1.0 for k in ("gov", "topic", "mentions")}
     rows: list[list[float]] = []
     for cand, first in zip(candidates, firsts, strict=True):
         kind = cand.place.kind
@@ -150,6 +167,13 @@ def candidate_features(
             "state_x_state_words": is_state * state_words,
             "county_x_city_words": is_county * city_words,
             "place_x_county_words": is_place * county_words,
+            "county_words_near": is_county * _near(doc, cand, _COUNTY_WORDS_RE),
+            "city_words_near": is_place * _near(doc, cand, _CITY_WORDS_RE),
+            "state_words_near": is_state * _near(doc, cand, _STATE_WORDS_RE),
+            "local_candidates_if_state": is_state * math.log1p(n_local),
+            "gov_share": sig.get("gov", 0.0) / most["gov"],
+            "topic_share": sig.get("topic", 0.0) / most["topic"],
+            "mention_share": sig.get("mentions", 0.0) / most["mentions"],
         }
         rows.append([values[name] for name in FEATURES])
     return rows
