@@ -235,6 +235,12 @@ def _implicit_state(
     return Candidate(place=place, score=min(gov, SCORE_GOV_CAP), evidence=span, signals=signals)
 
 
+def eligible(cand: Candidate) -> bool:
+    """Whether a candidate may be the jurisdiction: any place or county, a state only when its own
+    government acts (else "Texas" in "Houston, Texas" would compete)."""
+    return cand.place.kind != "state" or cand.score >= SCORE_GOV
+
+
 def choose_jurisdiction(
     doc: Document,
     finding: PlaceFinding,
@@ -243,8 +249,10 @@ def choose_jurisdiction(
 ) -> JurisdictionResult:
     """Main jurisdiction, the others (by salience) and the sentence that names the main one.
 
-    Without ``ranker`` the hand-set scores decide; with one, its learned scores order the same
-    candidates (a state without its own government acting stays out of the others, as before)."""
+    Without ``ranker`` the hand-set scores decide. With one, its top candidate is the jurisdiction,
+    even a state the rules hold back ("Kentucky" when a Senate committee acts, "Montana" when only
+    the state is named), so an item naming only a state gets one; the others stay the eligible
+    candidates, by learned score."""
     by_key: dict[str, Candidate] = {}
     for m in finding.mentions:
         if m.resolved is None or "qualifier" in m.cues:
@@ -265,12 +273,10 @@ def choose_jurisdiction(
         by_key.values(),
         key=lambda c: (-c.score, c.mentions[0].start if c.mentions else 10**9),
     )
-    locals_ = [c for c in ranked if c.place.kind != "state"]
-    state_cands = [c for c in ranked if c.place.kind == "state" and c.score >= SCORE_GOV]
-    pool = sorted(locals_ + state_cands, key=lambda c: -c.score)
+    pool = sorted((c for c in ranked if eligible(c)), key=lambda c: -c.score)
     if ranker is not None and ranked:
         learned = ranker.rank(doc, finding, ranked)
-        pool = [learned[0], *(c for c in learned[1:] if c.place.kind != "state" or c.score >= SCORE_GOV)]
+        pool = [learned[0], *(c for c in learned[1:] if eligible(c))]
     if not pool:
         return JurisdictionResult(main=None, others=[], evidence="", candidates=ranked)
     main = pool[0]

@@ -40,22 +40,20 @@ FOLDS = 5
 C_GRID = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
 _DECIMALS = 6  # enough for the scores, and the file stays byte-identical across platforms
 
+# Matched against the lower-cased text (Document.lower), once per item.
 _COUNTY_WORDS_RE = re.compile(
     r"\b(?:sheriff|sheriff['’]s|jail|jails|commissioners|county commission|board of supervisors"
-    r"|county board|county executive|freeholders|parish)\b",
-    re.IGNORECASE,
+    r"|county board|county executive|freeholders|parish)\b"
 )
 _CITY_WORDS_RE = re.compile(
     r"\b(?:city council|mayor|city hall|city manager|police department|police chief|town council"
-    r"|town board|selectboard|village board|aldermen|council members?)\b",
-    re.IGNORECASE,
+    r"|town board|selectboard|village board|aldermen|council members?)\b"
 )
 _STATE_WORDS_RE = re.compile(
     r"\b(?:governor|gov\.|legislature|legislators|general assembly|lawmakers|state law|statewide"
     r"|attorney general|senate bill|house bill|state senate|state house|senate committee|house committee"
     r"|department of corrections|state police|state patrol|\d+ (?:\w+ )?counties)\b"
-    r"|\b[SH]\.?B\.? ?\d+\b",
-    re.IGNORECASE,
+    r"|\b[sh]\.?b\.? ?\d+\b"
 )
 
 FEATURES = (
@@ -97,14 +95,18 @@ FEATURES = (
 )
 
 
-def _words(regex: re.Pattern[str], text: str) -> float:
-    return math.log1p(len(regex.findall(text)))
+class _WordClass:
+    """Where the words of one kind of government occur in an item: how often (log) and in which
+    sentences."""
 
+    def __init__(self, doc: Document, regex: re.Pattern[str]) -> None:
+        starts = [m.start() for m in regex.finditer(doc.lower)]
+        self.amount = math.log1p(len(starts))
+        self.sentences = {doc.sentence_index(start) for start in starts}
 
-def _near(doc: Document, cand: Candidate, regex: re.Pattern[str]) -> float:
-    """How many of the candidate's mentions share a sentence with the words of ``regex`` (log)."""
-    hits = sum(1 for m in cand.mentions if regex.search(doc.sentence_at(m.start).text))
-    return math.log1p(hits)
+    def near(self, doc: Document, cand: Candidate) -> float:
+        """How many of the candidate's mentions share a sentence with these words (log)."""
+        return math.log1p(sum(1 for m in cand.mentions if doc.sentence_index(m.start) in self.sentences))
 
 
 def candidate_features(
@@ -123,9 +125,9 @@ def candidate_features(
     top_state = max(ctx, key=lambda k: ctx[k]) if ctx else ""
     county_refs = {c.place.ref for c in candidates if c.place.kind == "county"}
     place_counties = {c.place.county for c in candidates if c.place.kind == "place" and c.place.county}
-    county_words = _words(_COUNTY_WORDS_RE, doc.text)
-    city_words = _words(_CITY_WORDS_RE, doc.text)
-    state_words = _words(_STATE_WORDS_RE, doc.text)
+    county_words = _WordClass(doc, _COUNTY_WORDS_RE)
+    city_words = _WordClass(doc, _CITY_WORDS_RE)
+    state_words = _WordClass(doc, _STATE_WORDS_RE)
     length = max(len(doc.text), 1)
     n_local = sum(1 for c in candidates if c.place.kind != "state")
     most = {k: max(c.signals.get(k, 0.0) for c in candidates) or 1.0 for k in ("gov", "topic", "mentions")}
@@ -162,14 +164,14 @@ def candidate_features(
             "population": 0.0 if kind == "state" else math.log10(cand.place.population + 10) / 7.0,
             "contains_candidate": float(kind == "county" and cand.place.ref in place_counties),
             "inside_candidate": float(kind == "place" and cand.place.county in county_refs),
-            "county_x_county_words": is_county * county_words,
-            "place_x_city_words": is_place * city_words,
-            "state_x_state_words": is_state * state_words,
-            "county_x_city_words": is_county * city_words,
-            "place_x_county_words": is_place * county_words,
-            "county_words_near": is_county * _near(doc, cand, _COUNTY_WORDS_RE),
-            "city_words_near": is_place * _near(doc, cand, _CITY_WORDS_RE),
-            "state_words_near": is_state * _near(doc, cand, _STATE_WORDS_RE),
+            "county_x_county_words": is_county * county_words.amount,
+            "place_x_city_words": is_place * city_words.amount,
+            "state_x_state_words": is_state * state_words.amount,
+            "county_x_city_words": is_county * city_words.amount,
+            "place_x_county_words": is_place * county_words.amount,
+            "county_words_near": is_county * county_words.near(doc, cand),
+            "city_words_near": is_place * city_words.near(doc, cand),
+            "state_words_near": is_state * state_words.near(doc, cand),
             "local_candidates_if_state": is_state * math.log1p(n_local),
             "gov_share": sig.get("gov", 0.0) / most["gov"],
             "topic_share": sig.get("topic", 0.0) / most["topic"],
@@ -239,7 +241,8 @@ class JurisdictionRanker:
 
 @dataclass(kw_only=True)
 class _Example:
-    """One labelled item: its candidates' rows, which one is right (-1: none is), the rule's pick."""
+    """One labelled item: its candidates' rows, which one is right (-1: none is), and whether the
+    rule resolver got it right."""
 
     rows: list[list[float]]
     gold: int
