@@ -56,6 +56,12 @@ _STATE_WORDS_RE = re.compile(
     r"|\b[sh]\.?b\.? ?\d+\b"
 )
 
+# "a city in Los Angeles County", "officials in the Orange County seat": the county locates a place.
+_LOCATING_BEFORE_RE = re.compile(r"\b(?:in|of|near|across|throughout|outside)\s+(?:the\s+)?$")
+_SEAT_AFTER_RE = re.compile(r"(?: county| parish)?\s+seat\b")
+# "City of Santa Ana", "the town of Lyme": the place is named as a government.
+_GOVERNMENT_OF_BEFORE_RE = re.compile(r"\b(?:city|town|village|township|borough) of\s+$")
+
 FEATURES = (
     "is_state",
     "is_county",
@@ -92,6 +98,8 @@ FEATURES = (
     "gov_share",
     "topic_share",
     "mention_share",
+    "county_locates",
+    "government_of",
 )
 
 
@@ -107,6 +115,18 @@ class _WordClass:
     def near(self, doc: Document, cand: Candidate) -> float:
         """How many of the candidate's mentions share a sentence with these words (log)."""
         return math.log1p(sum(1 for m in cand.mentions if doc.sentence_index(m.start) in self.sentences))
+
+
+def _share(doc: Document, cand: Candidate, before: re.Pattern[str], after: re.Pattern[str] | None) -> float:
+    """The share of the candidate's mentions with ``before`` just before them or ``after`` just after."""
+    if not cand.mentions:
+        return 0.0
+    hits = 0
+    for m in cand.mentions:
+        preceding = doc.lower[max(0, m.start - 24) : m.start]
+        if before.search(preceding) or (after is not None and after.match(doc.lower, m.end, m.end + 20)):
+            hits += 1
+    return hits / len(cand.mentions)
 
 
 def candidate_features(
@@ -135,6 +155,7 @@ def candidate_features(
     for cand, first in zip(candidates, firsts, strict=True):
         kind = cand.place.kind
         sig = cand.signals
+        locates = _share(doc, cand, _LOCATING_BEFORE_RE, _SEAT_AFTER_RE) if kind == "county" else 0.0
         is_state, is_county, is_place = (
             float(kind == "state"),
             float(kind == "county"),
@@ -162,7 +183,9 @@ def candidate_features(
             "state_share": ctx.get(cand.place.state, 0.0) / ctx_total,
             "top_state": float(cand.place.state == top_state),
             "population": 0.0 if kind == "state" else math.log10(cand.place.population + 10) / 7.0,
-            "contains_candidate": float(kind == "county" and cand.place.ref in place_counties),
+            # a county that holds a candidate city, unless it is named only to locate it
+            "contains_candidate": float(kind == "county" and cand.place.ref in place_counties)
+            * (1 - locates),
             "inside_candidate": float(kind == "place" and cand.place.county in county_refs),
             "county_x_county_words": is_county * county_words.amount,
             "place_x_city_words": is_place * city_words.amount,
@@ -176,6 +199,8 @@ def candidate_features(
             "gov_share": sig.get("gov", 0.0) / most["gov"],
             "topic_share": sig.get("topic", 0.0) / most["topic"],
             "mention_share": sig.get("mentions", 0.0) / most["mentions"],
+            "county_locates": locates,
+            "government_of": is_place * _share(doc, cand, _GOVERNMENT_OF_BEFORE_RE, None),
         }
         rows.append([values[name] for name in FEATURES])
     return rows
