@@ -402,7 +402,10 @@ def load_default_ranker() -> JurisdictionRanker | None:
     """The shipped ranker, or None when the file is absent (the rule resolver then decides)."""
     if not DEFAULT_PATH.exists():
         return None
-    return JurisdictionRanker.from_dict(json.loads(DEFAULT_PATH.read_text(encoding="utf-8")))
+    try:
+        return JurisdictionRanker.from_dict(json.loads(DEFAULT_PATH.read_text(encoding="utf-8")))
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ValueError(f"{DEFAULT_PATH}: not a usable jurisdiction ranker ({exc})") from exc
 
 
 def find_train_file() -> Path | None:
