@@ -289,7 +289,7 @@ def _examples(items: Sequence[Mapping[str, Any]]) -> list[_Example]:
             continue
         url = str(item.get("url") or item.get("source") or "")
         doc = analyse(title=str(item.get("title") or ""), text=str(item.get("text") or ""), url=url)
-        finding = find_places(doc, gaz, item.get("home_state"))
+        finding = find_places(doc, gaz, item.get("home_state"), url=url)
         choice = choose_jurisdiction(doc, finding, gaz.states_by_code)
         candidates = choice.candidates
         gold = next((i for i, c in enumerate(candidates) if _matches(c, str(name), str(state))), -1)

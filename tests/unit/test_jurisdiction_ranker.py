@@ -27,8 +27,9 @@ from pipeline.tagging.ranker import (
 pytestmark = pytest.mark.unit
 
 # 5-fold CV on train.jsonl (157 items labelled relevant with a jurisdiction) at the commit that
-# added the ranker: ranker 0.847, rules 0.822. Raise when it improves, never lower quietly.
-FLOOR_CV_ACCURACY = 0.84
+# added the ranker: ranker 0.860, rules 0.834 (find_places given the item's URL; other fold seeds
+# give 0.841-0.860). Raise when it improves, never lower quietly.
+FLOOR_CV_ACCURACY = 0.85
 
 
 @pytest.fixture(scope="module")
@@ -113,7 +114,7 @@ def test_ranker_keeps_the_fixture_jurisdictions(case: dict[str, Any]) -> None:
     """The project's own sentences name the same jurisdiction with the ranker as with the rules."""
     gaz = load_gazetteer()
     doc = analyse(title=case.get("title", ""), text=case["text"], url=case.get("url", ""))
-    finding = find_places(doc, gaz, case.get("home_state"))
+    finding = find_places(doc, gaz, case.get("home_state"), url=case.get("url", ""))
     main = choose_jurisdiction(doc, finding, gaz.states_by_code, ranker=load_default_ranker()).main
     expect = case["expect"]
     assert main is not None, case["why"]
