@@ -40,7 +40,8 @@ _IMMIGRATION_RE = re.compile(
 )
 _STATE_GOV_RE = re.compile(
     r"\bgov\.|\b(?:governor|legislature|general assembly|attorney general|state law|statewide|sanctuary state"
-    r"|state agencies|executive order|state['’]s \d+ counties|all \d+ counties|all (?:of )?the state['’]s)\b",
+    r"|state agencies|executive order|state['’]s \d+ counties|all \d+ counties|all (?:of )?the state['’]s"
+    r"|state senate|state house|(?:senate|house|assembly) (?:committee|panel|judiciary)|[sh]\.?b\.? ?\d+)\b",
     re.IGNORECASE,
 )
 _STATEWIDE_HEADLINE_RE = re.compile(r"\b(?:all|every) (?:\w+ ){0,2}(?:sheriffs|counties)\b", re.IGNORECASE)

@@ -27,9 +27,9 @@ from pipeline.tagging.ranker import (
 pytestmark = pytest.mark.unit
 
 # 5-fold CV on train.jsonl (157 items labelled relevant with a jurisdiction) at the commit that
-# added the ranker: ranker 0.860, rules 0.834 (find_places given the item's URL; other fold seeds
-# give 0.841-0.860). Raise when it improves, never lower quietly.
-FLOOR_CV_ACCURACY = 0.85
+# added the ranker: ranker 0.866, rules 0.841 (find_places given the item's URL; other fold seeds
+# give 0.847-0.866). Raise when it improves, never lower quietly.
+FLOOR_CV_ACCURACY = 0.86
 
 
 @pytest.fixture(scope="module")
@@ -74,24 +74,27 @@ def test_a_model_of_another_format_is_refused_with_its_name() -> None:
     ("text", "name", "state"),
     [
         (
-            "Sheriff ends jail deal with ICE\nThe Pima County Sheriff said Tuesday the county jail in Tucson "
-            "will stop holding detainees for ICE. Tucson police were not part of the agreement.",
-            "Pima County",
-            "AZ",
-        ),
-        (
             "Council votes on sanctuary rule\nThe Evanston City Council voted 7-2 on Monday to bar city "
             "staff from helping ICE. The mayor of Evanston, Illinois, signed the ordinance.",
             "Evanston",
             "IL",
         ),
+        (
+            "Senate panel advances Ohio sanctuary ban\nCOLUMBUS — An Ohio Senate committee on Wednesday "
+            "approved a bill that would bar cities such as Columbus and Cleveland from limiting cooperation "
+            "with ICE. The bill, SB 52, now goes to the full Senate.",
+            "Ohio",
+            "OH",
+        ),
     ],
 )
-def test_ranked_choice_names_the_acting_government(text: str, name: str, state: str) -> None:
+@pytest.mark.parametrize("learned", [False, True], ids=["rules", "ranker"])
+def test_choice_names_the_acting_government(text: str, name: str, state: str, learned: bool) -> None:
     gaz = load_gazetteer()
     doc = analyse(title="", text=text)
     finding = find_places(doc, gaz)
-    choice = choose_jurisdiction(doc, finding, gaz.states_by_code, ranker=load_default_ranker())
+    ranker = load_default_ranker() if learned else None
+    choice = choose_jurisdiction(doc, finding, gaz.states_by_code, ranker=ranker)
     assert choice.main is not None
     assert (choice.main.name, choice.main.state) == (name, state)
 
@@ -121,3 +124,26 @@ def test_ranker_keeps_the_fixture_jurisdictions(case: dict[str, Any]) -> None:
     assert (main.name, main.state) == (expect["jurisdiction"], expect.get("state", main.state)), case["why"]
     if "type" in expect:
         assert main.type == expect["type"], case["why"]
+
+
+PIMA = (
+    "Sheriff ends jail deal with ICE\nThe Pima County Sheriff said Tuesday the county jail in Tucson will "
+    "stop holding detainees for ICE. Tucson police were not part of the agreement."
+)
+
+
+def test_ranker_keeps_the_county_the_rules_give_to_its_seat() -> None:
+    """Error class (a) of issue 12: the rules score Tucson (named twice, once with its police)
+    above the county whose sheriff acts; the ranker weighs "sheriff" and "jail" for the county."""
+    gaz = load_gazetteer()
+    doc = analyse(title="", text=PIMA)
+    finding = find_places(doc, gaz)
+    by_rules = choose_jurisdiction(doc, finding, gaz.states_by_code).main
+    ranked = choose_jurisdiction(doc, finding, gaz.states_by_code, ranker=load_default_ranker()).main
+    assert by_rules is not None and ranked is not None
+    assert (by_rules.name, ranked.name, ranked.type, ranked.state) == (
+        "Tucson",
+        "Pima County",
+        "county",
+        "AZ",
+    )
