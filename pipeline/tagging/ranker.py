@@ -353,7 +353,8 @@ def cross_validate(examples: Sequence[_Example], c_value: float, seed: int) -> f
 
 def fit_jurisdiction_ranker(items: Sequence[Mapping[str, Any]], *, seed: int) -> JurisdictionRanker:
     """Choose C by k-fold CV on ``items`` (parsed train.jsonl lines), fit on all of them, and record
-    the CV accuracy of the ranker and of the rule resolver in ``meta``."""
+    in ``meta`` the CV accuracy of the ranker and of the rule resolver, and the items' SHA-256 (of
+    their canonical JSON, one per line; ``train_file`` adds the file's own)."""
     examples = _examples(items)
     if not examples:
         raise ValueError("fit_jurisdiction_ranker: no item is labelled relevant with a jurisdiction")
@@ -361,7 +362,9 @@ def fit_jurisdiction_ranker(items: Sequence[Mapping[str, Any]], *, seed: int) ->
     best_c = max(C_GRID, key=lambda c: (round(by_c[c], 9), -c))  # ties: the stronger regularisation
     ranker = _fit(examples, best_c, seed)
     n = len(examples)
+    canonical = "\n".join(json.dumps(item, sort_keys=True, ensure_ascii=False) for item in items)
     ranker.meta = {
+        "items_sha256": hashlib.sha256(canonical.encode("utf-8")).hexdigest(),
         "seed": seed,
         "C": best_c,
         "folds": FOLDS,
