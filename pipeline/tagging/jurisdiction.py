@@ -5,19 +5,26 @@ first sentences, government cues ("City of X", "X City Council", "X County Sheri
 County", "Mayor of X"), sentences about immigration enforcement, and frequency. Datelines count little
 (the reporter's location). A state is a candidate only when its own government acts (governor,
 legislature, attorney general, state law, "all N counties", "<State> sheriffs").
+
+Those hand-set weights are today's rule resolver. Each candidate also keeps the signals its score was
+made of (``Candidate.signals``); a learned ``JurisdictionRanker`` (pipeline/tagging/ranker.py) can
+order the candidates from them instead.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from pipeline.tagging.document import Document
 from pipeline.tagging.gazetteer import Place, norm
 from pipeline.tagging.mentions import Mention
 from pipeline.tagging.places import PlaceFinding
-from pipeline.tagging.scan import StartScan, caseless_probe_ok, sentence_hits
 from pipeline.tagging.types import Jurisdiction
+
+if TYPE_CHECKING:  # the ranker module imports Candidate from here
+    from pipeline.tagging.ranker import JurisdictionRanker
 
 _COUNTY_GOV_AFTER_RE = re.compile(
     r"(?:['’]s?)?\s+(?:sheriff|sheriff['’]s|board|commission|commissioners|supervisors|jail|detention|government"
@@ -33,31 +40,9 @@ _IMMIGRATION_RE = re.compile(
 )
 _STATE_GOV_RE = re.compile(
     r"\bgov\.|\b(?:governor|legislature|general assembly|attorney general|state law|statewide|sanctuary state"
-    r"|state agencies|executive order|state['’]s \d+ counties|all \d+ counties|all (?:of )?the state['’]s)\b",
+    r"|state agencies|executive order|state['’]s \d+ counties|all \d+ counties|all (?:of )?the state['’]s"
+    r"|state senate|state house|(?:senate|house|assembly) (?:committee|panel|judiciary)|[sh]\.?b\.? ?\d+)\b",
     re.IGNORECASE,
-)
-# The same two, found in the whole text from the words their matches start with.
-_IMMIGRATION = StartScan(
-    _IMMIGRATION_RE.pattern,
-    ("ice", "287", "detainer", "sanctuary", "immigra", "deport", "homeland security"),
-    boundary=False,
-    indexed=True,
-)
-_STATE_GOV = StartScan(
-    _STATE_GOV_RE.pattern,
-    (
-        "gov",
-        "legislature",
-        "general assembly",
-        "attorney general",
-        "state",
-        "sanctuary state",
-        "executive order",
-        "all ",
-    ),
-    boundary=False,
-    indexed=True,
-    flags=re.IGNORECASE,
 )
 _STATEWIDE_HEADLINE_RE = re.compile(r"\b(?:all|every) (?:\w+ ){0,2}(?:sheriffs|counties)\b", re.IGNORECASE)
 
@@ -83,6 +68,8 @@ class Candidate:
     score: float = 0.0
     evidence: str = ""
     town: bool = False
+    # What the score was made of (mention counts, headline, government cues, ...): the ranker's input.
+    signals: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(kw_only=True)
@@ -95,37 +82,24 @@ class JurisdictionResult:
 
 class _Topics:
     """Per sentence, computed once per item: does it name immigration enforcement, and a state
-    government acting (the same answers as searching each sentence alone)."""
+    government acting."""
 
     def __init__(self, doc: Document) -> None:
         self.doc = doc
-        self._bounds = [(s.start, s.end) for s in doc.sentences]
-        self._immigration: list[bool] | None = None
-        self._state_gov: list[bool] | None = None
+        self._immigration: dict[int, bool] = {}
+        self._state_gov: dict[int, bool] = {}
 
     def immigration(self, index: int) -> bool:
-        if self._immigration is None:
-            doc = self.doc
-            hits: list[bool | None] = [None] * len(self._bounds)
-            if len(doc.lower) == len(doc.text):
-                hits = sentence_hits(self._bounds, (m.span() for m in _IMMIGRATION.finditer(doc.lower)))
-            self._immigration = [
-                bool(_IMMIGRATION_RE.search(doc.lower, start, end)) if hit is None else hit
-                for hit, (start, end) in zip(hits, self._bounds, strict=True)
-            ]
+        if index not in self._immigration:
+            sentence = self.doc.sentences[index]
+            self._immigration[index] = bool(
+                _IMMIGRATION_RE.search(self.doc.lower, sentence.start, sentence.end)
+            )
         return self._immigration[index]
 
     def state_gov(self, index: int) -> bool:
-        if self._state_gov is None:
-            doc = self.doc
-            hits: list[bool | None] = [None] * len(self._bounds)
-            if caseless_probe_ok(doc.text, doc.lower):
-                found = _STATE_GOV.finditer(doc.text, probe=doc.lower)
-                hits = sentence_hits(self._bounds, (m.span() for m in found))
-            self._state_gov = [
-                bool(_STATE_GOV_RE.search(sentence.text)) if hit is None else hit
-                for hit, sentence in zip(hits, doc.sentences, strict=True)
-            ]
+        if index not in self._state_gov:
+            self._state_gov[index] = bool(_STATE_GOV_RE.search(self.doc.sentences[index].text))
         return self._state_gov[index]
 
     def state_action(self, index: int) -> bool:
@@ -155,6 +129,7 @@ def _score_local(doc: Document, cand: Candidate, topics: _Topics) -> None:
     score = min(SCORE_MENTION_CAP, SCORE_MENTION * len(cand.mentions))
     gov = topic = 0.0
     headline = lead = False
+    datelines = suburbs = 0
     best_span, best_weight = "", -1.0
     first_sentences = {id(s) for s in doc.sentences[:3] if not s.is_headline}
     for m in cand.mentions:
@@ -162,8 +137,10 @@ def _score_local(doc: Document, cand: Candidate, topics: _Topics) -> None:
         sentence = doc.sentences[index]
         weight = 0.0
         if "dateline" in m.cues:
+            datelines += 1
             score -= 0.5  # the reporter's location: often the actor itself, often just a nearby seat
         if _SUBURB_AFTER_RE.match(doc.text[m.end : m.end + 10]):
+            suburbs += 1
             continue  # "this Phoenix suburb": the place named is context, not the actor
         if doc.in_headline(m.start):
             headline = True
@@ -183,6 +160,7 @@ def _score_local(doc: Document, cand: Candidate, topics: _Topics) -> None:
     score += min(gov, SCORE_GOV_CAP) + min(topic, SCORE_TOPIC_CAP)
     score += SCORE_HEADLINE if headline else 0.0
     score += SCORE_LEAD if lead else 0.0
+    named = None
     if doc.url_words:
         if cand.place.kind == "county":
             base = norm(cand.place.name.removesuffix(" County"))
@@ -193,12 +171,23 @@ def _score_local(doc: Document, cand: Candidate, topics: _Topics) -> None:
             score += SCORE_URL
     cand.score = score
     cand.evidence = best_span
+    cand.signals = {
+        "mentions": float(len(cand.mentions)),
+        "headline": float(headline),
+        "lead": float(lead),
+        "gov": gov / SCORE_GOV,
+        "topic": topic / SCORE_TOPIC,
+        "url": float(named is not None),
+        "dateline": float(datelines),
+        "suburb": float(suburbs),
+    }
 
 
 def _score_state(doc: Document, cand: Candidate, topics: _Topics) -> None:
     score = 0.0
     gov = 0.0
     best_span = ""
+    headline = statewide = False
     for m in cand.mentions:
         index = doc.sentence_index(m.start)
         sentence = doc.sentences[index]
@@ -207,11 +196,19 @@ def _score_state(doc: Document, cand: Candidate, topics: _Topics) -> None:
             gov += SCORE_GOV
             best_span = best_span or sentence.text.strip()
         if doc.in_headline(m.start):
+            headline = True
             score += SCORE_HEADLINE
             if _STATEWIDE_HEADLINE_RE.search(doc.headline):
+                statewide = True
                 score += SCORE_STATEWIDE
                 best_span = sentence.text.strip()
     cand.score = score + min(gov, SCORE_GOV_CAP)
+    cand.signals = {
+        "mentions": float(len(cand.mentions)),
+        "headline": float(headline),
+        "gov": gov / SCORE_GOV,
+        "statewide": float(statewide),
+    }
     cand.evidence = best_span or (
         doc.sentence_at(cand.mentions[0].start).text.strip() if cand.mentions else ""
     )
@@ -235,11 +232,28 @@ def _implicit_state(
             span = span or sentence.text.strip()
     if gov <= 0:
         return None
-    return Candidate(place=place, score=min(gov, SCORE_GOV_CAP), evidence=span)
+    signals = {"gov": gov / SCORE_GOV, "implicit": 1.0}
+    return Candidate(place=place, score=min(gov, SCORE_GOV_CAP), evidence=span, signals=signals)
 
 
-def choose_jurisdiction(doc: Document, finding: PlaceFinding, states: dict[str, Place]) -> JurisdictionResult:
-    """Main jurisdiction, the others (by salience) and the sentence that names the main one."""
+def eligible(cand: Candidate) -> bool:
+    """Whether a candidate may be the jurisdiction: any place or county, a state only when its own
+    government acts (else "Texas" in "Houston, Texas" would compete)."""
+    return cand.place.kind != "state" or cand.score >= SCORE_GOV
+
+
+def choose_jurisdiction(
+    doc: Document,
+    finding: PlaceFinding,
+    states: dict[str, Place],
+    ranker: JurisdictionRanker | None = None,
+) -> JurisdictionResult:
+    """Main jurisdiction, the others (by salience) and the sentence that names the main one.
+
+    Without ``ranker`` the hand-set scores decide. With one, its top candidate is the jurisdiction,
+    even a state the rules hold back ("Kentucky" when a Senate committee acts, "Montana" when only
+    the state is named), so an item naming only a state gets one; the others stay the eligible
+    candidates, by learned score."""
     by_key: dict[str, Candidate] = {}
     for m in finding.mentions:
         if m.resolved is None or "qualifier" in m.cues:
@@ -260,9 +274,10 @@ def choose_jurisdiction(doc: Document, finding: PlaceFinding, states: dict[str, 
         by_key.values(),
         key=lambda c: (-c.score, c.mentions[0].start if c.mentions else 10**9),
     )
-    locals_ = [c for c in ranked if c.place.kind != "state"]
-    state_cands = [c for c in ranked if c.place.kind == "state" and c.score >= SCORE_GOV]
-    pool = sorted(locals_ + state_cands, key=lambda c: -c.score)
+    pool = sorted((c for c in ranked if eligible(c)), key=lambda c: -c.score)
+    if ranker is not None and ranked:
+        learned = ranker.rank(doc, finding, ranked)
+        pool = [learned[0], *(c for c in learned[1:] if eligible(c))]
     if not pool:
         return JurisdictionResult(main=None, others=[], evidence="", candidates=ranked)
     main = pool[0]

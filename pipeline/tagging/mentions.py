@@ -1,5 +1,6 @@
-"""Place mentions with fixed shapes: datelines, "X County" / "A, B and C Counties" / "County of X",
-and the state qualifier right after a place (", Calif." / ", CA" / " (Texas)")."""
+"""Where a text names a place: datelines, "X County" / "A, B and C Counties" / "County of X", runs of
+capitalised words looked up in the gazetteer ("Nashville City Council", "St. Paul"), and the state
+qualifier right after a place (", Calif." / ", CA" / " (Texas)")."""
 
 from __future__ import annotations
 
@@ -8,27 +9,24 @@ from dataclasses import dataclass, field
 
 from pipeline.tagging.document import Document
 from pipeline.tagging.gazetteer import AP_STATE_ABBREVIATIONS, Gazetteer, Place, norm
-from pipeline.tagging.scan import StartScan
+from pipeline.tagging.placewords import CONNECTORS, GOV_AFTER
 
-# \b(?:County|...)\b and \b[Cc]ounty of (...), scanned from the words they start with.
-_COUNTY_SUFFIX = StartScan(
-    r"(?:County|COUNTY|Parish|PARISH|Borough|BOROUGH|Counties|COUNTIES|Parishes)\b",
-    ("Count", "COUNT", "Parish", "PARISH", "Borough", "BOROUGH"),
+_COUNTY_SUFFIX_RE = re.compile(
+    r"\b(?:County|COUNTY|Parish|PARISH|Borough|BOROUGH|Census Area|Counties|COUNTIES|Parishes"
+    r"|county|counties|parish)\b"
 )
-_COUNTY_OF = StartScan(
-    r"[Cc]ounty of ((?:[A-Z][A-Za-z'’.\-]*)(?: [A-Z][A-Za-z'’.\-]*){0,3})", ("County of ", "county of ")
-)
+_COUNTY_OF_RE = re.compile(r"\b[Cc]ounty of ((?:[A-Z][A-Za-z'’.\-]*)(?: [A-Z][A-Za-z'’.\-]*){0,3})")
 _DATELINE_RE = re.compile(
     r"^\(?(?:[^\n:]{0,60}:\s+)?(?:[A-Z][a-z]{2,8}\.? \d{1,2}, \d{4},\s*)?"
     r"(?P<place>[A-Z][A-Za-z.'’\- ]{1,40}?)(?:,\s*(?P<state>[A-Z][A-Za-z. ]{1,20}?))?\)?\s*"
     r"(?:\([^)\n]{1,40}\)\s*)?(?:[—–]|--| - )"
 )
-_HEAD_WORD_RE = re.compile(r"[A-Za-z][A-Za-z'’.\-]*")
+_HEAD_WORD_RE = re.compile(r"[^\W\d_][\w'’.\-]*")  # "Doña", "O'Brien", "Miami-Dade", "St."
 _COUNTY_LIST_RE = re.compile(
-    r"((?:[A-Z][A-Za-z'’.\-]*(?: [A-Z][A-Za-z'’.\-]*)?(?:,\s+|\s+and\s+|\s*&\s*|,\s+and\s+))+"
-    r"[A-Z][A-Za-z'’.\-]*(?: [A-Z][A-Za-z'’.\-]*)?)\s+$"
+    r"((?:[A-Z][\w'’.\-]*(?: [A-Z][\w'’.\-]*)?(?:,\s+|\s+and\s+|\s*&\s*|,\s+and\s+))+"
+    r"[A-Z][\w'’.\-]*(?: [A-Z][\w'’.\-]*)?)\s+$"
 )
-_LIST_ITEM_RE = re.compile(r"[A-Z][A-Za-z'’.\-]*(?: [A-Z][A-Za-z'’.\-]*)?")
+_LIST_ITEM_RE = re.compile(r"[A-Z][\w'’.\-]*(?: [A-Z][\w'’.\-]*)?")
 _QUALIFIER_RE = re.compile(r",?\s*\(?((?:[A-Z][A-Za-z]*\.?(?:[A-Za-z]\.)*)(?:\s+[A-Z][A-Za-z]*\.?){0,2})")
 
 
@@ -135,72 +133,85 @@ def find_datelines(doc: Document, gaz: Gazetteer, mentions: list[Mention]) -> No
         )
 
 
-_HEAD_SEPARATOR_RE = re.compile(r"[^A-Za-z'’.\-]")
-_LAST_WORDS_WINDOW = 48
+def _county_list(
+    doc: Document, gaz: Gazetteer, match: re.Match[str], single: str, mentions: list[Mention]
+) -> int | None:
+    """ "Denton, Hays and Williamson Counties" (or "Riverside and San Bernardino county sheriffs"):
+    walk back over the list; the start of the list when at least one item is a county."""
+    head = doc.text[max(0, match.start() - 160) : match.start()]
+    list_match = _COUNTY_LIST_RE.search(head)
+    if not list_match:
+        return None
+    base = match.start() - len(head) + list_match.start(1)
+    found_any = False
+    for item in _LIST_ITEM_RE.finditer(list_match.group(1)):
+        name = f"{item.group()} {single}"
+        found = gaz.counties(name)
+        if found and norm(item.group()) not in gaz.states_by_name:
+            found_any = True
+            start = base + item.start()
+            mentions.append(
+                Mention(
+                    start=start,
+                    end=start + len(item.group()),
+                    surface=name,
+                    kind="county",
+                    candidates=found,
+                    strength=3.0,
+                    cues={"list"},
+                )
+            )
+    return base if found_any else None
 
 
-def _last_words(head: str, count: int) -> list[re.Match[str]]:
-    """The words of ``head`` as ``_HEAD_WORD_RE.finditer(head)`` finds them, at least the last
-    ``count`` (all of them when there are fewer). Scanning starts just after a separator, where a
-    scan from the start is between words too, so the words found are the same."""
-    window = _LAST_WORDS_WINDOW
-    while True:
-        start = max(0, len(head) - window)
-        if start > 0:
-            separator = _HEAD_SEPARATOR_RE.search(head, start - 1)
-            start = separator.end() if separator else len(head)
-        words = list(_HEAD_WORD_RE.finditer(head, start))
-        if len(words) >= count or start == 0:
-            return words
-        window *= 2
+def _county_names(words: list[str]) -> list[tuple[int, str]]:
+    """Names to look up before "County", longest first, as (words used, name): "Prince George's"
+    as written before "Prince George", and "Nashville-Davidson" also as "Davidson"."""
+    out: list[tuple[int, str]] = []
+    for size in range(len(words), 0, -1):
+        chunk = words[-size:]
+        out.append((size, " ".join(chunk)))
+        stripped = strip_token(chunk[-1])
+        if stripped != chunk[-1]:
+            out.append((size, " ".join([*chunk[:-1], stripped])))
+    if "-" in words[-1]:
+        out.append((0, strip_token(words[-1].rsplit("-", 1)[1])))
+    return out
 
 
 def find_counties(
     doc: Document, gaz: Gazetteer, mentions: list[Mention], taken: list[tuple[int, int]]
 ) -> None:
     text = doc.text
-    for match in _COUNTY_SUFFIX.finditer(text):
-        suffix = match.group().capitalize()
-        head = text[max(0, match.start() - 160) : match.start()]
-        if suffix in ("Counties", "Parishes"):
-            single = "County" if suffix == "Counties" else "Parish"
-            # "Denton, Hays, Henderson ... and Williamson Counties": walk back over the list.
-            tail = head
-            list_match = _COUNTY_LIST_RE.search(tail)
-            if not list_match:
+    for match in _COUNTY_SUFFIX_RE.finditer(text):
+        suffix = match.group().title()
+        lowercase = match.group().islower()  # "the Riverside county jail": only after a capital
+        if suffix in ("Counties", "Parishes") or (lowercase and suffix == "County"):
+            single = "Parish" if suffix == "Parishes" else "County"
+            base = _county_list(doc, gaz, match, single, mentions)
+            if base is not None:
+                taken.append((base, match.end()))
                 continue
-            base = match.start() - len(head) + list_match.start(1)
-            for item in _LIST_ITEM_RE.finditer(list_match.group(1)):
-                name = f"{item.group()} {single}"
-                found = gaz.counties(name)
-                if found:
-                    start = base + item.start()
-                    mentions.append(
-                        Mention(
-                            start=start,
-                            end=start + len(item.group()),
-                            surface=name,
-                            kind="county",
-                            candidates=found,
-                            strength=3.0,
-                            cues={"list"},
-                        )
-                    )
-            taken.append((base, match.end()))
-            continue
-        words = _last_words(head, 4)[-4:]
+            if suffix != "County":
+                continue
+        head = text[max(0, match.start() - 160) : match.start()]
+        words = list(_HEAD_WORD_RE.finditer(head))[-4:]
         # "X Y County": the name's words end just before the suffix, one space apart.
         if not words or head[words[-1].end() :] != " ":
             continue
         spaced = 1  # the last `spaced` words are one space apart
         while spaced < len(words) and head[words[-spaced - 1].end() : words[-spaced].start()] == " ":
             spaced += 1
-        names = [w.group() for w in words]
-        names[-1] = strip_token(names[-1])
-        for size in range(spaced, 0, -1):
-            found = gaz.counties(" ".join(names[-size:]) + " " + suffix)
+        words = words[-spaced:]
+        for size, name in _county_names([w.group() for w in words]):
+            first = words[-size] if size else words[-1]
+            if lowercase and (not first.group()[:1].isupper() or norm(name) in gaz.states_by_name):
+                continue
+            found = gaz.counties(f"{name} {suffix}")
             if found:
-                start = match.start() - len(head) + words[-size].start()
+                start = match.start() - len(head) + first.start()
+                if size == 0:  # the part after the hyphen
+                    start += first.group().rindex("-") + 1
                 mentions.append(
                     Mention(
                         start=start,
@@ -213,7 +224,7 @@ def find_counties(
                 )
                 taken.append((start, match.end()))
                 break
-    for match in _COUNTY_OF.finditer(text):
+    for match in _COUNTY_OF_RE.finditer(text):
         names = match.group(1).split()
         for size in range(len(names), 0, -1):
             name = " ".join(names[:size])
@@ -233,3 +244,91 @@ def find_counties(
                 )
                 taken.append((match.start(), end))
                 break
+
+
+# --- capitalised runs ---------------------------------------------------------------------------
+
+_CAP_WORD = r"[A-Z][A-Za-z'’\-]*(?:\.(?:[A-Za-z]\.)*)?"
+_CAP_RUN_RE = re.compile(rf"{_CAP_WORD}(?: (?:(?:of|de|del|la|las|los|le|du|upon|on) )?{_CAP_WORD})*")
+# Abbreviations that end in a period without ending the sentence ("St. Paul").
+_RUN_KEEPS = ("st.", "ft.", "mt.")
+
+
+def _split_run(match: re.Match[str]) -> list[list[tuple[int, int, str]]]:
+    """A capitalised run's words (with "of", "de", "la" ... inside) as (start, end, word), cut after
+    a sentence-final period."""
+    runs: list[list[tuple[int, int, str]]] = []
+    current: list[tuple[int, int, str]] = []
+    start = match.start()
+    for token in match.group().split(" "):  # a run's words are one space apart
+        end = start + len(token)
+        current.append((start, end, token))
+        if token.endswith(".") and token.count(".") == 1 and norm(token) not in _RUN_KEEPS:
+            runs.append(current)
+            current = []
+        start = end + 1
+    if current:
+        runs.append(current)
+    return runs
+
+
+def _run_mentions(run: list[tuple[int, int, str]], gaz: Gazetteer) -> list[Mention]:
+    """The gazetteer names in one run, longest first from each word."""
+    plain = [norm(w) for _, _, w in run]
+    stripped = [norm(strip_token(w)) for _, _, w in run]
+    found: list[Mention] = []
+    i = 0
+    while i < len(run):
+        longest = gaz.first_words.get(stripped[i] if i == len(run) - 1 else plain[i], 0)
+        if not longest and i < len(run) - 1:
+            longest = 1 if stripped[i] in gaz.first_words else 0
+        if plain[i] in CONNECTORS or not longest:
+            i += 1
+            continue
+        hit: tuple[int, str, tuple[Place, ...]] | None = None
+        for size in range(min(longest, len(run) - i), 0, -1):
+            key = " ".join([*plain[i : i + size - 1], stripped[i + size - 1]])
+            if key in gaz.states_by_name:
+                hit = (size, "state", (gaz.states_by_name[key],))
+                break
+            places = gaz.places_by_name.get(key)
+            if places:
+                hit = (size, "place", places)
+                break
+        if hit is None:
+            i += 1
+            continue
+        if hit[1] == "place" and hit[0] > 1 and stripped[i + hit[0] - 1] == "city":
+            # "Boulder City Council" is Boulder's council unless "X City" is the bigger place.
+            shorter = gaz.places_by_name.get(" ".join(plain[i : i + hit[0] - 1]))
+            following = stripped[i + hit[0]] if i + hit[0] < len(run) else ""
+            if shorter and following in GOV_AFTER and shorter[0].population > hit[2][0].population:
+                hit = (hit[0] - 1, "place", shorter)
+        size, kind, candidates = hit
+        surface = strip_token(" ".join(w for _, _, w in run[i : i + size]))
+        prev = stripped[i - 1] if i > 0 else ""
+        nxt = stripped[i + size] if i + size < len(run) else ""
+        start = run[i][0]
+        found.append(
+            Mention(
+                start=start,
+                end=start + len(surface),
+                surface=surface,
+                kind=kind,
+                candidates=candidates,
+                cues={f"prev:{prev}", f"next:{nxt}"},
+                prev_word=prev,
+                next_word=nxt,
+            )
+        )
+        i += size
+    return found
+
+
+def find_runs(doc: Document, gaz: Gazetteer, mentions: list[Mention], taken: list[tuple[int, int]]) -> None:
+    """Place and state names in runs of capitalised words, outside the spans already ``taken``."""
+    for match in _CAP_RUN_RE.finditer(doc.text):
+        for run in _split_run(match):
+            for mention in _run_mentions(run, gaz):
+                if not overlaps(taken, mention.start, mention.end):
+                    mentions.append(mention)

@@ -14,15 +14,14 @@ import math
 import re
 from collections import defaultdict
 from dataclasses import dataclass
-from functools import lru_cache
 
-from pipeline.tagging import literals
 from pipeline.tagging.document import Document
 from pipeline.tagging.gazetteer import STATE_DEMONYMS, Gazetteer, Place, norm
 from pipeline.tagging.mentions import (
     Mention,
     find_counties,
     find_datelines,
+    find_runs,
     overlaps,
     qualifier_after,
 )
@@ -35,7 +34,6 @@ from pipeline.tagging.placewords import (
     PERSON_TITLES,
     STATE_GOV_AFTER,
 )
-from pipeline.tagging.runs import find_runs
 
 
 @dataclass(kw_only=True)
@@ -45,14 +43,8 @@ class PlaceFinding:
 
 
 def _is_titlecase_line(doc: Document, offset: int) -> bool:
-    sentence = doc.sentence_at(offset)
-    return _titlecase(sentence.text)
-
-
-@lru_cache(maxsize=4096)
-def _titlecase(text: str) -> bool:
-    sentence_text = text
-    words = [w for w in sentence_text.split() if w[:1].isalpha()]
+    """Whether the sentence at ``offset`` is a headline-style line ("Sheriff Ends ICE Deal")."""
+    words = [w for w in doc.sentence_at(offset).text.split() if w[:1].isalpha()]
     if len(words) < 3:
         return False
     caps = sum(1 for w in words if w[0].isupper())
@@ -95,8 +87,7 @@ def _support(doc: Document, m: Mention, surnames: set[str], ctx: dict[str, float
     strength = 0.0
     if m.qualifier:
         strength += 3.0
-    # "of" is in every match of _GOV_OF_BEFORE_RE: a substring test skips most regex scans.
-    if "of" in before and _GOV_OF_BEFORE_RE.search(before):
+    if _GOV_OF_BEFORE_RE.search(before):
         strength += 3.0
         m.cues.add("gov")
         if _TOWN_OF_BEFORE_RE.search(before):
@@ -131,19 +122,13 @@ def _support(doc: Document, m: Mention, surnames: set[str], ctx: dict[str, float
     return strength
 
 
-_DEMONYM_HINT_RE = re.compile(r"(?:ans|ers|ites|ns|ers)\b")
-literals.register(STATE_DEMONYMS)
-
-
 def _demonym_context(lower: str) -> dict[str, float]:
     """States named through their residents ("Nebraskans", "New Jerseyans")."""
     ctx: dict[str, float] = {}
-    found = literals.present(lower)
-    if found.isdisjoint(STATE_DEMONYMS) or not _DEMONYM_HINT_RE.search(lower):
-        return ctx
     for demonym, state in STATE_DEMONYMS.items():
-        if demonym in found:
-            ctx[state] = ctx.get(state, 0.0) + lower.count(demonym)
+        count = lower.count(demonym)
+        if count:
+            ctx[state] = ctx.get(state, 0.0) + count
     return ctx
 
 
@@ -154,7 +139,6 @@ _REGIONS = (
     ("bay area", "CA"),
     ("upstate new york", "NY"),
 )
-literals.register(region for region, _state in _REGIONS)
 
 
 def _state_context(
@@ -167,9 +151,8 @@ def _state_context(
             ctx[m.qualifier] += 0.5
         if m.kind == "state" and m.strength > 0 and "qualifier" not in m.cues:
             ctx[m.candidates[0].state] += 1.0
-    found = literals.present(lower)
     for region, state in _REGIONS:
-        if region in found:
+        if region in lower:
             ctx[state] += 1.0
     if home_state:
         ctx[home_state.upper()] += 0.5
@@ -181,7 +164,6 @@ def _score(
     m: Mention,
     ctx: dict[str, float],
     local: dict[str, float],
-    gaz: Gazetteer,
     home_state: str | None,
 ) -> float:
     score = 0.0
@@ -190,9 +172,8 @@ def _score(
     score += 3.0 * math.log1p(ctx.get(place.state, 0.0)) + local.get(place.state, 0.0)
     if home_state and place.state == home_state.upper():
         score += 1.0
-    if place.kind == "place":
-        return score + 1.2 * math.log10(place.population + 10)
-    return score + 0.6 * math.log10(gaz.state_population.get(place.state, 0) + 10)
+    # Population is the last prior: Knox County is Tennessee's (Knoxville) unless the text says otherwise.
+    return score + 1.2 * math.log10(place.population + 10)
 
 
 def _local_states(doc: Document, m: Mention, states: list[Mention]) -> dict[str, float]:
@@ -209,14 +190,49 @@ def _local_states(doc: Document, m: Mention, states: list[Mention]) -> dict[str,
     return out
 
 
-def find_places(doc: Document, gaz: Gazetteer, home_state: str | None = None) -> PlaceFinding:
-    """Every place, county and state mention with its resolved gazetteer entry (``resolved``)."""
+_SHERIFF_WORDS = frozenset({"sheriff", "sheriffs", "sheriff's"})
+_STATE_HOST_RE = re.compile(r"^(?:www\.)?(?:aclu-?)?([a-z]{2})\.(?:com|org|gov|us)$")
+
+
+def url_state_cues(url: str, gaz: Gazetteer) -> dict[str, float]:
+    """States a source's web address names: "nj.com", "acluofnorthcarolina.org", "oregonlive.com".
+    "washington" is left out: washingtonpost.com and the like are national outlets."""
+    host = url.split("://", 1)[-1].split("/", 1)[0].lower()
+    cues: dict[str, float] = {}
+    code = _STATE_HOST_RE.match(host)
+    if code and code.group(1).upper() in gaz.states_by_code:
+        cues[code.group(1).upper()] = 1.0
+    squeezed = host.replace("-", "")
+    for name in sorted(gaz.states_by_name, key=len, reverse=True):
+        joined = name.replace(" ", "")
+        if joined != "washington" and joined in squeezed:
+            cues[gaz.states_by_name[name].state] = 1.0
+            squeezed = squeezed.replace(joined, "|")  # "westvirginia" is not also "virginia"
+    return cues
+
+
+def _sheriff_counties(gaz: Gazetteer, mentions: list[Mention]) -> None:
+    """ "Sheboygan Sheriff", "Maricopa sheriff's deputies": the county's sheriff, not the town's."""
+    for m in mentions:
+        if m.kind == "place" and m.next_word in _SHERIFF_WORDS:
+            counties = gaz.counties(f"{m.surface} County")
+            if counties:
+                m.kind, m.candidates, m.surface = "county", counties, f"{m.surface} County"
+                m.strength = 3.0
+                m.cues.add("gov")
+
+
+def find_places(doc: Document, gaz: Gazetteer, home_state: str | None = None, url: str = "") -> PlaceFinding:
+    """Every place, county and state mention with its resolved gazetteer entry (``resolved``).
+
+    ``url`` is the item's address: its host may name a state ("nj.com")."""
     mentions: list[Mention] = []
     find_datelines(doc, gaz, mentions)
     taken = [(m.start, m.end) for m in mentions]
     find_counties(doc, gaz, mentions, taken)
     taken = [(m.start, m.end) for m in mentions]
     find_runs(doc, gaz, mentions, taken)
+    _sheriff_counties(gaz, mentions)
     for m in mentions:
         if m.qualifier is None and "dateline" not in m.cues and m.kind != "state":
             m.qualifier, _ = qualifier_after(doc, m.end, gaz)
@@ -246,15 +262,20 @@ def find_places(doc: Document, gaz: Gazetteer, home_state: str | None = None) ->
         or m.strength >= 1.5
     ]
     ctx = _state_context(doc, demonyms, kept, home_state)
+    for state, weight in url_state_cues(url, gaz).items():
+        ctx[state] = ctx.get(state, 0.0) + weight
     for m in kept:
         if len(m.candidates) == 1 and m.kind != "state":
             ctx[m.candidates[0].state] = ctx.get(m.candidates[0].state, 0.0) + 0.5
     states = [m for m in kept if m.kind == "state" and "qualifier" not in m.cues]
     # One sense per discourse: every mention of a name resolves to the place its mentions favour together.
     groups: dict[tuple[str, str], list[Mention]] = defaultdict(list)
+    washington = [p for p in gaz.places("Washington") if p.state == "DC"]
     for m in kept:
         if m.kind == "state":
             m.resolved = m.candidates[0]
+            if m.resolved.state == "DC" and washington:  # the District's government is the city's
+                m.kind, m.candidates, m.resolved = "place", tuple(washington), washington[0]
         else:
             groups[(m.kind, norm(m.surface))].append(m)
     for group in groups.values():
@@ -263,7 +284,7 @@ def find_places(doc: Document, gaz: Gazetteer, home_state: str | None = None) ->
         for m in group:
             local = _local_states(doc, m, states)
             for place in m.candidates:
-                totals[place.key] += _score(place, m, ctx, local, gaz, home_state)
+                totals[place.key] += _score(place, m, ctx, local, home_state)
                 by_key[place.key] = place
         best = by_key[max(totals, key=lambda k: totals[k])]
         for m in group:
