@@ -49,7 +49,7 @@ def analyse_item(item: TagInput) -> ItemAnalysis:
     gaz = load_gazetteer()
     language = item.language or detect_language(f"{item.title}\n{item.text}")
     doc = analyse(title=item.title, text=item.text, url=item.url)
-    finding = find_places(doc, gaz, item.home_state)
+    finding = find_places(doc, gaz, item.home_state, url=item.url)
     choice = choose_jurisdiction(doc, finding, gaz.states_by_code)
     relevance = assess_relevance(doc, has_jurisdiction=choice.main is not None)
     event = classify_event(doc)

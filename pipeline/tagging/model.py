@@ -27,8 +27,11 @@ from pipeline.tagging.features import (
     stance_text,
     whole_text,
 )
+from pipeline.tagging.gazetteer import load_gazetteer
+from pipeline.tagging.jurisdiction import choose_jurisdiction
 from pipeline.tagging.labelled import LabelledItem
 from pipeline.tagging.linear import FitOptions, LinearModel, fit_linear
+from pipeline.tagging.ranker import JurisdictionRanker, fit_jurisdiction_ranker
 from pipeline.tagging.types import Event, Evidence, Stance, Tags
 
 MODEL_PATH = Path(__file__).resolve().parents[1] / "data" / "tagger_model.json"
@@ -54,15 +57,15 @@ class TaggerModel:
     relevance: LinearModel
     stance: LinearModel
     event: LinearModel
-    # The learned jurisdiction ranker's ``to_dict()`` (None: the rule resolver decides).
-    jurisdiction: dict[str, Any] | None = None
+    # The learned jurisdiction ranker (None: the rule resolver decides).
+    jurisdiction: JurisdictionRanker | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "relevance": self.relevance.to_dict(),
             "stance": self.stance.to_dict(),
             "event": self.event.to_dict(),
-            "jurisdiction": self.jurisdiction,
+            "jurisdiction": self.jurisdiction.to_dict() if self.jurisdiction else None,
         }
 
     @classmethod
@@ -71,7 +74,9 @@ class TaggerModel:
             relevance=LinearModel.from_dict(data["relevance"]),
             stance=LinearModel.from_dict(data["stance"]),
             event=LinearModel.from_dict(data["event"]),
-            jurisdiction=data.get("jurisdiction"),
+            jurisdiction=JurisdictionRanker.from_dict(data["jurisdiction"])
+            if data.get("jurisdiction")
+            else None,
         )
 
 
@@ -107,8 +112,8 @@ def fit_tagger_model(
         options=chosen["event"],
         seed=seed,
     )
-    # The jurisdiction ranker slot: fit_jurisdiction_ranker([g.raw for g in labelled], seed=seed).to_dict()
-    return TaggerModel(relevance=relevance, stance=stance, event=event, jurisdiction=None)
+    jurisdiction = fit_jurisdiction_ranker([gold.raw for gold in labelled], seed=seed)
+    return TaggerModel(relevance=relevance, stance=stance, event=event, jurisdiction=jurisdiction)
 
 
 def clip(span: str) -> str:
@@ -132,9 +137,13 @@ def _ranked_sentences(
 
 def predict_tags(model: TaggerModel, analysis: ItemAnalysis, *, version: str) -> Tags:
     """Tags of one analysed item under ``model``."""
-    # The rule resolver's choice. With a learned ranker (``model.jurisdiction``) this becomes
-    # choose_jurisdiction(analysis.doc, analysis.finding, states, JurisdictionRanker.from_dict(...)).
+    # The rule resolver's choice (already in the analysis: relevance reads whether it found a place)
+    # is replaced by the learned ranker's order of the same candidates when the model has one.
     item, choice = analysis.item, analysis.choice
+    if model.jurisdiction is not None:
+        choice = choose_jurisdiction(
+            analysis.doc, analysis.finding, load_gazetteer().states_by_code, ranker=model.jurisdiction
+        )
     notes = []
     if analysis.language and analysis.language != "en":
         notes.append(f"language={analysis.language}: tagging is English-first; results may be incomplete")

@@ -11,21 +11,18 @@ each candidate; the highest is the jurisdiction. Prediction is a dot product in 
 model file is a small JSON and tagging needs no scikit-learn.
 
 The regularisation is chosen by k-fold cross-validation on the training items only;
-``python -m pipeline.tagging.ranker --train`` rebuilds pipeline/data/jurisdiction_ranker.json
-byte for byte.
+``muniwatch train`` fits it with the other models (``model.fit_tagger_model``) and stores it in
+pipeline/data/tagger_model.json under ``jurisdiction``.
 """
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 from pipeline.tagging.document import Document, analyse
@@ -34,7 +31,6 @@ from pipeline.tagging.jurisdiction import Candidate, choose_jurisdiction
 from pipeline.tagging.places import PlaceFinding, find_places
 
 FORMAT = "muniwatch-jurisdiction-ranker/1"
-DEFAULT_PATH = Path(__file__).resolve().parent.parent / "data" / "jurisdiction_ranker.json"
 DEFAULT_SEED = 12
 FOLDS = 5
 C_GRID = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
@@ -354,7 +350,7 @@ def cross_validate(examples: Sequence[_Example], c_value: float, seed: int) -> f
 def fit_jurisdiction_ranker(items: Sequence[Mapping[str, Any]], *, seed: int) -> JurisdictionRanker:
     """Choose C by k-fold CV on ``items`` (parsed train.jsonl lines), fit on all of them, and record
     in ``meta`` the CV accuracy of the ranker and of the rule resolver, and the items' SHA-256 (of
-    their canonical JSON, one per line; ``train_file`` adds the file's own)."""
+    their canonical JSON, one per line)."""
     examples = _examples(items)
     if not examples:
         raise ValueError("fit_jurisdiction_ranker: no item is labelled relevant with a jurisdiction")
@@ -375,83 +371,3 @@ def fit_jurisdiction_ranker(items: Sequence[Mapping[str, Any]], *, seed: int) ->
         "right_candidate_found": round(sum(ex.gold >= 0 for ex in examples) / n, 4),
     }
     return ranker
-
-
-def read_items(path: Path) -> list[dict[str, Any]]:
-    items: list[dict[str, Any]] = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            items.append(json.loads(line))
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"{path}:{number}: not a JSON object ({exc.msg})") from exc
-    return items
-
-
-def train_file(path: Path, *, seed: int = DEFAULT_SEED) -> JurisdictionRanker:
-    ranker = fit_jurisdiction_ranker(read_items(path), seed=seed)
-    ranker.meta["train_file"] = path.name
-    ranker.meta["train_sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
-    return ranker
-
-
-def dumps(ranker: JurisdictionRanker) -> str:
-    return json.dumps(ranker.to_dict(), indent=1, sort_keys=True) + "\n"
-
-
-@lru_cache(maxsize=1)
-def load_default_ranker() -> JurisdictionRanker | None:
-    """The shipped ranker, or None when the file is absent (the rule resolver then decides)."""
-    if not DEFAULT_PATH.exists():
-        return None
-    try:
-        return JurisdictionRanker.from_dict(json.loads(DEFAULT_PATH.read_text(encoding="utf-8")))
-    except (ValueError, KeyError, TypeError) as exc:
-        raise ValueError(f"{DEFAULT_PATH}: not a usable jurisdiction ranker ({exc})") from exc
-
-
-def find_train_file() -> Path | None:
-    """train.jsonl from $MUNIWATCH_EVAL_DIR, else ../shared/eval or ../../shared/eval beside the
-    repository, else /work/shared/eval."""
-    import os
-
-    env = os.environ.get("MUNIWATCH_EVAL_DIR")
-    roots = [Path(env)] if env else []
-    repo = Path(__file__).resolve().parents[2]
-    roots += [
-        repo.parent / "shared" / "eval",
-        repo.parent.parent / "shared" / "eval",
-        Path("/work/shared/eval"),
-    ]
-    for root in roots:
-        if (root / "train.jsonl").exists():
-            return (root / "train.jsonl").resolve()
-    return None
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--train", action="store_true", help="fit on train.jsonl and write the model file")
-    parser.add_argument("--data", type=Path, help="train.jsonl (default: found like the tests find it)")
-    parser.add_argument("--output", type=Path, default=DEFAULT_PATH)
-    parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
-    args = parser.parse_args(argv)
-    if not args.train:
-        parser.error("nothing to do: pass --train")
-    data = args.data or find_train_file()
-    if data is None:
-        parser.error("train.jsonl not found: pass --data or set MUNIWATCH_EVAL_DIR")
-    ranker = train_file(data, seed=args.seed)
-    args.output.write_text(dumps(ranker), encoding="utf-8")
-    meta = ranker.meta
-    print(
-        f"wrote {args.output}: {meta['items']} items, C={meta['C']}, {FOLDS}-fold CV accuracy "
-        f"{meta['cv_accuracy']:.3f} (rules {meta['rule_accuracy']:.3f}, right candidate found "
-        f"{meta['right_candidate_found']:.3f})"
-    )
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
