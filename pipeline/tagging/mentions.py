@@ -27,6 +27,7 @@ _COUNTY_LIST_RE = re.compile(
     r"[A-Z][\w'’.\-]*(?: [A-Z][\w'’.\-]*)?)\s+$"
 )
 _LIST_ITEM_RE = re.compile(r"[A-Z][\w'’.\-]*(?: [A-Z][\w'’.\-]*)?")
+_CAPITAL_BEFORE_RE = re.compile(r"[A-Z][\w'’.\-]* $")  # a capitalised word just before
 _QUALIFIER_RE = re.compile(r",?\s*\(?((?:[A-Z][A-Za-z]*\.?(?:[A-Za-z]\.)*)(?:\s+[A-Z][A-Za-z]*\.?){0,2})")
 
 
@@ -186,6 +187,8 @@ def find_counties(
     for match in _COUNTY_SUFFIX_RE.finditer(text):
         suffix = match.group().title()
         lowercase = match.group().islower()  # "the Riverside county jail": only after a capital
+        if lowercase and not _CAPITAL_BEFORE_RE.search(text, max(0, match.start() - 40), match.start()):
+            continue
         if suffix in ("Counties", "Parishes") or (lowercase and suffix == "County"):
             single = "Parish" if suffix == "Parishes" else "County"
             base = _county_list(doc, gaz, match, single, mentions)
@@ -194,7 +197,7 @@ def find_counties(
                 continue
             if suffix != "County":
                 continue
-        head = text[max(0, match.start() - 160) : match.start()]
+        head = text[max(0, match.start() - 100) : match.start()]  # four words at most
         words = list(_HEAD_WORD_RE.finditer(head))[-4:]
         # "X Y County": the name's words end just before the suffix, one space apart.
         if not words or head[words[-1].end() :] != " ":
@@ -328,6 +331,9 @@ def _run_mentions(run: list[tuple[int, int, str]], gaz: Gazetteer) -> list[Menti
 def find_runs(doc: Document, gaz: Gazetteer, mentions: list[Mention], taken: list[tuple[int, int]]) -> None:
     """Place and state names in runs of capitalised words, outside the spans already ``taken``."""
     for match in _CAP_RUN_RE.finditer(doc.text):
+        word = match.group()
+        if " " not in word and norm(strip_token(word)) not in gaz.first_words:
+            continue  # most runs are one word that starts no name: "The", "Sheriff", "ICE"
         for run in _split_run(match):
             for mention in _run_mentions(run, gaz):
                 if not overlaps(taken, mention.start, mention.end):
