@@ -17,7 +17,7 @@ _COUNTY_SUFFIX_RE = re.compile(
 )
 _COUNTY_OF_RE = re.compile(r"\b[Cc]ounty of ((?:[A-Z][A-Za-z'’.\-]*)(?: [A-Z][A-Za-z'’.\-]*){0,3})")
 _DATELINE_RE = re.compile(
-    r"^\(?(?:[^\n:]{0,60}:\s+)?(?:[A-Z][a-z]{2,8}\.? \d{1,2}, \d{4},\s*)?"
+    r"\(?(?:[^\n:]{0,60}:\s+)?(?:[A-Z][a-z]{2,8}\.? \d{1,2}, \d{4},\s*)?"
     r"(?P<place>[A-Z][A-Za-z.'’\- ]{1,40}?)(?:,\s*(?P<state>[A-Z][A-Za-z. ]{1,20}?))?\)?\s*"
     r"(?:\([^)\n]{1,40}\)\s*)?(?:[—–]|--| - )"
 )
@@ -116,6 +116,9 @@ def find_datelines(doc: Document, gaz: Gazetteer, mentions: list[Mention]) -> No
         kind, candidates = "place", gaz.places(raw_place)
         if words[-1].lower() in ("county", "parish"):
             kind, candidates = "county", gaz.counties(raw_place)
+        elif norm(raw_place) == "washington" and state is None:
+            # "WASHINGTON —" is the capital (AP style), where federal agencies date their releases.
+            candidates = tuple(p for p in gaz.places(raw_place) if p.state == "DC")
         elif norm(raw_place) in gaz.states_by_name:
             kind, candidates = "state", (gaz.states_by_name[norm(raw_place)],)
         if not candidates:
