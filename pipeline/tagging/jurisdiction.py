@@ -80,22 +80,37 @@ class JurisdictionResult:
     candidates: list[Candidate]
 
 
+def _sentences_matching(doc: Document, regex: re.Pattern[str], text: str) -> set[int]:
+    """Indices of the sentences in which ``regex`` matches, from one scan of the whole ``text``
+    (``doc.text`` or ``doc.lower``, same offsets); a match that runs past its sentence's end
+    (never seen, but possible in principle) is decided by searching each sentence it touches alone."""
+    found: set[int] = set()
+    for match in regex.finditer(text):
+        first = doc.sentence_index(match.start())
+        if match.end() <= doc.sentences[first].end:
+            found.add(first)
+            continue
+        last = doc.sentence_index(match.end() - 1)
+        for index in range(first, last + 1):
+            sentence = doc.sentences[index]
+            if regex.search(text, sentence.start, sentence.end):
+                found.add(index)
+    return found
+
+
 class _Topics:
     """Per sentence, computed once per item: does it name immigration enforcement, and a state
     government acting."""
 
     def __init__(self, doc: Document) -> None:
         self.doc = doc
-        self._immigration: dict[int, bool] = {}
+        self._immigration: set[int] | None = None
         self._state_gov: dict[int, bool] = {}
 
     def immigration(self, index: int) -> bool:
-        if index not in self._immigration:
-            sentence = self.doc.sentences[index]
-            self._immigration[index] = bool(
-                _IMMIGRATION_RE.search(self.doc.lower, sentence.start, sentence.end)
-            )
-        return self._immigration[index]
+        if self._immigration is None:
+            self._immigration = _sentences_matching(self.doc, _IMMIGRATION_RE, self.doc.lower)
+        return index in self._immigration
 
     def state_gov(self, index: int) -> bool:
         if index not in self._state_gov:
@@ -103,8 +118,9 @@ class _Topics:
         return self._state_gov[index]
 
     def state_action(self, index: int) -> bool:
-        """A state government acting on immigration enforcement in sentence ``index``."""
-        return self.state_gov(index) and self.immigration(index)
+        """A state government acting on immigration enforcement in sentence ``index`` (the
+        immigration test first: it is one scan per item, the other one search per sentence)."""
+        return self.immigration(index) and self.state_gov(index)
 
 
 def to_jurisdiction(place: Place, *, town: bool = False) -> Jurisdiction:

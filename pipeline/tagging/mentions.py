@@ -17,7 +17,7 @@ _COUNTY_SUFFIX_RE = re.compile(
 )
 _COUNTY_OF_RE = re.compile(r"\b[Cc]ounty of ((?:[A-Z][A-Za-z'’.\-]*)(?: [A-Z][A-Za-z'’.\-]*){0,3})")
 _DATELINE_RE = re.compile(
-    r"^\(?(?:[^\n:]{0,60}:\s+)?(?:[A-Z][a-z]{2,8}\.? \d{1,2}, \d{4},\s*)?"
+    r"\(?(?:[^\n:]{0,60}:\s+)?(?:[A-Z][a-z]{2,8}\.? \d{1,2}, \d{4},\s*)?"
     r"(?P<place>[A-Z][A-Za-z.'’\- ]{1,40}?)(?:,\s*(?P<state>[A-Z][A-Za-z. ]{1,20}?))?\)?\s*"
     r"(?:\([^)\n]{1,40}\)\s*)?(?:[—–]|--| - )"
 )
@@ -27,6 +27,7 @@ _COUNTY_LIST_RE = re.compile(
     r"[A-Z][\w'’.\-]*(?: [A-Z][\w'’.\-]*)?)\s+$"
 )
 _LIST_ITEM_RE = re.compile(r"[A-Z][\w'’.\-]*(?: [A-Z][\w'’.\-]*)?")
+_CAPITAL_BEFORE_RE = re.compile(r"[A-Z][\w'’.\-]* $")  # a capitalised word just before
 _QUALIFIER_RE = re.compile(r",?\s*\(?((?:[A-Z][A-Za-z]*\.?(?:[A-Za-z]\.)*)(?:\s+[A-Z][A-Za-z]*\.?){0,2})")
 
 
@@ -115,6 +116,9 @@ def find_datelines(doc: Document, gaz: Gazetteer, mentions: list[Mention]) -> No
         kind, candidates = "place", gaz.places(raw_place)
         if words[-1].lower() in ("county", "parish"):
             kind, candidates = "county", gaz.counties(raw_place)
+        elif norm(raw_place) == "washington" and state is None:
+            # "WASHINGTON —" is the capital (AP style), where federal agencies date their releases.
+            candidates = tuple(p for p in gaz.places(raw_place) if p.state == "DC")
         elif norm(raw_place) in gaz.states_by_name:
             kind, candidates = "state", (gaz.states_by_name[norm(raw_place)],)
         if not candidates:
@@ -186,6 +190,8 @@ def find_counties(
     for match in _COUNTY_SUFFIX_RE.finditer(text):
         suffix = match.group().title()
         lowercase = match.group().islower()  # "the Riverside county jail": only after a capital
+        if lowercase and not _CAPITAL_BEFORE_RE.search(text, max(0, match.start() - 40), match.start()):
+            continue
         if suffix in ("Counties", "Parishes") or (lowercase and suffix == "County"):
             single = "Parish" if suffix == "Parishes" else "County"
             base = _county_list(doc, gaz, match, single, mentions)
@@ -194,7 +200,7 @@ def find_counties(
                 continue
             if suffix != "County":
                 continue
-        head = text[max(0, match.start() - 160) : match.start()]
+        head = text[max(0, match.start() - 100) : match.start()]  # four words at most
         words = list(_HEAD_WORD_RE.finditer(head))[-4:]
         # "X Y County": the name's words end just before the suffix, one space apart.
         if not words or head[words[-1].end() :] != " ":
@@ -328,6 +334,9 @@ def _run_mentions(run: list[tuple[int, int, str]], gaz: Gazetteer) -> list[Menti
 def find_runs(doc: Document, gaz: Gazetteer, mentions: list[Mention], taken: list[tuple[int, int]]) -> None:
     """Place and state names in runs of capitalised words, outside the spans already ``taken``."""
     for match in _CAP_RUN_RE.finditer(doc.text):
+        word = match.group()
+        if " " not in word and norm(strip_token(word)) not in gaz.first_words:
+            continue  # most runs are one word that starts no name: "The", "Sheriff", "ICE"
         for run in _split_run(match):
             for mention in _run_mentions(run, gaz):
                 if not overlaps(taken, mention.start, mention.end):

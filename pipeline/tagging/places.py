@@ -42,13 +42,14 @@ class PlaceFinding:
     state_context: dict[str, float]
 
 
-def _is_titlecase_line(doc: Document, offset: int) -> bool:
-    """Whether the sentence at ``offset`` is a headline-style line ("Sheriff Ends ICE Deal")."""
-    words = [w for w in doc.sentence_at(offset).text.split() if w[:1].isalpha()]
-    if len(words) < 3:
-        return False
-    caps = sum(1 for w in words if w[0].isupper())
-    return caps / len(words) >= 0.7
+def _is_titlecase_line(doc: Document, offset: int, seen: dict[int, bool]) -> bool:
+    """Whether the sentence at ``offset`` is a headline-style line ("Sheriff Ends ICE Deal");
+    ``seen`` keeps the answer per sentence for the other mentions of the same item."""
+    index = doc.sentence_index(offset)
+    if index not in seen:
+        words = [w for w in doc.sentences[index].text.split() if w[:1].isalpha()]
+        seen[index] = len(words) >= 3 and sum(1 for w in words if w[0].isupper()) / len(words) >= 0.7
+    return seen[index]
 
 
 _GOV_OF_BEFORE_RE = re.compile(
@@ -64,11 +65,13 @@ _TOWN_AFTER_RE = re.compile(r"(?:['’]s)?\s+town\b")
 _SAID_AFTER_RE = re.compile(r"\s+(?:said|says|told|added|argued|wrote|noted|stated)\b")
 
 
-def _support(doc: Document, m: Mention, surnames: set[str], ctx: dict[str, float]) -> float:
+def _support(
+    doc: Document, m: Mention, surnames: set[str], ctx: dict[str, float], titlecase_lines: dict[int, bool]
+) -> float:
     """How sure we are that a run match is the place (not a person, firm or common word)."""
     text = doc.text
     prev, nxt = m.prev_word, m.next_word
-    titlecase = _is_titlecase_line(doc, m.start)
+    titlecase = _is_titlecase_line(doc, m.start, titlecase_lines)
     key = norm(m.surface)
     if nxt in FEATURE_AFTER:
         return 0.0
@@ -126,9 +129,8 @@ def _demonym_context(lower: str) -> dict[str, float]:
     """States named through their residents ("Nebraskans", "New Jerseyans")."""
     ctx: dict[str, float] = {}
     for demonym, state in STATE_DEMONYMS.items():
-        count = lower.count(demonym)
-        if count:
-            ctx[state] = ctx.get(state, 0.0) + count
+        if demonym in lower:
+            ctx[state] = ctx.get(state, 0.0) + lower.count(demonym)
     return ctx
 
 
@@ -246,13 +248,14 @@ def find_places(doc: Document, gaz: Gazetteer, home_state: str | None = None, ur
             m.cues.add("qualifier")
     demonyms = _demonym_context(doc.lower)
     pre_ctx = _state_context(doc, demonyms, [m for m in mentions if m.kind == "state" or m.qualifier], None)
+    titlecase_lines: dict[int, bool] = {}
     for m in mentions:
         if m.kind == "state":
-            m.strength = _support(doc, m, set(), pre_ctx)
+            m.strength = _support(doc, m, set(), pre_ctx, titlecase_lines)
     surnames: set[str] = set()
     for m in sorted(mentions, key=lambda x: x.start):
         if m.kind == "place" and "dateline" not in m.cues:
-            m.strength = _support(doc, m, surnames, pre_ctx)
+            m.strength = _support(doc, m, surnames, pre_ctx, titlecase_lines)
     kept = [
         m
         for m in mentions
