@@ -247,8 +247,7 @@ class JurisdictionRanker:
         features = tuple(str(f) for f in data["features"])
         if features != FEATURES:
             raise ValueError(
-                "jurisdiction ranker: its features differ from this code's; rebuild it with "
-                "`python -m pipeline.tagging.ranker --train`"
+                "jurisdiction ranker: its features differ from this code's; rebuild it with `muniwatch train`"
             )
         return cls(
             features=features,
