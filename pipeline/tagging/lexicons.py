@@ -182,12 +182,67 @@ def split_alternatives(pattern: str) -> list[str]:
 _LEADING_LOOKBEHIND_RE = re.compile(r"\(\?<!([^()\\]*)\)")
 
 
-Branch = tuple[re.Pattern[str], bool, tuple[str, ...]]
+_QUANTIFIERS = ("?", "*", "{")
+_REGEX_SYNTAX = frozenset(".^$*+?{}[]\\|()")
+
+
+def _group_end(pattern: str, start: int) -> int:
+    """Index of the ")" closing the group opened at ``pattern[start]`` (escapes and classes respected)."""
+    depth, in_class, i = 0, False, start
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "\\":
+            i += 2
+            continue
+        if in_class:
+            in_class = ch != "]"
+        elif ch == "[":
+            in_class = True
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+            if depth == 0:
+                return i
+        i += 1
+    return len(pattern)
+
+
+def required_prefix(pattern: str) -> str:
+    """Literal text every match of ``pattern`` starts with ("" when there is none to be sure of).
+
+    Plain characters up to the first regex syntax, looking into a leading "(?:...)" group that is
+    neither optional nor an alternation; a character made optional by "?", "*" or "{" is dropped.
+    """
+    body = pattern
+    if pattern.startswith("(?:"):
+        end = _group_end(pattern, 0)
+        if pattern[end + 1 : end + 2] in _QUANTIFIERS:
+            return ""
+        body = pattern[3:end]
+    if len(split_alternatives(body)) > 1 or len(split_alternatives(pattern)) > 1:
+        return ""
+    literal: list[str] = []
+    for ch in body:
+        if ch in _REGEX_SYNTAX:
+            if ch in _QUANTIFIERS and literal:
+                literal.pop()
+            break
+        literal.append(ch)
+    return "".join(literal)
+
+
+# (regex, whether a word must start at the match, literals that must not precede it, a literal that
+# every match starts with: when the text lacks it, the branch is not run — ``in`` on a str is a far
+# faster search than the regex engine's, and most branches occur in no given text)
+Branch = tuple[re.Pattern[str], bool, tuple[str, ...], str]
 
 
 def _branch_matches(branch: Branch, text: str) -> Iterator[tuple[int, int]]:
     """Spans of one branch's matches that start a word (when required) after none of its negatives."""
-    regex, boundary, negatives = branch
+    regex, boundary, negatives, prefix = branch
+    if prefix and prefix not in text:
+        return
     for match in regex.finditer(text):
         start = match.start()
         if boundary and start and (text[start - 1].isalnum() or text[start - 1] == "_"):
@@ -201,7 +256,6 @@ class WordPattern:
     """A regex alternation over lower-cased text, each branch compiled alone (see above)."""
 
     def __init__(self, pattern: str, flags: int = 0) -> None:
-        # (regex, whether a word must start at the match, literals that must not precede it)
         self.branches: list[Branch] = []
         for branch in split_alternatives(pattern):
             boundary = branch.startswith("\\b")
@@ -210,7 +264,8 @@ class WordPattern:
             while (lookbehind := _LEADING_LOOKBEHIND_RE.match(core)) is not None:
                 negatives.append(lookbehind.group(1))
                 core = core[lookbehind.end() :]
-            self.branches.append((re.compile(core, flags), boundary, tuple(negatives)))
+            prefix = "" if flags & re.IGNORECASE else required_prefix(core)
+            self.branches.append((re.compile(core, flags), boundary, tuple(negatives), prefix))
 
     def spans(self, text: str) -> list[tuple[int, int]]:
         """Non-overlapping match spans, leftmost (and longest among equal starts) first, sorted."""
@@ -241,13 +296,18 @@ class PhraseMatcher:
     """Weighted phrases matched on lower-cased text, each starting and ending at a word boundary."""
 
     def __init__(self, phrases: tuple[tuple[str, float], ...]) -> None:
-        self.entries = [(re.compile(rf"(?:{pattern})(?!\w)"), weight) for pattern, weight in phrases]
+        # (regex, weight, the literal every match starts with: see ``Branch``)
+        self.entries = [
+            (re.compile(rf"(?:{pattern})(?!\w)"), weight, required_prefix(f"(?:{pattern})"))
+            for pattern, weight in phrases
+        ]
 
     def finditer(self, text: str) -> list[tuple[int, int, float]]:
         """(start, end, weight) of every phrase occurrence, sorted by start."""
         out = [
             (m.start(), m.end(), weight)
-            for regex, weight in self.entries
+            for regex, weight, prefix in self.entries
+            if not prefix or prefix in text
             for m in regex.finditer(text)
             if at_word_start(text, m.start())
         ]

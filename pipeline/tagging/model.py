@@ -28,7 +28,7 @@ from pipeline.tagging.features import (
     whole_text,
 )
 from pipeline.tagging.labelled import LabelledItem
-from pipeline.tagging.linear import FitOptions, LinearModel, fit_linear
+from pipeline.tagging.linear import FitOptions, LinearModel, fit_linear, words
 from pipeline.tagging.types import Event, Evidence, Stance, Tags
 
 MODEL_PATH = Path(__file__).resolve().parents[1] / "data" / "tagger_model.json"
@@ -138,8 +138,10 @@ def predict_tags(model: TaggerModel, analysis: ItemAnalysis, *, version: str) ->
     notes = []
     if analysis.language and analysis.language != "en":
         notes.append(f"language={analysis.language}: tagging is English-first; results may be incomplete")
+    # Relevance and event read the same view: it is split into words once.
+    whole_words = words(whole_text(analysis))
     label, probability = model.relevance.predict(
-        model.relevance.terms(whole_text(analysis)), relevance_features(analysis)
+        model.relevance.terms_of_words(whole_words), relevance_features(analysis)
     )
     tags = Tags(
         id=item.id,
@@ -157,7 +159,7 @@ def predict_tags(model: TaggerModel, analysis: ItemAnalysis, *, version: str) ->
     stance, confidence = model.stance.predict(
         model.stance.terms(stance_text(analysis)), stance_features(analysis)
     )
-    event, _ = model.event.predict(model.event.terms(whole_text(analysis)), event_features(analysis))
+    event, _ = model.event.predict(model.event.terms_of_words(whole_words), event_features(analysis))
     tags.stance = cast(Stance, stance)
     tags.stance_confidence = round(confidence, 2)
     tags.event = cast(Event, event)
