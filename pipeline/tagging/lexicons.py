@@ -208,42 +208,56 @@ def _group_end(pattern: str, start: int) -> int:
     return len(pattern)
 
 
-def required_prefix(pattern: str) -> str:
-    """Literal text every match of ``pattern`` starts with ("" when there is none to be sure of).
+def required_prefixes(pattern: str) -> tuple[str, ...]:
+    """Literals one of which starts every match of ``pattern`` (empty when that cannot be told).
 
-    Plain characters up to the first regex syntax, looking into a leading "(?:...)" group that is
-    neither optional nor an alternation; a character made optional by "?", "*" or "{" is dropped.
+    Per top-level alternative: its plain characters up to the first regex syntax, looking into a
+    leading "(?:...)" group (and its alternatives) unless the group is optional; a character made
+    optional by "?", "*" or "{" is dropped.
     """
-    body = pattern
+    alternatives = split_alternatives(pattern)
+    if len(alternatives) > 1:
+        found = [required_prefixes(alternative) for alternative in alternatives]
+        return () if not all(found) else tuple(p for prefixes in found for p in prefixes)
     if pattern.startswith("(?:"):
         end = _group_end(pattern, 0)
         if pattern[end + 1 : end + 2] in _QUANTIFIERS:
-            return ""
-        body = pattern[3:end]
-    if len(split_alternatives(body)) > 1 or len(split_alternatives(pattern)) > 1:
-        return ""
+            return ()
+        return required_prefixes(pattern[3:end])
     literal: list[str] = []
-    for ch in body:
+    for ch in pattern:
         if ch in _REGEX_SYNTAX:
             if ch in _QUANTIFIERS and literal:
                 literal.pop()
             break
         literal.append(ch)
-    return "".join(literal)
+    return ("".join(literal),) if literal else ()
 
 
-# (regex, whether a word must start at the match, literals that must not precede it, a literal that
-# every match starts with: when the text lacks it, the branch is not run — ``in`` on a str is a far
+def first_possible_start(text: str, prefixes: tuple[str, ...]) -> int:
+    """Where the first match can start: the first occurrence of one of ``prefixes`` (0 when there
+    are none to go by, -1 when none occurs — the regex need not run)."""
+    if len(prefixes) == 1:  # most branches
+        return text.find(prefixes[0])
+    if not prefixes:
+        return 0
+    found = [index for index in map(text.find, prefixes) if index >= 0]
+    return min(found) if found else -1
+
+
+# (regex, whether a word must start at the match, literals that must not precede it, literals one
+# of which starts every match: the regex runs only from where one occurs — ``str.find`` is a far
 # faster search than the regex engine's, and most branches occur in no given text)
-Branch = tuple[re.Pattern[str], bool, tuple[str, ...], str]
+Branch = tuple[re.Pattern[str], bool, tuple[str, ...], tuple[str, ...]]
 
 
 def _branch_matches(branch: Branch, text: str) -> Iterator[tuple[int, int]]:
     """Spans of one branch's matches that start a word (when required) after none of its negatives."""
-    regex, boundary, negatives, prefix = branch
-    if prefix and prefix not in text:
+    regex, boundary, negatives, prefixes = branch
+    begin = first_possible_start(text, prefixes)
+    if begin < 0:
         return
-    for match in regex.finditer(text):
+    for match in regex.finditer(text, begin):
         start = match.start()
         if boundary and start and (text[start - 1].isalnum() or text[start - 1] == "_"):
             continue
@@ -264,8 +278,8 @@ class WordPattern:
             while (lookbehind := _LEADING_LOOKBEHIND_RE.match(core)) is not None:
                 negatives.append(lookbehind.group(1))
                 core = core[lookbehind.end() :]
-            prefix = "" if flags & re.IGNORECASE else required_prefix(core)
-            self.branches.append((re.compile(core, flags), boundary, tuple(negatives), prefix))
+            prefixes = () if flags & re.IGNORECASE else required_prefixes(core)
+            self.branches.append((re.compile(core, flags), boundary, tuple(negatives), prefixes))
 
     def spans(self, text: str) -> list[tuple[int, int]]:
         """Non-overlapping match spans, leftmost (and longest among equal starts) first, sorted."""
@@ -296,21 +310,23 @@ class PhraseMatcher:
     """Weighted phrases matched on lower-cased text, each starting and ending at a word boundary."""
 
     def __init__(self, phrases: tuple[tuple[str, float], ...]) -> None:
-        # (regex, weight, the literal every match starts with: see ``Branch``)
+        # (regex, weight, literals one of which starts every match: see ``Branch``)
         self.entries = [
-            (re.compile(rf"(?:{pattern})(?!\w)"), weight, required_prefix(f"(?:{pattern})"))
+            (re.compile(rf"(?:{pattern})(?!\w)"), weight, required_prefixes(pattern))
             for pattern, weight in phrases
         ]
 
     def finditer(self, text: str) -> list[tuple[int, int, float]]:
         """(start, end, weight) of every phrase occurrence, sorted by start."""
-        out = [
-            (m.start(), m.end(), weight)
-            for regex, weight, prefix in self.entries
-            if not prefix or prefix in text
-            for m in regex.finditer(text)
-            if at_word_start(text, m.start())
-        ]
+        out = []
+        for regex, weight, prefixes in self.entries:
+            begin = first_possible_start(text, prefixes)
+            if begin >= 0:
+                out.extend(
+                    (m.start(), m.end(), weight)
+                    for m in regex.finditer(text, begin)
+                    if at_word_start(text, m.start())
+                )
         out.sort()
         return out
 

@@ -100,7 +100,7 @@ class LinearModel:
         for term, n in Counter(filter(known.__contains__, term_list)).items():
             index, idf = known[term]
             weights[index] = (1.0 + math.log(n)) * idf
-        norm = math.sqrt(sum(w * w for w in weights.values()))
+        norm = math.sqrt(sum(map(mul, weights.values(), weights.values())))
         out = {i: w / norm for i, w in weights.items()} if norm else {}
         base = len(self.vocabulary)
         for offset, name in enumerate(self.dense_names):
