@@ -318,7 +318,7 @@ class PhraseMatcher:
 
     def finditer(self, text: str) -> list[tuple[int, int, float]]:
         """(start, end, weight) of every phrase occurrence, sorted by start."""
-        out = []
+        out: list[tuple[int, int, float]] = []
         for regex, weight, prefixes in self.entries:
             begin = first_possible_start(text, prefixes)
             if begin >= 0:
