@@ -9,6 +9,7 @@ their side depends on what the sentence talks about (cooperation vs limiting it)
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
 
@@ -245,15 +246,39 @@ def first_possible_start(text: str, prefixes: tuple[str, ...]) -> int:
     return min(found) if found else -1
 
 
+HEAD_CHARS = 3
+# Each word's first (up to) three characters: a match consumes its whole word, so every match
+# starts a word.
+_WORD_HEAD_RE = re.compile(rf"(\w{{1,{HEAD_CHARS}}})\w*")
+_HEAD_RE = re.compile(rf"\w{{{HEAD_CHARS}}}")
+
+
+@functools.lru_cache(maxsize=8)
+def word_heads(text: str) -> frozenset[str]:
+    """The first three characters of every word of ``text`` (read once per text: the lexicons of
+    relevance, event and stance all scan the same few texts of an item)."""
+    return frozenset(_WORD_HEAD_RE.findall(text))
+
+
+def heads_of(prefixes: tuple[str, ...]) -> tuple[str, ...]:
+    """The word heads a match at a word start must begin with (empty when a prefix is too short)."""
+    heads = tuple(prefix[:HEAD_CHARS] for prefix in prefixes)
+    return heads if heads and all(_HEAD_RE.fullmatch(head) for head in heads) else ()
+
+
 # (regex, whether a word must start at the match, literals that must not precede it, literals one
-# of which starts every match: the regex runs only from where one occurs — ``str.find`` is a far
-# faster search than the regex engine's, and most branches occur in no given text)
-Branch = tuple[re.Pattern[str], bool, tuple[str, ...], tuple[str, ...]]
+# of which starts every match, and for word-start matches the heads of those literals). Most
+# branches occur in no given text: a branch whose heads start no word of the text is not run, and
+# otherwise the regex runs only from where one of its literals occurs (``str.find`` is a far faster
+# search than the regex engine's).
+Branch = tuple[re.Pattern[str], bool, tuple[str, ...], tuple[str, ...], tuple[str, ...]]
 
 
 def _branch_matches(branch: Branch, text: str) -> Iterator[tuple[int, int]]:
     """Spans of one branch's matches that start a word (when required) after none of its negatives."""
-    regex, boundary, negatives, prefixes = branch
+    regex, boundary, negatives, prefixes, heads = branch
+    if heads and word_heads(text).isdisjoint(heads):
+        return
     begin = first_possible_start(text, prefixes)
     if begin < 0:
         return
@@ -279,7 +304,8 @@ class WordPattern:
                 negatives.append(lookbehind.group(1))
                 core = core[lookbehind.end() :]
             prefixes = () if flags & re.IGNORECASE else required_prefixes(core)
-            self.branches.append((re.compile(core, flags), boundary, tuple(negatives), prefixes))
+            heads = heads_of(prefixes) if boundary else ()
+            self.branches.append((re.compile(core, flags), boundary, tuple(negatives), prefixes, heads))
 
     def spans(self, text: str) -> list[tuple[int, int]]:
         """Non-overlapping match spans, leftmost (and longest among equal starts) first, sorted."""
@@ -310,16 +336,20 @@ class PhraseMatcher:
     """Weighted phrases matched on lower-cased text, each starting and ending at a word boundary."""
 
     def __init__(self, phrases: tuple[tuple[str, float], ...]) -> None:
-        # (regex, weight, literals one of which starts every match: see ``Branch``)
+        # (regex, weight, literals one of which starts every match, their word heads: see ``Branch``)
         self.entries = [
-            (re.compile(rf"(?:{pattern})(?!\w)"), weight, required_prefixes(pattern))
+            (re.compile(rf"(?:{pattern})(?!\w)"), weight, prefixes, heads_of(prefixes))
             for pattern, weight in phrases
+            for prefixes in [required_prefixes(pattern)]
         ]
 
     def finditer(self, text: str) -> list[tuple[int, int, float]]:
         """(start, end, weight) of every phrase occurrence, sorted by start."""
         out: list[tuple[int, int, float]] = []
-        for regex, weight, prefixes in self.entries:
+        text_heads = word_heads(text)
+        for regex, weight, prefixes, heads in self.entries:
+            if heads and text_heads.isdisjoint(heads):
+                continue
             begin = first_possible_start(text, prefixes)
             if begin >= 0:
                 out.extend(
