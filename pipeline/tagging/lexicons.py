@@ -247,6 +247,7 @@ def first_possible_start(text: str, prefixes: tuple[str, ...]) -> int:
 
 
 HEAD_CHARS = 3
+MIN_BRANCHES_FOR_HEADS = 4
 # Each word's first (up to) three characters: a match consumes its whole word, so every match
 # starts a word.
 _WORD_HEAD_RE = re.compile(rf"(\w{{1,{HEAD_CHARS}}})\w*")
@@ -296,7 +297,10 @@ class WordPattern:
 
     def __init__(self, pattern: str, flags: int = 0) -> None:
         self.branches: list[Branch] = []
-        for branch in split_alternatives(pattern):
+        alternatives = split_alternatives(pattern)
+        # Reading a text's word heads costs about what a few ``str.find`` do: worth it for many branches.
+        many = len(alternatives) >= MIN_BRANCHES_FOR_HEADS
+        for branch in alternatives:
             boundary = branch.startswith("\\b")
             core = branch[2:] if boundary else branch
             negatives: list[str] = []
@@ -304,7 +308,7 @@ class WordPattern:
                 negatives.append(lookbehind.group(1))
                 core = core[lookbehind.end() :]
             prefixes = () if flags & re.IGNORECASE else required_prefixes(core)
-            heads = heads_of(prefixes) if boundary else ()
+            heads = heads_of(prefixes) if boundary and many else ()
             self.branches.append((re.compile(core, flags), boundary, tuple(negatives), prefixes, heads))
 
     def spans(self, text: str) -> list[tuple[int, int]]:
