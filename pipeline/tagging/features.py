@@ -21,6 +21,7 @@ from pipeline.tagging.event import EventResult, classify_event
 from pipeline.tagging.gazetteer import load_gazetteer
 from pipeline.tagging.jurisdiction import JurisdictionResult, choose_jurisdiction
 from pipeline.tagging.language import detect_language
+from pipeline.tagging.lexicons import WordPattern, words_pattern
 from pipeline.tagging.places import PlaceFinding, find_places
 from pipeline.tagging.relevance import MIN_IMMIGRATION, RelevanceResult, assess_relevance
 from pipeline.tagging.stance import StanceResult, classify_stance
@@ -28,6 +29,23 @@ from pipeline.tagging.types import TagInput
 
 # Own voice for stance: headline (2.0), own sentences (1.0) and questions (0.5); attributed ones are 0.2.
 OWN_VOICE_MIN = 0.5
+# How an event is told, for the event classifier: in a court, by a vote, as a plan or promise, as
+# arrests, as a proposal under debate, or as a done deed. Each is read in the headline and lead and
+# counted in the own-voice text. (5-fold CV on train.jsonl, event macro-F1 with C=1024: 0.614 with
+# these cues, 0.585 without.)
+EVENT_CUES: dict[str, WordPattern] = {
+    "court": words_pattern(
+        r"lawsuit|sued|sues|suing|judge|court|ruling|ruled|injunction|attorney general|complaint"
+    ),
+    "voted_to": WordPattern(r"\b(?:voted|votes|vote) (?:\d+-\d+ )?to\b"),
+    "future": words_pattern(
+        r"will|would|plans? to|is set to|expected to|scheduled|next (?:week|month)|upcoming"
+    ),
+    "arrest": words_pattern(r"arrest\w*|detained|raids?|custody|apprehend\w*|deported"),
+    "propose": words_pattern(r"propos\w+|consider\w*|debate\w*|hearing|motion|bill|resolution|ordinance"),
+    "done": words_pattern(r"signed|approved|passed|adopted|ended|terminated|renewed|announced"),
+}
+LEAD_SENTENCES = 3
 
 
 @dataclass(kw_only=True)
@@ -138,4 +156,15 @@ def event_features(analysis: ItemAnalysis) -> dict[str, float]:
         out[f"rule:event_{event}"] = _log(value)
         out[f"rule:event_{event}_share"] = round(value / total, 6) if total else 0.0
     out["rule:event_none_found"] = float(not scores)
+    top = _headline_and_lead(analysis.doc)
+    for name, cue in EVENT_CUES.items():
+        out[f"cue:{name}_top"] = float(cue.search(top) is not None)
+        out[f"cue:{name}_body"] = round(math.log1p(cue.count(analysis.doc.masked_lower)) / 3.0, 6)
     return out
+
+
+def _headline_and_lead(doc: Document) -> str:
+    """The headline and the first sentences after it, lower-cased: where the news is told."""
+    headline = doc.lower[: doc.headline_end] if doc.headline_end else doc.headline.lower()
+    lead = [doc.lower[s.start : s.end] for s in doc.sentences if not s.is_headline][:LEAD_SENTENCES]
+    return " ".join([headline, *lead])

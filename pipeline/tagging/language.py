@@ -66,7 +66,7 @@ def detect_language(text: str, *, max_chars: int = 1500) -> str | None:
         return None
     best, best_share = None, 0.0
     for code, stops in STOPWORDS.items():
-        share = sum(1 for w in words if w in stops) / len(words)
+        share = sum(map(stops.__contains__, words)) / len(words)
         if share > best_share:
             best, best_share = code, share
     return best if best_share >= MIN_SHARE else None

@@ -9,6 +9,7 @@ their side depends on what the sentence talks about (cooperation vs limiting it)
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
 
@@ -180,13 +181,107 @@ def split_alternatives(pattern: str) -> list[str]:
 _LEADING_LOOKBEHIND_RE = re.compile(r"\(\?<!([^()\\]*)\)")
 
 
-Branch = tuple[re.Pattern[str], bool, tuple[str, ...]]
+_QUANTIFIERS = ("?", "*", "{")
+_REGEX_SYNTAX = frozenset(".^$*+?{}[]\\|()")
+
+
+def _group_end(pattern: str, start: int) -> int:
+    """Index of the ")" closing the group opened at ``pattern[start]`` (escapes and classes respected)."""
+    depth, in_class, i = 0, False, start
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "\\":
+            i += 2
+            continue
+        if in_class:
+            in_class = ch != "]"
+        elif ch == "[":
+            in_class = True
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+            if depth == 0:
+                return i
+        i += 1
+    return len(pattern)
+
+
+def required_prefixes(pattern: str) -> tuple[str, ...]:
+    """Literals one of which starts every match of ``pattern`` (empty when that cannot be told).
+
+    Per top-level alternative: its plain characters up to the first regex syntax, looking into a
+    leading "(?:...)" group (and its alternatives) unless the group is optional; a character made
+    optional by "?", "*" or "{" is dropped.
+    """
+    alternatives = split_alternatives(pattern)
+    if len(alternatives) > 1:
+        found = [required_prefixes(alternative) for alternative in alternatives]
+        return () if not all(found) else tuple(p for prefixes in found for p in prefixes)
+    if pattern.startswith("(?:"):
+        end = _group_end(pattern, 0)
+        if pattern[end + 1 : end + 2] in _QUANTIFIERS:
+            return ()
+        return required_prefixes(pattern[3:end])
+    literal: list[str] = []
+    for ch in pattern:
+        if ch in _REGEX_SYNTAX:
+            if ch in _QUANTIFIERS and literal:
+                literal.pop()
+            break
+        literal.append(ch)
+    return ("".join(literal),) if literal else ()
+
+
+def first_possible_start(text: str, prefixes: tuple[str, ...]) -> int:
+    """Where the first match can start: the first occurrence of one of ``prefixes`` (0 when there
+    are none to go by, -1 when none occurs — the regex need not run)."""
+    if len(prefixes) == 1:  # most branches
+        return text.find(prefixes[0])
+    if not prefixes:
+        return 0
+    found = [index for index in map(text.find, prefixes) if index >= 0]
+    return min(found) if found else -1
+
+
+HEAD_CHARS = 3
+MIN_BRANCHES_FOR_HEADS = 4
+# Each word's first (up to) three characters: a match consumes its whole word, so every match
+# starts a word.
+_WORD_HEAD_RE = re.compile(rf"(\w{{1,{HEAD_CHARS}}})\w*")
+_HEAD_RE = re.compile(rf"\w{{{HEAD_CHARS}}}")
+
+
+@functools.lru_cache(maxsize=8)
+def word_heads(text: str) -> frozenset[str]:
+    """The first three characters of every word of ``text`` (read once per text: the lexicons of
+    relevance, event and stance all scan the same few texts of an item)."""
+    return frozenset(_WORD_HEAD_RE.findall(text))
+
+
+def heads_of(prefixes: tuple[str, ...]) -> tuple[str, ...]:
+    """The word heads a match at a word start must begin with (empty when a prefix is too short)."""
+    heads = tuple(prefix[:HEAD_CHARS] for prefix in prefixes)
+    return heads if heads and all(_HEAD_RE.fullmatch(head) for head in heads) else ()
+
+
+# (regex, whether a word must start at the match, literals that must not precede it, literals one
+# of which starts every match, and for word-start matches the heads of those literals). Most
+# branches occur in no given text: a branch whose heads start no word of the text is not run, and
+# otherwise the regex runs only from where one of its literals occurs (``str.find`` is a far faster
+# search than the regex engine's).
+Branch = tuple[re.Pattern[str], bool, tuple[str, ...], tuple[str, ...], tuple[str, ...]]
 
 
 def _branch_matches(branch: Branch, text: str) -> Iterator[tuple[int, int]]:
     """Spans of one branch's matches that start a word (when required) after none of its negatives."""
-    regex, boundary, negatives = branch
-    for match in regex.finditer(text):
+    regex, boundary, negatives, prefixes, heads = branch
+    if heads and word_heads(text).isdisjoint(heads):
+        return
+    begin = first_possible_start(text, prefixes)
+    if begin < 0:
+        return
+    for match in regex.finditer(text, begin):
         start = match.start()
         if boundary and start and (text[start - 1].isalnum() or text[start - 1] == "_"):
             continue
@@ -199,16 +294,20 @@ class WordPattern:
     """A regex alternation over lower-cased text, each branch compiled alone (see above)."""
 
     def __init__(self, pattern: str, flags: int = 0) -> None:
-        # (regex, whether a word must start at the match, literals that must not precede it)
         self.branches: list[Branch] = []
-        for branch in split_alternatives(pattern):
+        alternatives = split_alternatives(pattern)
+        # Reading a text's word heads costs about what a few ``str.find`` do: worth it for many branches.
+        many = len(alternatives) >= MIN_BRANCHES_FOR_HEADS
+        for branch in alternatives:
             boundary = branch.startswith("\\b")
             core = branch[2:] if boundary else branch
             negatives: list[str] = []
             while (lookbehind := _LEADING_LOOKBEHIND_RE.match(core)) is not None:
                 negatives.append(lookbehind.group(1))
                 core = core[lookbehind.end() :]
-            self.branches.append((re.compile(core, flags), boundary, tuple(negatives)))
+            prefixes = () if flags & re.IGNORECASE else required_prefixes(core)
+            heads = heads_of(prefixes) if boundary and many else ()
+            self.branches.append((re.compile(core, flags), boundary, tuple(negatives), prefixes, heads))
 
     def spans(self, text: str) -> list[tuple[int, int]]:
         """Non-overlapping match spans, leftmost (and longest among equal starts) first, sorted."""
@@ -239,16 +338,27 @@ class PhraseMatcher:
     """Weighted phrases matched on lower-cased text, each starting and ending at a word boundary."""
 
     def __init__(self, phrases: tuple[tuple[str, float], ...]) -> None:
-        self.entries = [(re.compile(rf"(?:{pattern})(?!\w)"), weight) for pattern, weight in phrases]
+        # (regex, weight, literals one of which starts every match, their word heads: see ``Branch``)
+        self.entries = [
+            (re.compile(rf"(?:{pattern})(?!\w)"), weight, prefixes, heads_of(prefixes))
+            for pattern, weight in phrases
+            for prefixes in [required_prefixes(pattern)]
+        ]
 
     def finditer(self, text: str) -> list[tuple[int, int, float]]:
         """(start, end, weight) of every phrase occurrence, sorted by start."""
-        out = [
-            (m.start(), m.end(), weight)
-            for regex, weight in self.entries
-            for m in regex.finditer(text)
-            if at_word_start(text, m.start())
-        ]
+        out: list[tuple[int, int, float]] = []
+        text_heads = word_heads(text)
+        for regex, weight, prefixes, heads in self.entries:
+            if heads and text_heads.isdisjoint(heads):
+                continue
+            begin = first_possible_start(text, prefixes)
+            if begin >= 0:
+                out.extend(
+                    (m.start(), m.end(), weight)
+                    for m in regex.finditer(text, begin)
+                    if at_word_start(text, m.start())
+                )
         out.sort()
         return out
 

@@ -13,6 +13,8 @@ import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import repeat
+from operator import mul
 from typing import Any
 
 # Stored numbers keep 6 decimals: the model file stays small and identical from run to run.
@@ -22,10 +24,21 @@ _287G_RE = re.compile(r"287\s?\(\s?g\s?\)")
 CHAR_SIZES = (3, 4, 5)
 
 
+def words(text: str) -> list[str]:
+    """The words of a lower-cased text ("287(g)" is one word, "287g")."""
+    if "287" in text:
+        text = _287G_RE.sub(" 287g ", text)
+    return _TOKEN_RE.findall(text)
+
+
 def terms(text: str, max_n: int = 2, chars: bool = False) -> list[str]:
     """Word n-grams (1..max_n) of a lower-cased text, and with ``chars`` the character 3-5-grams of
     each word padded with spaces (marked "#"; scikit-learn's "char_wb" analyzer does the same)."""
-    words = _TOKEN_RE.findall(_287G_RE.sub(" 287g ", text))
+    return terms_of_words(words(text), max_n, chars)
+
+
+def terms_of_words(words: list[str], max_n: int = 2, chars: bool = False) -> list[str]:
+    """``terms`` of an already split text (one split serves classifiers of different n)."""
     out = list(words)
     for n in range(2, max_n + 1):
         out.extend(map(" ".join, zip(*(words[k:] for k in range(n)), strict=False)))
@@ -64,27 +77,30 @@ class LinearModel:
     coef: list[list[float]]  # one row per label (binary: one row, for labels[1])
     intercept: list[float]
     _index: dict[str, int] = field(default_factory=dict, repr=False)
-    # Per feature, its coefficient in every row: one pass over an input's features scores all labels.
-    _columns: list[tuple[float, ...]] = field(default_factory=list, repr=False)
+    # term -> (its index, its idf): one look-up per distinct term of an input
+    _known: dict[str, tuple[int, float]] = field(default_factory=dict, repr=False)
     # label -> term -> coefficient × idf, filled on first use (evidence ranking reads it per sentence)
     _pushes: dict[str, dict[str, float]] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         self._index = {term: i for i, term in enumerate(self.vocabulary)}
-        self._columns = list(zip(*self.coef, strict=True)) if self.coef else []
+        self._known = {term: (i, self.idf[i]) for term, i in self._index.items()}
 
     def terms(self, text: str) -> list[str]:
         return terms(text, self.max_n, self.chars)
 
+    def terms_of_words(self, text_words: list[str]) -> list[str]:
+        return terms_of_words(text_words, self.max_n, self.chars)
+
     def vector(self, term_list: Sequence[str], dense: Mapping[str, float]) -> dict[int, float]:
         """Sparse input vector: sublinear TF-IDF (l2-normalised) of known terms, then dense features."""
-        index = self._index
-        weights = {
-            index[t]: (1.0 + math.log(n)) * self.idf[index[t]]
-            for t, n in Counter(term_list).items()
-            if t in index
-        }
-        norm = math.sqrt(sum(w * w for w in weights.values()))
+        known = self._known
+        weights: dict[int, float] = {}
+        # Unknown terms (most of a text's n-grams) are dropped before counting, in C.
+        for term, n in Counter(filter(known.__contains__, term_list)).items():
+            index, idf = known[term]
+            weights[index] = (1.0 + math.log(n)) * idf
+        norm = math.sqrt(sum(map(mul, weights.values(), weights.values())))
         out = {i: w / norm for i, w in weights.items()} if norm else {}
         base = len(self.vocabulary)
         for offset, name in enumerate(self.dense_names):
@@ -94,13 +110,12 @@ class LinearModel:
         return out
 
     def decision(self, vector: Mapping[int, float]) -> list[float]:
-        scores = list(self.intercept)
-        rows = range(len(scores))
-        for i, x in vector.items():
-            column = self._columns[i]
-            for row in rows:
-                scores[row] += column[row] * x
-        return scores
+        """Per row: intercept + Σ coefficient × value, summed in the vector's order (C-level loops)."""
+        indexes, values = list(vector), list(vector.values())
+        return [
+            sum(map(mul, map(row.__getitem__, indexes), values), intercept)
+            for row, intercept in zip(self.coef, self.intercept, strict=True)
+        ]
 
     def probabilities(self, vector: Mapping[int, float]) -> dict[str, float]:
         scores = self.decision(vector)
@@ -142,7 +157,7 @@ class LinearModel:
             row, _ = self._row(label)
             weights = {term: row[i] * self.idf[i] for term, i in self._index.items() if row[i]}
             self._pushes[label] = weights
-        return sum(weights.get(t, 0.0) for t in term_list)
+        return sum(map(weights.get, term_list, repeat(0.0)))
 
     def to_dict(self) -> dict[str, Any]:
         return {

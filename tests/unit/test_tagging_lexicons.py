@@ -1,0 +1,165 @@
+"""The lexicon scans skip branches by their literal prefixes and word heads, and find exactly what
+running every branch's regex over the whole text finds (the reference is written out here)."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pipeline.tagging import event, relevance, stance
+from pipeline.tagging.lexicons import PhraseMatcher, WordPattern, at_word_start, required_prefixes
+
+pytestmark = pytest.mark.unit
+
+PATTERNS: dict[str, WordPattern] = {
+    **{f"relevance.{n}": p for n, p in vars(relevance).items() if isinstance(p, WordPattern)},
+    **{f"stance.{n}": p for n, p in vars(stance).items() if isinstance(p, WordPattern)},
+    **{f"event.{n}": p for n, p in vars(event).items() if isinstance(p, WordPattern)},
+    **{f"event.{n}": p for n, p in event._PATTERNS.items()},
+}
+MATCHERS: dict[str, PhraseMatcher] = {"anti": stance._ANTI, "pro": stance._PRO}
+
+# Words the lexicons start with, the same inside other words, and what separates them.
+_PIECES = (
+    "terminate",
+    "terminated",
+    "unterminated",
+    "end",
+    "ends",
+    "ending",
+    "blend",
+    "the",
+    "contract",
+    "agreement",
+    "with",
+    "ice",
+    "ICE",
+    "287(g)",
+    "287 (g)",
+    "287g",
+    "not",
+    "won't",
+    "renew",
+    "renewed",
+    "sign",
+    "signed",
+    "resign",
+    "vote",
+    "voted",
+    "to",
+    "new",
+    "policy",
+    "change",
+    "sanctuary",
+    "city",
+    "county",
+    "sheriff",
+    "illegal",
+    "aliens",
+    "immigrants",
+    "immigration",
+    "deport",
+    "deported",
+    "fear",
+    "mongering",
+    "fear-mongering",
+    "rule",
+    "of",
+    "law",
+    "caves",
+    "caved",
+    "bow",
+    "bows",
+    "pressure",
+    "give",
+    "giving",
+    "in",
+    "into",
+    "community",
+    "trust",
+    "abuses",
+    "protect",
+    "unfortunately",
+    "detainers",
+    "honor",
+    "raid",
+    "raided",
+    "arrested",
+    "12",
+    "strengthen",
+    "cooperation",
+    "keep",
+    "safe",
+    "from",
+    "criminal",
+    "predators",
+    "_",
+    "x",
+    "é",
+    "alien",
+    "detainer",
+    "immigrant",
+    "hold",
+    "holds",
+)
+_GLUE = (" ", " ", " ", "", "-", ", ", ". ", "\n", "'", "’", '"', "(")
+
+
+def reference_spans(pattern: WordPattern, text: str) -> list[tuple[int, int]]:
+    """``WordPattern.spans`` with every branch run over the whole text (no skipping)."""
+    found = []
+    for regex, boundary, negatives, *_skipping in pattern.branches:
+        for match in regex.finditer(text):
+            start = match.start()
+            if boundary and not at_word_start(text, start):
+                continue
+            if any(text[max(0, start - len(n)) : start] == n for n in negatives):
+                continue
+            found.append((start, -match.end()))
+    out: list[tuple[int, int]] = []
+    for start, neg_end in sorted(found):
+        if not out or start >= out[-1][1]:
+            out.append((start, -neg_end))
+    return out
+
+
+def reference_phrases(matcher: PhraseMatcher, text: str) -> list[tuple[int, int, float]]:
+    out = [
+        (m.start(), m.end(), weight)
+        for regex, weight, *_skipping in matcher.entries
+        for m in regex.finditer(text)
+        if at_word_start(text, m.start())
+    ]
+    return sorted(out)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(_PIECES), st.sampled_from(_GLUE)), min_size=1, max_size=40))
+def test_skipping_finds_what_every_branch_finds(parts: list[tuple[str, str]]) -> None:
+    text = "".join(word + glue for word, glue in parts)
+    for lowered in (text, text.lower()):
+        for name, pattern in PATTERNS.items():
+            assert pattern.spans(lowered) == reference_spans(pattern, lowered), name
+        for name, matcher in MATCHERS.items():
+            assert matcher.finditer(lowered) == reference_phrases(matcher, lowered), name
+
+
+@pytest.mark.parametrize(
+    ("pattern", "prefixes"),
+    [
+        ("terminat\\w+", ("terminat",)),
+        ("renew\\w*", ("renew",)),
+        ("ab?c", ("a",)),  # an optional character is not required
+        ("287\\s?\\(", ("287",)),
+        ("(?:abus\\w+)\\b", ("abus",)),
+        ("(?:won't|will not|refus\\w+ to) renew", ("won't", "will not", "refus")),
+        ("defies|defying federal", ("defies", "defying federal")),
+        ("(?:(?:strengthen|build)\\w* trust)", ("strengthen", "build")),
+        ("(?:ab)?c", ()),  # an optional group: nothing is required
+        ("(?:a|b*)c", ()),  # one alternative may be empty
+        ("\\w+ ice", ()),
+    ],
+)
+def test_required_prefixes(pattern: str, prefixes: tuple[str, ...]) -> None:
+    assert required_prefixes(pattern) == prefixes
