@@ -290,6 +290,17 @@ def choose_jurisdiction(
         by_key.values(),
         key=lambda c: (-c.score, c.mentions[0].start if c.mentions else 10**9),
     )
+    return pick_jurisdiction(doc, finding, ranked, ranker)
+
+
+def pick_jurisdiction(
+    doc: Document,
+    finding: PlaceFinding,
+    ranked: list[Candidate],
+    ranker: JurisdictionRanker | None = None,
+) -> JurisdictionResult:
+    """The result from candidates already scored by the rules (``JurisdictionResult.candidates``):
+    the tagger scores them once and lets its learned ranker reorder them."""
     pool = sorted((c for c in ranked if eligible(c)), key=lambda c: -c.score)
     if ranker is not None and ranked:
         learned = ranker.rank(doc, finding, ranked)

@@ -27,8 +27,7 @@ from pipeline.tagging.features import (
     stance_text,
     whole_text,
 )
-from pipeline.tagging.gazetteer import load_gazetteer
-from pipeline.tagging.jurisdiction import choose_jurisdiction
+from pipeline.tagging.jurisdiction import pick_jurisdiction
 from pipeline.tagging.labelled import LabelledItem
 from pipeline.tagging.linear import FitOptions, LinearModel, fit_linear, words
 from pipeline.tagging.ranker import JurisdictionRanker, fit_jurisdiction_ranker
@@ -142,9 +141,7 @@ def predict_tags(model: TaggerModel, analysis: ItemAnalysis, *, version: str) ->
     # is replaced by the learned ranker's order of the same candidates when the model has one.
     item, choice = analysis.item, analysis.choice
     if model.jurisdiction is not None:
-        choice = choose_jurisdiction(
-            analysis.doc, analysis.finding, load_gazetteer().states_by_code, ranker=model.jurisdiction
-        )
+        choice = pick_jurisdiction(analysis.doc, analysis.finding, choice.candidates, model.jurisdiction)
     notes = []
     if analysis.language and analysis.language != "en":
         notes.append(f"language={analysis.language}: tagging is English-first; results may be incomplete")
