@@ -30,7 +30,7 @@ from pydantic import (
     model_validator,
 )
 
-from pipeline.models import Event, Stance
+from pipeline.models import Event, JurisdictionType, SourceKind, Stance
 from pipeline.rules.language import parse_rule
 from pipeline.settings import REPO_ROOT
 
@@ -106,9 +106,31 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class RecordJurisdiction(_Strict):
+    """The jurisdiction a primary-record source is about (a Legistar client's city or county)."""
+
+    name: Annotated[str, Field(min_length=1)]
+    type: JurisdictionType
+    state: str
+
+    @field_validator("state")
+    @classmethod
+    def _state(cls, value: str) -> str:
+        if value.upper() not in US_STATES:
+            raise ValueError(f"{value!r} is not a USPS state code such as CA or NY")
+        return value.upper()
+
+
+# Primary records (ICE's 287(g) workbooks, Legistar): items are made from the record itself.
+RECORD_KINDS = frozenset({"287g_list", "legistar"})
+_LEGISTAR_CLIENT = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
 class SourceConfig(_Strict):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
     id: Annotated[str, Field(pattern=_ID_PATTERN)]
-    kind: Literal["rss", "x_account", "x_search"]
+    kind: SourceKind
     url: str | None = None
     handle: str | None = None
     query: str | None = None
@@ -126,6 +148,11 @@ class SourceConfig(_Strict):
     # At most this many of the source's pages are fetched per enrich run; the rest stay pending
     # for the next run (counted as waiting), so one busy feed cannot flood a host or the run.
     fetch_budget: Annotated[int, Field(ge=1, le=10_000)] = DEFAULT_FETCH_BUDGET
+    # 287g_list: which of ICE's two workbooks (``list:`` in YAML).
+    record_list: Literal["participating", "pending"] | None = Field(default=None, alias="list")
+    # legistar: the Web API client name (``glendaleca``) and the jurisdiction its records are about.
+    client: str | None = None
+    jurisdiction: RecordJurisdiction | None = None
 
     @field_validator("interval", mode="before")
     @classmethod
@@ -151,7 +178,24 @@ class SourceConfig(_Strict):
                 raise ValueError("an x_account source needs a handle like yashar (letters, digits, _)")
         elif self.kind == "x_search" and not self.query:
             raise ValueError("an x_search source needs a query")
+        elif self.kind == "287g_list":
+            if self.record_list is None:
+                raise ValueError("a 287g_list source needs list: participating or list: pending")
+            if not self.url or not self.url.startswith(("http://", "https://")):
+                raise ValueError("a 287g_list source needs the workbook's http(s) url")
+        elif self.kind == "legistar":
+            if not self.client or not _LEGISTAR_CLIENT.match(self.client):
+                raise ValueError("a legistar source needs client: the Web API client name, e.g. glendaleca")
+            if self.jurisdiction is None:
+                raise ValueError("a legistar source needs jurisdiction: {name, type, state}")
+            if self.url and not self.url.startswith(("http://", "https://")):
+                raise ValueError(f"url {self.url!r} must start with http:// or https://")
         return self
+
+    @property
+    def legistar_base(self) -> str:
+        """The Legistar Web API base of this client (``url`` overrides the public one)."""
+        return (self.url or f"https://webapi.legistar.com/v1/{self.client}").rstrip("/")
 
     @property
     def x_handle(self) -> str:
@@ -196,6 +240,8 @@ class SubscriptionFilter(_Strict):
     states: list[str] = []
     stances: list[Stance] = []
     events: list[Event] = []
+    # Only items from these kinds of source, e.g. [287g_list] for list changes only.
+    source_kinds: list[SourceKind] = []
 
     @field_validator("query")
     @classmethod

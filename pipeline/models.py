@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal, get_args
 
-SourceKind = Literal["rss", "x_account", "x_search"]
+SourceKind = Literal["rss", "x_account", "x_search", "287g_list", "legistar"]
 ItemKind = Literal["article", "post"]
 
 # The tag vocabulary (DESIGN, "Tag output"): configuration, tagger, index and alerts share it.

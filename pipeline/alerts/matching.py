@@ -58,6 +58,7 @@ def subscription_filter(subscription: Subscription) -> dict[str, Any]:
         list(subscription.states),
         list(subscription.stances),
         list(subscription.events),
+        source_kinds=list(subscription.source_kinds),
     )
 
 

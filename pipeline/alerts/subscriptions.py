@@ -47,6 +47,7 @@ class Subscription:
     states: tuple[str, ...] = ()
     stances: tuple[str, ...] = ()
     events: tuple[str, ...] = ()
+    source_kinds: tuple[str, ...] = ()
     timezone: str = "UTC"
     digest_hour: int = 7
     active: bool = True
@@ -67,6 +68,7 @@ class Subscription:
             states=tuple(config.filter.states),
             stances=tuple(config.filter.stances),
             events=tuple(config.filter.events),
+            source_kinds=tuple(config.filter.source_kinds),
             timezone=config.timezone,
             digest_hour=config.digest_hour,
             origin=origin,
@@ -84,6 +86,7 @@ class Subscription:
             states=tuple(flt.get("states") or ()),
             stances=tuple(flt.get("stances") or ()),
             events=tuple(flt.get("events") or ()),
+            source_kinds=tuple(flt.get("source_kinds") or ()),
             timezone=doc.get("timezone") or "UTC",
             digest_hour=int(doc.get("digest_hour", 7)),
             active=bool(doc.get("active", True)),
@@ -105,6 +108,8 @@ class Subscription:
                 "states": list(self.states),
                 "stances": list(self.stances),
                 "events": list(self.events),
+                # Only when set, so subscriptions stored before the field existed stay unchanged.
+                **({"source_kinds": list(self.source_kinds)} if self.source_kinds else {}),
             },
             "timezone": self.timezone,
             "digest_hour": self.digest_hour,
@@ -119,6 +124,7 @@ class Subscription:
             ("state", self.states),
             ("stance", self.stances),
             ("event", self.events),
+            ("source kind", self.source_kinds),
         ):
             if values:
                 parts.append(f"{label} in {', '.join(values)}")

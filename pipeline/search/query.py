@@ -90,6 +90,7 @@ def item_filter_query(
     states: str | Iterable[str] | None = (),
     stances: str | Iterable[str] | None = (),
     events: str | Iterable[str] | None = (),
+    source_kinds: str | Iterable[str] | None = (),
 ) -> dict[str, Any]:
     """Query DSL for relevant items matching a rule-syntax ``query`` and every given filter.
 
@@ -112,6 +113,8 @@ def item_filter_query(
         filters.append({"terms": {"stance": _as_list(stances)}})
     if _as_list(events):
         filters.append({"terms": {"event": _as_list(events)}})
+    if _as_list(source_kinds):  # e.g. 287g_list: list changes only
+        filters.append({"terms": {"source_kind": _as_list(source_kinds)}})
     return {"bool": {"filter": filters, "must": must}}
 
 

@@ -18,7 +18,7 @@ on a small thread pool; the HTTP client keeps per-host politeness across threads
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -26,7 +26,7 @@ from typing import Any
 
 from elasticsearch import Elasticsearch
 
-from pipeline.config import PipelineConfig, SourceConfig
+from pipeline.config import RECORD_KINDS, PipelineConfig, SourceConfig
 from pipeline.fetch.client import FetchError, SafeHTTPClient
 from pipeline.models import FeedEntry, Rejected, item_id
 from pipeline.rules.language import RuleSet
@@ -34,6 +34,7 @@ from pipeline.settings import Settings
 from pipeline.sources.feeds import parse_feed
 from pipeline.sources.gate import Admission, IntakeGate
 from pipeline.sources.harvest import Harvest
+from pipeline.sources.record_polling import RecordPoll, poll_record_source
 from pipeline.sources.state import (
     SourceState,
     all_states,
@@ -56,6 +57,7 @@ POLL_THREADS = 8
 BULK_CHUNK = 500
 REASONS_KEPT = 10
 NO_X_TOKEN = "no X bearer token (set MUNIWATCH_X_BEARER_TOKEN)"
+X_KINDS = frozenset({"x_account", "x_search"})
 
 
 class NotAFeed(FetchError):
@@ -227,11 +229,20 @@ def _documents(entry: FeedEntry, admission: Admission, now: datetime) -> list[tu
 
 
 def _harvest(
-    source: SourceConfig, state: SourceState, *, now: datetime, client: SafeHTTPClient, x_client: Any
-) -> Harvest | FetchError:
+    source: SourceConfig,
+    state: SourceState,
+    *,
+    now: datetime,
+    client: SafeHTTPClient,
+    x_client: Any,
+    records: Callable[[SourceConfig, SourceState], RecordPoll] | None = None,
+) -> Harvest | RecordPoll | FetchError:
     """Fetch and parse one source, on a worker thread. A failure is returned, not raised, so one
-    source's trouble (even an unexpected one) never stops the others and is always recorded."""
+    source's trouble (even an unexpected one) never stops the others and is always recorded.
+    Record sources (287(g) lists, Legistar) are polled and written whole by ``records``."""
     try:
+        if source.kind in RECORD_KINDS and records is not None:
+            return records(source, state)
         if source.kind == "rss":
             return harvest_feed(client, source, state)
         return harvest_x(x_client, source, state, now=now)
@@ -323,7 +334,7 @@ def poll_sources(
     gate = IntakeGate.from_config(config)
     states = load_states(es, settings, [s.id for s in sources])
 
-    x_sources = [s for s in sources if s.kind != "rss"]
+    x_sources = [s for s in sources if s.kind in X_KINDS]
     if x_sources and x_client is None:
         if settings.x_bearer_token:
             x_client = make_x_client(settings)
@@ -334,7 +345,7 @@ def poll_sources(
 
     to_poll: list[SourceConfig] = []
     for source in sources:
-        reason = NO_X_TOKEN if source.kind != "rss" and x_client is None else None
+        reason = NO_X_TOKEN if source.kind in X_KINDS and x_client is None else None
         reason = reason or due(states[source.id], source, now, force=force)
         if reason is not None:
             report.sources[source.id] = SourcePollResult(
@@ -345,11 +356,18 @@ def poll_sources(
 
     own_client = client is None
     http = client or SafeHTTPClient(settings)
+
+    def records(source: SourceConfig, state: SourceState) -> RecordPoll:
+        return poll_record_source(es, settings, config, source, state, now=now, client=http)
+
     try:
         with ThreadPoolExecutor(max_workers=max(1, min(POLL_THREADS, len(to_poll)))) as pool:
             harvests = list(
                 pool.map(
-                    lambda s: _harvest(s, states[s.id], now=now, client=http, x_client=x_client), to_poll
+                    lambda s: _harvest(
+                        s, states[s.id], now=now, client=http, x_client=x_client, records=records
+                    ),
+                    to_poll,
                 )
             )
     finally:
@@ -361,7 +379,7 @@ def poll_sources(
         result = report.sources[source.id] = SourcePollResult(
             source_id=source.id, kind=source.kind, polled=True
         )
-        if isinstance(harvest, FetchError):
+        if isinstance(harvest, FetchError | RecordPoll):
             continue
         result.entries = len(harvest.entries) + len(harvest.rejected)
         for entry in harvest.entries:
@@ -380,6 +398,9 @@ def poll_sources(
         result, state = report.sources[source.id], states[source.id]
         if isinstance(harvest, FetchError):
             _failed(state, source, result, harvest, now)
+            continue
+        if isinstance(harvest, RecordPoll):
+            _record_polled(state, source, result, harvest, now)
             continue
         counts = enqueued.get(source.id, _Enqueued())
         refused = harvest.rejected + counts.refused
@@ -420,6 +441,24 @@ def _failed(
     record_failure(state, source, now=now, reason=error.reason, status=error.status,
                    retry_after_s=error.retry_after_s)  # fmt: skip
     LOGGER.warning("source %s failed: %s", source.id, error.reason)
+
+
+def _record_polled(
+    state: SourceState, source: SourceConfig, result: SourcePollResult, poll: RecordPoll, now: datetime
+) -> None:
+    """A record source's figures: entries = rows or matters read, candidates = changes found,
+    matched and new_items = items written (created or updated in place)."""
+    result.status, result.not_modified, result.problem = poll.status, poll.not_modified, poll.problem
+    result.entries, result.candidates = poll.entries, poll.changes
+    result.matched = result.new_items = len(poll.item_ids)
+    result.item_ids = poll.item_ids
+    result.rejected_reasons = poll.rejected_reasons[:REASONS_KEPT]
+    record_success(
+        state, source, now=now, status=poll.status, not_modified=poll.not_modified, etag=poll.etag,
+        last_modified=poll.last_modified, cursor=poll.cursor, entries=poll.entries,
+        candidates=poll.changes, matched=result.matched, new_items=result.new_items, problem=poll.problem,
+    )  # fmt: skip
+    state.url = source.legistar_base if source.kind == "legistar" else source.url
 
 
 def poll_group(

@@ -1,0 +1,134 @@
+"""The 287g_list source kind end to end: `muniwatch run --once` (``run_once``) over ICE's eight real
+workbooks served one version per poll from a loopback server, with the real Elasticsearch."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from elasticsearch import Elasticsearch
+
+from pipeline.config import REPO_ROOT
+from pipeline.runner import run_once
+from pipeline.settings import Settings
+from pipeline.store.indices import ensure_index
+from pipeline.tasks import ConfigPaths
+from tests.support.http import LoopbackHTTPServer, Route
+from tests.support.xlsx import xlsx_bytes
+
+pytestmark = pytest.mark.integration
+
+REAL = (
+    next(
+        (p for p in (REPO_ROOT.parent / "shared", REPO_ROOT.parent.parent / "shared") if p.is_dir()),
+        Path("/-"),
+    )
+    / "sources"
+    / "ice-287g"
+)
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+# (participating, pending, day of the poll): the versions in date order.
+VERSIONS = [
+    ("05292025am", "05302025pm", datetime(2025, 5, 30, 18, tzinfo=UTC)),
+    ("06272025am", "06272025am", datetime(2025, 6, 27, 12, tzinfo=UTC)),
+    ("07092025am", "07092025am", datetime(2025, 7, 9, 12, tzinfo=UTC)),
+    ("07182025pm", "07182025pm", datetime(2025, 7, 18, 20, tzinfo=UTC)),
+]
+
+
+def _paths(
+    tmp_path: Path, participating: str, pending: str, subscriptions: str = "subscriptions: []\n"
+) -> ConfigPaths:
+    (tmp_path / "sources.yaml").write_text(
+        "sources:\n"
+        f"  - {{id: ice-287g-participating, kind: 287g_list, list: participating, url: '{participating}'}}\n"
+        f"  - {{id: ice-287g-pending, kind: 287g_list, list: pending, url: '{pending}'}}\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "subscriptions.yaml").write_text(subscriptions, encoding="utf-8")
+    return ConfigPaths(
+        sources=tmp_path / "sources.yaml",
+        watchlists=REPO_ROOT / "config" / "watchlists.yaml",
+        subscriptions=tmp_path / "subscriptions.yaml",
+    )
+
+
+def _list_items(es: Elasticsearch, settings: Settings) -> list[dict[str, Any]]:
+    ensure_index(es, settings, "items")
+    es.indices.refresh(index=settings.index("items"))
+    hits = es.search(index=settings.index("items"), query={"term": {"source_kind": "287g_list"}}, size=2000)[
+        "hits"
+    ]["hits"]
+    return [hit["_source"] for hit in hits]
+
+
+@pytest.mark.skipif(not REAL.is_dir(), reason="real ICE workbooks not available")
+def test_run_once_over_the_eight_real_workbooks_makes_one_item_per_change_and_nothing_on_reruns(
+    es: Elasticsearch, settings: Settings, http_server: LoopbackHTTPServer, tmp_path: Path
+) -> None:
+    participating = http_server.url("/participatingAgencies.xlsx")
+    pending = http_server.url("/pendingAgencies.xlsx")
+    paths = _paths(
+        tmp_path,
+        participating,
+        pending,
+        "subscriptions:\n  - {id: list-desk, email: list@example.org, filter: {source_kinds: [287g_list]}}\n",
+    )
+    per_poll = []
+    for number, (part, pend, now) in enumerate(VERSIONS):
+        for path, name in (("/participatingAgencies.xlsx", f"participatingAgencies{part}.xlsx"),
+                           ("/pendingAgencies.xlsx", f"pendingAgencies{pend}.xlsx")):  # fmt: skip
+            http_server.add(path, Route(body=(REAL / name).read_bytes(), content_type=XLSX, etag=f'"{name}"'))
+        before = len(_list_items(es, settings))
+        summary = run_once(settings, paths, now=now)
+        assert summary.ok, summary.problems
+        items = _list_items(es, settings)
+        per_poll.append(len(items) - before)
+        # Every list change goes through alerts; the list-changes-only subscription matches each.
+        assert summary.reports["alerts"]["by_subscription"].get("list-desk", 0) == per_poll[-1]
+        # Running again on the same version: a 304 for the conditional GET, nothing new.
+        again = run_once(settings, paths, now=now)
+        assert again.ok and len(_list_items(es, settings)) == len(items)
+        assert "304" in again.sources["ice-287g-participating"].note
+        if number == 0:
+            assert items == []  # the first poll is the baseline
+    # participating 103 + pending 36; 73 + 5; 34 + 9 (see tests/unit/test_ice287g.py)
+    assert per_poll == [0, 139, 78, 43]
+    items = _list_items(es, settings)
+    assert Counter(i["record"]["change"] for i in items) == Counter(
+        added=184, support_model_added=20, removed=6, pending_added=50
+    )
+    polk = [
+        i for i in items if i["jurisdiction"]["key"] == "us-pa-county-butler" and i["event"] == "terminate"
+    ]
+    assert polk and polk[0]["title"].startswith("Butler County Sheriff's Office (PA) is no longer listed")
+    first = items[0]
+    assert first["relevant"] is True and first["stance"] == "neutral" and first["story_id"]
+    assert first["record"]["url"] == participating or first["record"]["url"] == pending
+    assert all(i["alert_status"] == "done" for i in items)
+    health = es.get(index=settings.index("sources"), id="ice-287g-participating")["_source"]
+    assert health["health"] == "ok" and health["polls_total"] == 8 and health["items_total"] == 34 + 73 + 103
+
+
+def test_a_workbook_missing_a_column_is_a_source_error_and_makes_no_items(
+    es: Elasticsearch, settings: Settings, http_server: LoopbackHTTPServer, tmp_path: Path
+) -> None:
+    header = ["STATE", "LAW ENFORCEMENT AGENCY", "TYPE", "COUNTY", "SUPPORT TYPE", "SIGNED"]
+    row = ["FLORIDA", "Polk County Sheriff's Office", "County", "Polk County", "Task Force Model"]
+    url = http_server.add("/p.xlsx", Route(body=xlsx_bytes([header, [*row, "2/26/2025"]]), content_type=XLSX))
+    pending = http_server.add("/q.xlsx", Route(body=xlsx_bytes([header[:5], row]), content_type=XLSX))
+    paths = _paths(tmp_path, url, pending)
+    assert run_once(settings, paths, now=VERSIONS[0][2]).ok
+    http_server.add(
+        "/p.xlsx", Route(body=xlsx_bytes([header[:5], row, ["TEXAS", *row[1:]]]), content_type=XLSX)
+    )
+    summary = run_once(settings, paths, now=VERSIONS[1][2])
+    note = summary.sources["ice-287g-participating"]
+    assert note.errors == 1
+    assert "participating agencies workbook: missing column(s) SIGNED" in note.note
+    assert _list_items(es, settings) == []
+    health = es.get(index=settings.index("sources"), id="ice-287g-participating")["_source"]
+    assert health["health"] == "failing" and "SIGNED" in health["last_error"]
