@@ -42,6 +42,19 @@ class PendingItem:
     def source_id(self) -> str:
         return str(self.doc.get("source_id") or "unknown")
 
+    @property
+    def alert_key(self) -> str | None:
+        """Set on a record item whose change deserves an alert of its own although its story was
+        alerted before (a Legistar matter that passed): the delivery is per story and this key."""
+        key = (self.doc.get("record") or {}).get("alert_key")
+        return str(key) if key else None
+
+
+def delivery_story_key(story_id: str, items: Sequence[PendingItem]) -> str:
+    """What a story delivery is keyed on: the story, plus the alert keys of record changes in it."""
+    keys = sorted({key for item in items if (key := item.alert_key)})
+    return "\0".join([story_id, *keys])
+
 
 @dataclass(kw_only=True)
 class MatchResult:
@@ -70,7 +83,7 @@ def pending_items(es: Elasticsearch, settings: Settings, *, limit: int) -> list[
         query={"bool": {"filter": [{"term": {"alert_status": "pending"}}, {"term": {"relevant": True}}]}},
         sort=[{"indexed_at": {"order": "asc", "missing": "_first"}}, {"canonical_url": "asc"}],
         size=limit,
-        source_includes=ITEM_FIELDS,
+        source_includes=[*ITEM_FIELDS, "record.alert_key"],
     )
     return [PendingItem(id=hit["_id"], doc=hit["_source"]) for hit in response["hits"]["hits"]]
 

@@ -23,7 +23,14 @@ from pipeline.alerts import ledger
 from pipeline.alerts.content import StoryView, load_stories
 from pipeline.alerts.delivery import DEFAULT_STALE_AFTER, Sender, recover_with
 from pipeline.alerts.digests import send_digests_with
-from pipeline.alerts.matching import PendingItem, mark_items, match_items, pending_items, settle_irrelevant
+from pipeline.alerts.matching import (
+    PendingItem,
+    delivery_story_key,
+    mark_items,
+    match_items,
+    pending_items,
+    settle_irrelevant,
+)
 from pipeline.alerts.render import Rendered, compose, render_story_alert
 from pipeline.alerts.smtp import Transport, make_transport
 from pipeline.alerts.storage import ensure_alert_indices, iso
@@ -168,7 +175,10 @@ def _alert_subscription(
     by_story: dict[str, list[PendingItem]] = {}
     for item in items:
         by_story.setdefault(item.story_id, []).append(item)
-    delivery_ids = {story_id: ledger.story_delivery_id(subscription.id, story_id) for story_id in by_story}
+    delivery_ids = {
+        story_id: ledger.story_delivery_id(subscription.id, delivery_story_key(story_id, members))
+        for story_id, members in by_story.items()
+    }
     existing = ledger.existing_ids(es, settings, delivery_ids.values())
     new = [story_id for story_id in by_story if delivery_ids[story_id] not in existing]
     report.stories_already_alerted += len(by_story) - len(new)

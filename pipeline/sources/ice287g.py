@@ -280,3 +280,12 @@ def headline(change: Change) -> str:
         signed = f", signed {long_date(row.date_signed)}" if row.date_signed else ""
         return f"{who} is no longer listed among 287(g) participating agencies ({row.support_model}{signed})"
     return f"{who} requested a 287(g) {row.support_model} agreement (pending with ICE)"
+
+
+def configured_jurisdiction(name: str, kind: str, state: str) -> Jurisdiction:
+    """A jurisdiction named in configuration (a Legistar client's), with the gazetteer's key."""
+    if kind == "state":
+        return _state(state)
+    if kind == "county":
+        return _county(name, state)
+    return _place(name, state, kind)

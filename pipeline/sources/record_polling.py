@@ -29,7 +29,7 @@ from pipeline.settings import Settings
 from pipeline.sources import ice287g
 from pipeline.sources.records import RecordItem, load_version, save_version, version_hash, write_record_items
 from pipeline.sources.state import SourceState
-from pipeline.sources.workbook import ReadWorkbook, WorkbookError, read_workbook
+from pipeline.sources.workbook import ListName, ReadWorkbook, WorkbookError, read_workbook
 
 LOGGER = logging.getLogger(__name__)
 
@@ -105,7 +105,7 @@ def _diff_and_write(
     es: Elasticsearch,
     settings: Settings,
     source: SourceConfig,
-    list_name: ice287g.ListName,
+    list_name: ListName,
     read: ReadWorkbook,
     poll: RecordPoll,
     now: datetime,
@@ -131,7 +131,7 @@ def _diff_and_write(
     if report.failed_ids:
         # Keep the stored version: the next poll diffs again and writes the refused items again.
         raise FetchError(f"{len(report.failed_ids)} list-change items were refused by Elasticsearch "
-                         "(quarantined); the list version is not stored", url=source.url)  # fmt: skip
+                         "(quarantined); the list version is not stored", url=source.url or "")  # fmt: skip
     poll.item_ids = report.written_ids
     poll.new_items = report.created
     poll.updated_items = report.updated
