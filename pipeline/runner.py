@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol, TextIO, TypeVar
 
 from pipeline import tasks
+from pipeline.config import RECORD_KINDS
 from pipeline.models import SourceSummary
 from pipeline.settings import Settings, load_settings, without_credentials
 from pipeline.sources.polling import SourcePollResult
@@ -104,6 +105,9 @@ def run_once(settings: Settings, paths: ConfigPaths, *, now: datetime) -> RunOnc
             row.candidates += result.candidates
             row.errors += result.errors
             row.note = _poll_note(result)
+            if result.kind in RECORD_KINDS:  # record items are indexed by the poll itself
+                row.matched += result.matched
+                row.indexed += result.new_items
     enriched = _step(summary, "enrich", lambda: tasks.enrich(settings, paths, now=now))
     if enriched is not None:
         for source_id, counts in enriched.sources.items():
