@@ -112,9 +112,15 @@ def test_a_matter_is_one_item_updated_in_place_and_its_passage_alerts_exactly_on
     assert health["health"] == "ok" and health["cursor"] == "2025-06-10T22:15:00"
 
     # A news article on the same decision, tagged by the tagger, joins the matter's story.
-    news = StoryCandidate(item_id="news-1", title="Glendale approves ICE jail agreement", text="The council voted.",
-                          jurisdiction_key="us-ca-city-glendale", event="sign_or_join", relevant=True,
-                          published_at=datetime(2025, 6, 11, 15, tzinfo=UTC))  # fmt: skip
+    news = StoryCandidate(
+        item_id="news-1",
+        title="Glendale approves ICE jail agreement",
+        text="The council voted.",
+        jurisdiction_key="us-ca-city-glendale",
+        event="sign_or_join",
+        relevant=True,
+        published_at=datetime(2025, 6, 11, 15, tzinfo=UTC),
+    )
     assert assign_stories(es, settings, [news], now=datetime(2025, 6, 11, 16, tzinfo=UTC)) == {
         "news-1": item["story_id"]
     }
