@@ -458,7 +458,6 @@ def _record_polled(
         last_modified=poll.last_modified, cursor=poll.cursor, entries=poll.entries,
         candidates=poll.changes, matched=result.matched, new_items=result.new_items, problem=poll.problem,
     )  # fmt: skip
-    state.url = source.legistar_base if source.kind == "legistar" else source.url
 
 
 def poll_group(

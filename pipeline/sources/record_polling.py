@@ -27,7 +27,14 @@ from pipeline.fetch.client import FetchError, SafeHTTPClient
 from pipeline.models import item_id
 from pipeline.settings import Settings
 from pipeline.sources import ice287g
-from pipeline.sources.records import RecordItem, load_version, save_version, version_hash, write_record_items
+from pipeline.sources.records import (
+    RecordItem,
+    load_version,
+    pending_keys,
+    save_version,
+    version_hash,
+    write_record_items,
+)
 from pipeline.sources.state import SourceState
 from pipeline.sources.workbook import ListName, ReadWorkbook, WorkbookError, read_workbook
 
@@ -118,14 +125,20 @@ def _diff_and_write(
     stored = load_version(es, settings, source.id)
     if stored is None:
         save_version(es, settings, source.id, list_name=list_name, rows=rows, now=now)
-        poll.problem = poll.problem or f"baseline: {len(rows)} rows recorded, nothing alerted"
+        LOGGER.info(
+            "%s: first version stored as the baseline (%d rows), nothing alerted", source.id, len(rows)
+        )
         return poll
     new_hash = version_hash(rows)
     if stored.get("version_hash") == new_hash:
         return poll  # the same list, re-saved or reordered
-    changes = ice287g.diff(stored.get("rows") or {}, rows, list_name)
+    old_rows = stored.get("rows") or {}
+    changes = ice287g.diff(old_rows, rows, list_name)
     poll.changes = len(changes.changes)
-    items = [_list_item(source, change, new_hash, now) for change in changes.changes]
+    # A new agreement whose request was pending is a request granted (the pending source may
+    # have been polled first in this run: rows that just left the pending list count too).
+    was_pending = pending_keys(es, settings) if list_name == "participating" else set()
+    items = [_list_item(source, change, new_hash, now, was_pending) for change in changes.changes]
     ids = [item_id(item.canonical_url) for item in items]
     report = write_record_items(es, settings, items, now=now, new_ids=set(ids))
     if report.failed_ids:
@@ -135,13 +148,16 @@ def _diff_and_write(
     poll.item_ids = report.written_ids
     poll.new_items = report.created
     poll.updated_items = report.updated
-    save_version(es, settings, source.id, list_name=list_name, rows=rows, now=now)
+    left = sorted(set(old_rows) - set(rows))
+    save_version(es, settings, source.id, list_name=list_name, rows=rows, now=now, left_keys=left)
     LOGGER.info("%s: %d changes (%d renamed agencies, %d pending requests gone)",
                 source.id, poll.changes, len(changes.renamed), changes.pending_removed)  # fmt: skip
     return poll
 
 
-def _list_item(source: SourceConfig, change: ice287g.Change, new_hash: str, now: datetime) -> RecordItem:
+def _list_item(
+    source: SourceConfig, change: ice287g.Change, new_hash: str, now: datetime, was_pending: set[str]
+) -> RecordItem:
     assert source.url is not None
     row = change.row
     jurisdiction = change.jurisdiction
@@ -155,11 +171,14 @@ def _list_item(source: SourceConfig, change: ice287g.Change, new_hash: str, now:
         details.append(f"County given by ICE: {row.county}.")
     if row.date_signed:
         details.append(f"Date signed: {ice287g.long_date(row.date_signed)}.")
+    key = ice287g.row_key(row)
+    granted = change.change in ("added", "support_model_added") and key in was_pending
+    if granted:
+        details.append("The agency's request was on ICE's pending list: the request was granted.")
     if change.change == "removed":
         details.append("ICE's list gives no reason for an agency that is no longer listed.")
     signed_at = datetime.combine(row.date_signed, time(), tzinfo=UTC) if row.date_signed else None
     published = signed_at if change.change in ("added", "support_model_added") and signed_at else now
-    key = ice287g.row_key(row)
     return RecordItem(
         canonical_url=f"{source.url}#{change.change}:{key}:{new_hash[:16]}",
         url=source.url,
@@ -180,6 +199,7 @@ def _list_item(source: SourceConfig, change: ice287g.Change, new_hash: str, now:
             "county": row.county,
             "support_model": row.support_model,
             "date_signed": row.date_signed.isoformat() if row.date_signed else None,
+            "from_pending": True if granted else None,
             "url": source.url,
         },
     )

@@ -172,6 +172,17 @@ def load_version(es: Elasticsearch, settings: Settings, source_id: str) -> dict[
     return source
 
 
+def pending_keys(es: Elasticsearch, settings: Settings) -> set[str]:
+    """Row keys on the stored pending list(s), or that left it with its last version."""
+    _ensure_records(es, settings)
+    found = es.search(index=settings.index(RECORDS_INDEX), query={"term": {"list": "pending"}}, size=10)
+    keys: set[str] = set()
+    for hit in found["hits"]["hits"]:
+        keys.update(hit["_source"].get("rows") or {})
+        keys.update(hit["_source"].get("left_keys") or [])
+    return keys
+
+
 def save_version(
     es: Elasticsearch,
     settings: Settings,
@@ -180,7 +191,10 @@ def save_version(
     list_name: str,
     rows: Mapping[str, Any],
     now: datetime,
+    left_keys: Sequence[str] = (),
 ) -> None:
+    """Store a list version; ``left_keys``: rows that left the list with it (pending requests that
+    were granted or withdrawn, so the participating list can tell a granted request)."""
     _ensure_records(es, settings)
     es.index(
         index=settings.index(RECORDS_INDEX),
@@ -193,6 +207,7 @@ def save_version(
             "row_count": len(rows),
             "updated_at": now.isoformat(),
             "rows": dict(rows),
+            "left_keys": sorted(left_keys),
         },
         refresh=True,
     )

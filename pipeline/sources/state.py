@@ -254,7 +254,10 @@ def _describe(state: SourceState, source: SourceConfig) -> None:
     state.kind = source.kind
     state.name = source.name
     state.group = source.group
-    state.url = source.url if source.kind == "rss" else (source.handle or source.query)
+    if source.kind in ("x_account", "x_search"):
+        state.url = source.handle or source.query
+    else:
+        state.url = source.legistar_base if source.kind == "legistar" else source.url
 
 
 def _finish(state: SourceState, now: datetime) -> SourceState:

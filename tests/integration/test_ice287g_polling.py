@@ -89,12 +89,16 @@ def test_run_once_over_the_eight_real_workbooks_makes_one_item_per_change_and_no
         per_poll.append(len(items) - before)
         # Every list change goes through alerts; the list-changes-only subscription matches each.
         assert summary.reports["alerts"]["by_subscription"].get("list-desk", 0) == per_poll[-1]
-        # Running again on the same version: a 304 for the conditional GET, nothing new.
-        again = run_once(settings, paths, now=now)
-        assert again.ok and len(_list_items(es, settings)) == len(items)
-        assert "304" in again.sources["ice-287g-participating"].note
         if number == 0:
             assert items == []  # the first poll is the baseline
+    # Running again on the same version: a 304 for the conditional GET, nothing new.
+    again = run_once(settings, paths, now=VERSIONS[-1][2])
+    assert "304" in again.sources["ice-287g-participating"].note
+    # The same workbook saved again (new ETag, same rows): read, and nothing new either.
+    http_server.routes["/participatingAgencies.xlsx"].etag = '"re-saved"'
+    resaved = run_once(settings, paths, now=VERSIONS[-1][2])
+    assert resaved.ok and resaved.sources["ice-287g-participating"].fetched == 832
+    assert resaved.emails_sent == 0 and len(_list_items(es, settings)) == sum(per_poll)
     # participating 103 + pending 36; 73 + 5; 34 + 9 (see tests/unit/test_ice287g.py)
     assert per_poll == [0, 139, 78, 43]
     items = _list_items(es, settings)
@@ -109,8 +113,17 @@ def test_run_once_over_the_eight_real_workbooks_makes_one_item_per_change_and_no
     assert first["relevant"] is True and first["stance"] == "neutral" and first["story_id"]
     assert first["record"]["url"] == participating or first["record"]["url"] == pending
     assert all(i["alert_status"] == "done" for i in items)
+    # Colbert County's Task Force Model request (pending on 27 June) was granted by 9 July.
+    (colbert,) = [
+        i
+        for i in items
+        if i["record"]["agency"] == "Colbert County Sheriff's Office"
+        and i["record"]["support_model"] == "Task Force Model"
+        and i["record"]["list"] == "participating"
+    ]
+    assert colbert["record"]["from_pending"] is True and colbert["event"] == "renew_or_expand"
     health = es.get(index=settings.index("sources"), id="ice-287g-participating")["_source"]
-    assert health["health"] == "ok" and health["polls_total"] == 8 and health["items_total"] == 34 + 73 + 103
+    assert health["health"] == "ok" and health["polls_total"] == 6 and health["items_total"] == 34 + 73 + 103
 
 
 def test_a_workbook_missing_a_column_is_a_source_error_and_makes_no_items(
