@@ -457,7 +457,9 @@ def _record_polled(
         state, source, now=now, status=poll.status, not_modified=poll.not_modified, etag=poll.etag,
         last_modified=poll.last_modified, cursor=poll.cursor, entries=poll.entries,
         candidates=poll.changes, matched=result.matched, new_items=result.new_items, problem=poll.problem,
+        rejected=len(poll.rejected_reasons),
     )  # fmt: skip
+    result.rejected = len(poll.rejected_reasons)
 
 
 def poll_group(

@@ -120,8 +120,9 @@ def _diff_and_write(
     rows = ice287g.snapshot(read.rows)
     poll.entries = len(rows)
     poll.rejected_reasons = read.rejected
-    if read.rejected:
-        poll.problem = f"{len(read.rejected)} row(s) not usable as they are: {read.rejected[0]}"
+    troubles = read.rejected + read.notes
+    if troubles:
+        poll.problem = f"{len(troubles)} row(s) not usable as they are: {'; '.join(troubles[:3])}"
     stored = load_version(es, settings, source.id)
     if stored is None:
         save_version(es, settings, source.id, list_name=list_name, rows=rows, now=now)

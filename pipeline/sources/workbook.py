@@ -72,8 +72,11 @@ class AgencyRow:
 @dataclass(kw_only=True)
 class ReadWorkbook:
     rows: list[AgencyRow] = field(default_factory=list)
-    # "row 12: unknown state 'GAUM'": rows that could not be used (kept for the source's health).
+    # "row 12: unknown state 'GAUM'": rows that could not be used (counted in the source's health;
+    # the row stays in ICE's file and is read again with the next version).
     rejected: list[str] = field(default_factory=list)
+    # Rows kept although a cell could not be read ("row 9: SIGNED '7/7/20255' is not a date").
+    notes: list[str] = field(default_factory=list)
     blank_rows: int = 0
 
 
@@ -199,7 +202,7 @@ def read_workbook(body: bytes, list_name: ListName) -> ReadWorkbook:
             try:
                 signed = signed_date(cell(SIGNED))
             except ValueError as error:  # the agreement is listed all the same: keep it, undated
-                result.rejected.append(f"row {number}: {error}; kept without a date")
+                result.notes.append(f"row {number}: {error}; kept without a date")
         for model in models:
             key = (state, norm(agency), model)
             if key in seen:

@@ -43,7 +43,9 @@ def test_bad_configuration_names_file_line_field_and_reason(path: Path) -> None:
 def test_shipped_sources_load_and_cover_what_the_issue_asks() -> None:
     sources = load_sources(DEFAULT_SOURCES)
     kinds = {s.kind for s in sources}
-    assert kinds == {"rss", "x_account", "x_search"}
+    assert kinds == {"rss", "x_account", "x_search", "287g_list", "legistar"}
+    lists = {s.id: s.record_list for s in sources if s.kind == "287g_list"}
+    assert lists == {"ice-287g-participating": "participating", "ice-287g-pending": "pending"}
     assert {s.x_handle for s in sources if s.kind == "x_account"} >= {"yashar", "libsoftiktok"}
     urls = [s.url or "" for s in sources if s.kind == "rss"]
     assert all(u.startswith("https://") for u in urls)
