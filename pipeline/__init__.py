@@ -9,7 +9,9 @@ Every step of the pipeline lives here as plain typed Python with no Airflow impo
 
 - ``sources/``  polling (``polling``), feed and X harvesting (``feeds``, ``x``, ``harvest``), the
   intake gate (``gate``), per-source state and health (``state``), URL canonicalisation (``urls``),
-  the priority-feed check the Airflow watcher runs (``priority``)
+  the priority-feed check the Airflow watcher runs (``priority``); primary records: ICE's 287(g)
+  workbooks (``workbook`` reads them, ``ice287g`` diffs versions), Legistar matters (``legistar``),
+  polled by ``record_polling`` and written as items by ``records``
 - ``rules/``    the watchlist query language (``language``) and the texts it is matched on (``words``)
 - ``fetch/``    the one SSRF-safe HTTP client (``client``, ``guard``, ``errors``) and main-text
   extraction with trafilatura (``extract``)

@@ -126,7 +126,9 @@ def poll_legistar(
     jurisdiction = configured_jurisdiction(place.name, place.type, place.state).to_dict()
     matching: list[tuple[dict[str, Any], list[str]]] = []
     for matter in found:
-        if "MatterId" not in matter:
+        if not isinstance(matter.get("MatterId"), int | str) or matter.get("MatterId") in ("", None):
+            # Counted in the source's health; the matter is read again once Legistar serves it whole.
+            poll.rejected_reasons.append(f"matter without a MatterId: {str(matter)[:200]}")
             continue
         texts = [str(matter.get(k) or "") for k in ("MatterTitle", "MatterName", "MatterTypeName")]
         labels = rules.match(*texts)
