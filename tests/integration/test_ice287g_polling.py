@@ -4,7 +4,7 @@ workbooks served one version per poll from a loopback server, with the real Elas
 from __future__ import annotations
 
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +15,7 @@ from pipeline.config import REPO_ROOT
 from pipeline.runner import run_once
 from pipeline.settings import Settings
 from pipeline.store.indices import ensure_index
+from pipeline.stories.clustering import StoryCandidate, assign_stories
 from pipeline.tasks import ConfigPaths
 from tests.support.http import LoopbackHTTPServer, Route
 from tests.support.xlsx import xlsx_bytes
@@ -122,6 +123,19 @@ def test_run_once_over_the_eight_real_workbooks_makes_one_item_per_change_and_no
         and i["record"]["list"] == "participating"
     ]
     assert colbert["record"]["from_pending"] is True and colbert["event"] == "renew_or_expand"
+    # A news article on the same signing (tagged with the same county and event) joins its story.
+    signed = datetime.fromisoformat(colbert["record"]["date_signed"]).replace(tzinfo=UTC)
+    news = StoryCandidate(
+        item_id="news-colbert",
+        title="Colbert County sheriff expands 287(g) partnership with ICE",
+        text="The sheriff signed a task force agreement.",
+        jurisdiction_key=colbert["jurisdiction"]["key"],
+        event="renew_or_expand",
+        relevant=True,
+        published_at=signed + timedelta(days=2),
+    )
+    joined = assign_stories(es, settings, [news], now=VERSIONS[-1][2])
+    assert joined == {"news-colbert": colbert["story_id"]}
     health = es.get(index=settings.index("sources"), id="ice-287g-participating")["_source"]
     assert health["health"] == "ok" and health["polls_total"] == 6 and health["items_total"] == 34 + 73 + 103
 
