@@ -22,7 +22,7 @@ from pipeline.settings import Settings
 LOGGER = logging.getLogger(__name__)
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
-INDEX_NAMES = ("items", "stories", "sources", "subscriptions", "deliveries", "quarantine")
+INDEX_NAMES = ("items", "stories", "sources", "subscriptions", "deliveries", "quarantine", "records")
 # (es_url, concrete index, mapping) already brought up to date in this process.
 _MAPPING_APPLIED: set[tuple[str, str, str]] = set()
 _TEMPLATES_PUT: set[tuple[str, str, str]] = set()
