@@ -30,8 +30,7 @@ from pipeline.models import Event, item_id, parse_utc
 from pipeline.rules.language import RuleSet
 from pipeline.settings import Settings
 from pipeline.sources.ice287g import configured_jurisdiction
-from pipeline.sources.record_polling import RecordPoll
-from pipeline.sources.records import RecordItem, existing_items, write_record_items
+from pipeline.sources.records import RecordItem, RecordPoll, existing_items, write_record_items
 from pipeline.sources.state import SourceState
 
 PAGE_SIZE = 100

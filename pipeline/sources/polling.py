@@ -34,7 +34,8 @@ from pipeline.settings import Settings
 from pipeline.sources.feeds import parse_feed
 from pipeline.sources.gate import Admission, IntakeGate
 from pipeline.sources.harvest import Harvest
-from pipeline.sources.record_polling import RecordPoll, poll_record_source
+from pipeline.sources.record_polling import poll_record_source
+from pipeline.sources.records import RecordPoll
 from pipeline.sources.state import (
     SourceState,
     all_states,

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, time
 
 from elasticsearch import Elasticsearch
@@ -27,8 +26,10 @@ from pipeline.fetch.client import FetchError, SafeHTTPClient
 from pipeline.models import item_id
 from pipeline.settings import Settings
 from pipeline.sources import ice287g
+from pipeline.sources.legistar import poll_legistar
 from pipeline.sources.records import (
     RecordItem,
+    RecordPoll,
     load_version,
     pending_keys,
     save_version,
@@ -47,24 +48,6 @@ ICE_287G_PAGE = "https://www.ice.gov/identify-and-arrest/287g"
 _WRITE_LOCK = threading.Lock()
 
 
-@dataclass(kw_only=True)
-class RecordPoll:
-    """What one poll of a record source found (``entries``: rows or matters read) and wrote."""
-
-    entries: int = 0
-    changes: int = 0
-    item_ids: list[str] = field(default_factory=list)
-    new_items: int = 0
-    updated_items: int = 0
-    rejected_reasons: list[str] = field(default_factory=list)
-    not_modified: bool = False
-    status: int | None = None
-    etag: str | None = None
-    last_modified: str | None = None
-    cursor: str | None = None
-    problem: str | None = None
-
-
 def poll_record_source(
     es: Elasticsearch,
     settings: Settings,
@@ -77,8 +60,6 @@ def poll_record_source(
 ) -> RecordPoll:
     """Poll one record source (see the module docstring). Raises FetchError for a source problem."""
     if source.kind == "legistar":
-        from pipeline.sources.legistar import poll_legistar
-
         return poll_legistar(es, settings, config, source, state, now=now, client=client, lock=_WRITE_LOCK)
     return poll_287g_list(es, settings, source, state, now=now, client=client)
 

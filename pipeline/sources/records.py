@@ -35,6 +35,24 @@ RECORD_TAGGER = "record"
 
 
 @dataclass(kw_only=True)
+class RecordPoll:
+    """What one poll of a record source found (``entries``: rows or matters read) and wrote."""
+
+    entries: int = 0
+    changes: int = 0
+    item_ids: list[str] = field(default_factory=list)
+    new_items: int = 0
+    updated_items: int = 0
+    rejected_reasons: list[str] = field(default_factory=list)
+    not_modified: bool = False
+    status: int | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    cursor: str | None = None
+    problem: str | None = None
+
+
+@dataclass(kw_only=True)
 class RecordItem:
     """One item to write for a record. ``alert``: put it (back) on the alerts queue."""
 
