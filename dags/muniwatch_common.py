@@ -14,6 +14,7 @@ from typing import Any
 
 from airflow.providers.smtp.notifications.smtp import SmtpNotifier
 from airflow.sdk import Asset, XComArg
+from airflow.sdk.exceptions import AirflowSkipException
 
 from pipeline import airflow_settings
 from pipeline.settings import Settings
@@ -128,3 +129,12 @@ def pulled(output: XComArg) -> Any:
     what arrives; this says, in one place, that the XComArg stands for it.
     """
     return output
+
+
+def announced(reports: list[dict[str, Any]], figure: str, downstream: str) -> dict[str, int]:
+    """The sum of one figure over the upstream reports, for a task whose outlet starts
+    ``downstream``; skipped (so the asset is not updated) when the sum is zero."""
+    total = sum(int(report.get(figure, 0)) for report in reports)
+    if total == 0:
+        raise AirflowSkipException(f"no {figure.replace('_', ' ')}: {downstream} is not started")
+    return {figure: total}

@@ -7,8 +7,8 @@ seconds, 15 by default) this DAG
 polls the sources that are due, one mapped task per source `group`, at most as many at a time as
 the `muniwatch_fetch` pool allows. Each new entry that matches a watchlist becomes a *pending*
 item in Elasticsearch; when there is at least one, `announce_new_items` updates the asset
-`muniwatch_new_items`, which starts `muniwatch_enrich`. Nothing new: `announce_new_items` is
-skipped and nothing downstream runs.
+`muniwatch_new_items`, which starts `muniwatch_enrich`. Record sources (287(g) lists, Legistar)
+index their items in the poll; `announce_indexed_records` starts `muniwatch_alerts`. Nothing new: skipped.
 
 **When it fails**
 - `prepare_and_plan` failed: Elasticsearch is down or a config file is invalid — the log names
@@ -25,11 +25,12 @@ import os
 from typing import Any
 
 from airflow.sdk import Asset, AssetOrTimeSchedule, AssetWatcher, CronTriggerTimetable, dag, task
-from airflow.sdk.exceptions import AirflowSkipException
 from muniwatch_common import (
     FETCH_POOL,
+    INDEXED_ITEMS,
     NEW_ITEMS,
     START_DATE,
+    announced,
     default_args,
     is_asset_triggered,
     pulled,
@@ -94,12 +95,16 @@ def muniwatch_poll() -> None:
 
     @task(outlets=[NEW_ITEMS])
     def announce_new_items(reports: list[dict[str, Any]]) -> dict[str, int]:
-        new_items = sum(int(report["new_items"]) for report in reports)
-        if new_items == 0:
-            raise AirflowSkipException("no new items: muniwatch_enrich is not started")
-        return {"new_items": new_items}
+        return announced(reports, "new_items", "muniwatch_enrich")
 
-    announce_new_items(pulled(poll_group.expand(source_ids=prepare_and_plan())))
+    @task(outlets=[INDEXED_ITEMS])
+    def announce_indexed_records(reports: list[dict[str, Any]]) -> dict[str, int]:
+        # Record items (287(g) list changes, Legistar matters) are indexed by the poll itself.
+        return announced(reports, "indexed_records", "muniwatch_alerts")
+
+    reports = pulled(poll_group.expand(source_ids=prepare_and_plan()))
+    announce_new_items(reports)
+    announce_indexed_records(reports)
 
 
 muniwatch_poll()

@@ -78,6 +78,9 @@ class SourcePollResult:
     # Candidates whose title + summary already match a watchlist rule.
     matched: int = 0
     new_items: int = 0
+    # Items a record source (287(g) lists, Legistar) wrote already tagged and indexed: they skip
+    # enrich, so the poll itself must announce them to the alerts step.
+    indexed: int = 0
     duplicates: int = 0
     rejected: int = 0
     not_modified: bool = False
@@ -121,6 +124,7 @@ class PollReport:
             "polled": sum(r.polled for r in self.sources.values()),
             "skipped": sum(r.skipped is not None for r in self.sources.values()),
             "new_items": self.new_items,
+            "indexed_records": sum(r.indexed for r in self.sources.values()),
             "item_ids": self.item_ids,
             "sources": sources,
             "warnings": self.warnings,
@@ -451,7 +455,7 @@ def _record_polled(
     matched and new_items = items written (created or updated in place)."""
     result.status, result.not_modified, result.problem = poll.status, poll.not_modified, poll.problem
     result.entries, result.candidates = poll.entries, poll.changes
-    result.matched = result.new_items = len(poll.item_ids)
+    result.matched = result.new_items = result.indexed = len(poll.item_ids)
     result.item_ids = poll.item_ids
     result.rejected_reasons = poll.rejected_reasons[:REASONS_KEPT]
     record_success(

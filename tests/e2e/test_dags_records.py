@@ -133,6 +133,9 @@ def test_the_poll_dag_polls_records_and_alerts_send_each_change_once(
     dags = _dags()
     poll = dags["muniwatch_poll"].test(logical_date=NOW)
     assert str(poll.state) == "success"
+    # Record items are indexed by the poll: it announces them itself (the asset that starts alerts).
+    states = {ti.task_id: str(ti.state) for ti in poll.get_task_instances()}
+    assert states["announce_indexed_records"] == "success"
     (matter,) = _record_items(es, records_env)  # the list's first version is the baseline
     assert matter["record"]["matter_status"] == "Introduced"
     assert str(dags["muniwatch_alerts"].test(logical_date=NOW + timedelta(minutes=2)).state) == "success"

@@ -84,7 +84,8 @@ def test_assets_chain_poll_to_enrich_to_alerts(dagbag: Any) -> None:
     def outlet_names(dag: Any) -> set[str]:
         return {o.name for t in dag.tasks for o in t.outlets if isinstance(o, Asset)}
 
-    assert outlet_names(poll) == {"muniwatch_new_items"}
+    # Record items (287(g) lists, Legistar) are indexed during the poll, which starts alerts itself.
+    assert outlet_names(poll) == {"muniwatch_new_items", "muniwatch_indexed_items"}
     assert outlet_names(enrich) == {"muniwatch_indexed_items"}
     assert outlet_names(maintenance) == {"muniwatch_new_items"}
     assert outlet_names(alerts) == set()
@@ -119,6 +120,8 @@ def test_polling_is_one_mapped_task_per_source_group_bounded_by_the_fetch_pool(d
     assert poll_group.pool == "muniwatch_fetch"
     assert poll.get_task("prepare_and_plan").task_id in poll_group.upstream_task_ids
     assert "poll_group" in poll.get_task("announce_new_items").upstream_task_ids
+    # Record sources index their items during the poll, so the poll also starts the alerts step.
+    assert [o.name for o in poll.get_task("announce_indexed_records").outlets] == ["muniwatch_indexed_items"]
 
 
 def test_indexing_task_has_the_open_in_kibana_link(dagbag: Any) -> None:
