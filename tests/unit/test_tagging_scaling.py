@@ -1,0 +1,46 @@
+"""The look-ups that keep tagging time linear in the text's length give the answers of the plain scans
+they replaced (a long post once took 41 s to tag: a loop over every span or state per mention)."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from pipeline.tagging.document import analyse
+from pipeline.tagging.mentions import TakenSpans
+
+pytestmark = pytest.mark.unit
+
+
+def _overlaps_any(spans: list[tuple[int, int]], start: int, end: int) -> bool:
+    return any(a < end and start < b for a, b in spans)
+
+
+def test_taken_spans_answer_like_a_scan_of_every_span() -> None:
+    rng = random.Random(3)
+    for _ in range(300):
+        spans = []
+        for _ in range(rng.randint(0, 12)):
+            a = rng.randint(0, 60)
+            spans.append((a, a + rng.randint(0, 15)))  # nested, touching and empty spans too
+        taken = TakenSpans(spans)
+        for start in range(0, 70, 3):
+            for end in (start, start + 1, start + 4, start + 20):
+                assert taken.overlaps(start, end) == _overlaps_any(spans, start, end), (spans, start, end)
+
+
+PARAGRAPH = (
+    'Sheriff Lopez said the deal "keeps everyone safe." The county ended its contract. '
+    "“We will not hold anyone for ICE,” the board wrote, and critics said “it is late.” "
+    "Is that enough? Residents packed the hall. The clerk read “critics said no” aloud."
+)
+
+
+def test_each_copy_of_a_repeated_paragraph_keeps_its_sentences_voices() -> None:
+    single = analyse(title="", text=PARAGRAPH)
+    repeated = analyse(title="", text="\n\n".join([PARAGRAPH] * 40))
+    voices = [(s.text, s.attributed, s.voice) for s in single.sentences]
+    # "said" inside a quote does not make the last sentence someone else's words
+    assert [attributed for _text, attributed, _voice in voices] == [True, False, True, False, False, False]
+    assert [(s.text, s.attributed, s.voice) for s in repeated.sentences] == voices * 40
