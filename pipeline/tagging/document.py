@@ -27,6 +27,9 @@ _ABBREVIATIONS = (
     "|Mass|Mich|Minn|Miss|Mo|Mont|Neb|Nebr|Nev|Okla|Ore|Oreg|Pa|Penn|Tenn|Tex|Va|Vt|Wash|Wis|Wisc|Wyo"
 )
 _ABBREV_END_RE = re.compile(rf"(?:\b(?:{_ABBREVIATIONS})|\b[A-Z]|\b(?:[A-Z]\.){{1,3}}[A-Z])\.$")
+# The longest text ``_ABBREV_END_RE`` can match ("U.S.A." is 6 characters, "A.B.C.D." 8): a split point is
+# checked on its last few characters, not on the whole sentence before it.
+_ABBREV_MAX_CHARS = 8
 # An embedded post: its text, then a line like "— Yashar Ali (@yashar) June 9, 2025".
 _POST_CREDIT_RE = re.compile(r"^\s*[—–-]{1,2}\s*[^\n]{1,80}\(@\w{1,30}\)")
 _URL_SLUG_RE = re.compile(r"[^/]+(?=/?(?:[?#].*)?$)")
@@ -118,7 +121,7 @@ def _split_sentences(text: str, start: int, end: int) -> list[tuple[int, int]]:
     pieces: list[tuple[int, int]] = []
     cursor = start
     for match in _SENT_SPLIT_RE.finditer(text, start, end):
-        if _ABBREV_END_RE.search(text, cursor, match.start()):
+        if _ABBREV_END_RE.search(text, max(cursor, match.start() - _ABBREV_MAX_CHARS), match.start()):
             continue
         pieces.append((cursor, match.start()))
         cursor = match.end()

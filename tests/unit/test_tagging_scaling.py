@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from pipeline.tagging.document import analyse
+from pipeline.tagging.document import _ABBREV_END_RE, _ABBREV_MAX_CHARS, analyse
 from pipeline.tagging.mentions import TakenSpans
 
 pytestmark = pytest.mark.unit
@@ -44,3 +44,14 @@ def test_each_copy_of_a_repeated_paragraph_keeps_its_sentences_voices() -> None:
     # "said" inside a quote does not make the last sentence someone else's words
     assert [attributed for _text, attributed, _voice in voices] == [True, False, True, False, False, False]
     assert [(s.text, s.attributed, s.voice) for s in repeated.sentences] == voices * 40
+
+
+def test_abbreviation_check_on_a_split_points_last_characters_agrees_with_the_whole_sentence() -> None:
+    rng = random.Random(5)
+    tokens = ["U.S.", "Calif.", "A.B.C.D.", "Gov.", "J.", "Dr.", "x.", "said.", "W. Va.", "Sept.", "(D.C."]
+    for _ in range(2000):
+        sentence = " ".join(rng.choice(tokens) for _ in range(rng.randint(1, 5)))
+        text = rng.choice(["", "The ", "on "]) + sentence
+        end = len(text)
+        whole = _ABBREV_END_RE.search(text, 0, end) is not None
+        assert (_ABBREV_END_RE.search(text, max(0, end - _ABBREV_MAX_CHARS), end) is not None) == whole, text
