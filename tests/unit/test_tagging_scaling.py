@@ -6,7 +6,10 @@ from __future__ import annotations
 import random
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
+from pipeline.tagging import jurisdiction
 from pipeline.tagging.document import _ABBREV_END_RE, _ABBREV_MAX_CHARS, analyse
 from pipeline.tagging.mentions import TakenSpans
 
@@ -55,3 +58,41 @@ def test_abbreviation_check_on_a_split_points_last_characters_agrees_with_the_wh
         end = len(text)
         whole = _ABBREV_END_RE.search(text, 0, end) is not None
         assert (_ABBREV_END_RE.search(text, max(0, end - _ABBREV_MAX_CHARS), end) is not None) == whole, text
+
+
+_TOPIC_PIECES = (
+    "ice",
+    "justice",
+    "287",
+    "(g)",
+    "g",
+    "287(g)",
+    "detainer",
+    "detainers",
+    "sanctuary",
+    "immigrant",
+    "deported",
+    "homeland security",
+    "the",
+    "Sheriff",
+    "county",
+    "ICE",
+)
+_TOPIC_GLUE = (" ", " ", ". ", "\n", "\n\n", ", ", '"', " “", "” ")
+
+
+@settings(max_examples=200, deadline=None)
+@example(parts=[("the", " "), ("287", "\n"), ("(g)", " "), ("the", " ")])  # a span across paragraphs
+@given(
+    st.lists(st.tuples(st.sampled_from(_TOPIC_PIECES), st.sampled_from(_TOPIC_GLUE)), min_size=1, max_size=30)
+)
+def test_immigration_sentences_from_the_lexicon_spans_are_those_of_the_regex(
+    parts: list[tuple[str, str]],
+) -> None:
+    text = "".join(word + glue for word, glue in parts)
+    doc = analyse(title="", text=text)
+    spans = jurisdiction._IMMIGRATION.spans(doc.lower)
+    regex = jurisdiction._IMMIGRATION_RE
+    assert jurisdiction._sentences_matching(doc, regex, doc.lower, spans) == jurisdiction._sentences_matching(
+        doc, regex, doc.lower
+    )
