@@ -295,6 +295,20 @@ def _branch_matches(branch: Branch, text: str, begin: int) -> Iterator[tuple[int
         yield start, match.end()
 
 
+def word_start_matches(core: re.Pattern[str], text: str) -> Iterator[re.Match[str]]:
+    """The matches of ``\\b`` + ``core`` over ``text`` (what ``re.finditer`` gives), for a ``core`` whose
+    matches start with a word character and are never empty. ``core`` is searched alone (it has
+    letters to skip to; a pattern led by ``\\b`` has none and is tried at every position), and a
+    match that does not start a word is retried from the next character."""
+    position = 0
+    while (match := core.search(text, position)) is not None:
+        if at_word_start(text, match.start()):
+            yield match
+            position = match.end()
+        else:
+            position = match.start() + 1
+
+
 class WordPattern:
     """A regex alternation over lower-cased text, each branch compiled alone (see above)."""
 

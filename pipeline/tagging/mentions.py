@@ -12,13 +12,15 @@ from dataclasses import dataclass, field
 
 from pipeline.tagging.document import Document
 from pipeline.tagging.gazetteer import AP_STATE_ABBREVIATIONS, Gazetteer, Place, norm
+from pipeline.tagging.lexicons import word_start_matches
 from pipeline.tagging.placewords import CONNECTORS, GOV_AFTER
 
+# Both are matched at word starts (``word_start_matches``: as if led by "\b").
 _COUNTY_SUFFIX_RE = re.compile(
-    r"\b(?:County|COUNTY|Parish|PARISH|Borough|BOROUGH|Census Area|Counties|COUNTIES|Parishes"
+    r"(?:County|COUNTY|Parish|PARISH|Borough|BOROUGH|Census Area|Counties|COUNTIES|Parishes"
     r"|county|counties|parish)\b"
 )
-_COUNTY_OF_RE = re.compile(r"\b[Cc]ounty of ((?:[A-Z][A-Za-z'’.\-]*)(?: [A-Z][A-Za-z'’.\-]*){0,3})")
+_COUNTY_OF_RE = re.compile(r"[Cc]ounty of ((?:[A-Z][A-Za-z'’.\-]*)(?: [A-Z][A-Za-z'’.\-]*){0,3})")
 _DATELINE_RE = re.compile(
     r"\(?(?:[^\n:]{0,60}:\s+)?(?:[A-Z][a-z]{2,8}\.? \d{1,2}, \d{4},\s*)?"
     r"(?P<place>[A-Z][A-Za-z.'’\- ]{1,40}?)(?:,\s*(?P<state>[A-Z][A-Za-z. ]{1,20}?))?\)?\s*"
@@ -203,7 +205,7 @@ def find_counties(
     doc: Document, gaz: Gazetteer, mentions: list[Mention], taken: list[tuple[int, int]]
 ) -> None:
     text = doc.text
-    for match in _COUNTY_SUFFIX_RE.finditer(text):
+    for match in word_start_matches(_COUNTY_SUFFIX_RE, text):
         suffix = match.group().title()
         lowercase = match.group().islower()  # "the Riverside county jail": only after a capital
         if lowercase and not _CAPITAL_BEFORE_RE.search(text, max(0, match.start() - 40), match.start()):
@@ -249,7 +251,7 @@ def find_counties(
     # A "County of X" span never overlaps an earlier one (each ends within its own match), so the
     # spans taken so far are indexed once.
     taken_before = TakenSpans(taken)
-    for match in _COUNTY_OF_RE.finditer(text):
+    for match in word_start_matches(_COUNTY_OF_RE, text):
         names = match.group(1).split()
         for size in range(len(names), 0, -1):
             name = " ".join(names[:size])

@@ -4,13 +4,15 @@ they replaced (a long post once took 41 s to tag: a loop over every span or stat
 from __future__ import annotations
 
 import random
+import re
 
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from pipeline.tagging import jurisdiction
+from pipeline.tagging import jurisdiction, mentions
 from pipeline.tagging.document import _ABBREV_END_RE, _ABBREV_MAX_CHARS, analyse
+from pipeline.tagging.lexicons import word_start_matches
 from pipeline.tagging.mentions import TakenSpans
 
 pytestmark = pytest.mark.unit
@@ -96,3 +98,42 @@ def test_immigration_sentences_from_the_lexicon_spans_are_those_of_the_regex(
     assert jurisdiction._sentences_matching(doc, regex, doc.lower, spans) == jurisdiction._sentences_matching(
         doc, regex, doc.lower
     )
+
+
+_COUNTY_PIECES = (
+    "County",
+    "county",
+    "Xcounty",
+    "County of",
+    "county of",
+    "Kern",
+    "Los Angeles",
+    "Counties",
+    "Parish",
+    "parishes",
+    "of",
+    "Census Area",
+    "COUNTY",
+    "McKinley",
+    "_County",
+    "éCounty",
+)
+
+
+@settings(max_examples=200, deadline=None)
+@example(parts=[("Xcounty of", " "), ("County of", " "), ("Kern", ".")])  # a refused match hides none
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(_COUNTY_PIECES), st.sampled_from(_TOPIC_GLUE)), min_size=1, max_size=30
+    )
+)
+def test_word_start_matches_are_those_of_the_pattern_led_by_a_word_boundary(
+    parts: list[tuple[str, str]],
+) -> None:
+    text = "".join(word + glue for word, glue in parts)
+    for core in (mentions._COUNTY_SUFFIX_RE, mentions._COUNTY_OF_RE):
+        led = re.compile(r"\b" + core.pattern)
+        assert [m.span(0) for m in word_start_matches(core, text)] == [m.span(0) for m in led.finditer(text)]
+        assert [m.groups() for m in word_start_matches(core, text)] == [
+            m.groups() for m in led.finditer(text)
+        ]
