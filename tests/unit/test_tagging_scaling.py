@@ -11,7 +11,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from pipeline.tagging import jurisdiction, mentions
-from pipeline.tagging.document import _ABBREV_END_RE, _ABBREV_MAX_CHARS, analyse
+from pipeline.tagging.document import _ABBREV_END_RE, _ABBREV_MAX_CHARS, analyse, find_quotes
 from pipeline.tagging.lexicons import word_start_matches
 from pipeline.tagging.mentions import TakenSpans
 
@@ -137,3 +137,16 @@ def test_word_start_matches_are_those_of_the_pattern_led_by_a_word_boundary(
         assert [m.groups() for m in word_start_matches(core, text)] == [
             m.groups() for m in led.finditer(text)
         ]
+
+
+_QUOTE_PIECES = ("‘", "’", "“", "”", '"', "a", "word", "x‘", "é", "_", "it’s", "O’Brien", "12")
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(_QUOTE_PIECES), st.sampled_from((*_TOPIC_GLUE, ""))), max_size=30))
+def test_quotes_are_those_of_the_pattern_led_by_the_lookbehind(parts: list[tuple[str, str]]) -> None:
+    text = "".join(word + glue for word, glue in parts)
+    lookbehind_first = re.compile(
+        r"“[^”\n]*(?:”|$)|\"[^\"\n]*(?:\"|$)|(?<!\w)‘[^’\n]{0,120}?’(?![A-Za-z])", re.MULTILINE
+    )
+    assert find_quotes(text) == [m.span() for m in lookbehind_first.finditer(text)]
