@@ -85,3 +85,18 @@ def measure_tag_rate(n_items: int = 500) -> float:
         tag_item(item)
     elapsed = time.process_time() - start
     return n_items / elapsed if elapsed > 0 else float("inf")
+
+
+def measure_long_text_seconds(sizes_mb: tuple[float, ...] = (0.25, 0.5, 1.0, 2.0)) -> dict[float, float]:
+    """CPU seconds to tag one item of each size (synthetic articles joined): tagging time should grow
+    about linearly with the text's length (issue 17: a 2 MB post once took 41 s)."""
+    pool = "\n\n".join(item.text for item in synthetic_items(200))
+    tag_item(synthetic_items(1)[0])
+    seconds: dict[float, float] = {}
+    for size in sizes_mb:
+        length = int(size * 1_000_000)
+        text = (pool * (length // len(pool) + 1))[:length]
+        start = time.process_time()
+        tag_item(TagInput(id=f"long-{size}", text=text, url="https://news.example.org/long-post"))
+        seconds[size] = round(time.process_time() - start, 2)
+    return seconds

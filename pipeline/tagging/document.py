@@ -27,6 +27,9 @@ _ABBREVIATIONS = (
     "|Mass|Mich|Minn|Miss|Mo|Mont|Neb|Nebr|Nev|Okla|Ore|Oreg|Pa|Penn|Tenn|Tex|Va|Vt|Wash|Wis|Wisc|Wyo"
 )
 _ABBREV_END_RE = re.compile(rf"(?:\b(?:{_ABBREVIATIONS})|\b[A-Z]|\b(?:[A-Z]\.){{1,3}}[A-Z])\.$")
+# The longest text ``_ABBREV_END_RE`` can match ("U.S.A." is 6 characters, "A.B.C.D." 8): a split point is
+# checked on its last few characters, not on the whole sentence before it.
+_ABBREV_MAX_CHARS = 8
 # An embedded post: its text, then a line like "— Yashar Ali (@yashar) June 9, 2025".
 _POST_CREDIT_RE = re.compile(r"^\s*[—–-]{1,2}\s*[^\n]{1,80}\(@\w{1,30}\)")
 _URL_SLUG_RE = re.compile(r"[^/]+(?=/?(?:[?#].*)?$)")
@@ -118,7 +121,7 @@ def _split_sentences(text: str, start: int, end: int) -> list[tuple[int, int]]:
     pieces: list[tuple[int, int]] = []
     cursor = start
     for match in _SENT_SPLIT_RE.finditer(text, start, end):
-        if _ABBREV_END_RE.search(text, cursor, match.start()):
+        if _ABBREV_END_RE.search(text, max(cursor, match.start() - _ABBREV_MAX_CHARS), match.start()):
             continue
         pieces.append((cursor, match.start()))
         cursor = match.end()
@@ -126,8 +129,11 @@ def _split_sentences(text: str, start: int, end: int) -> list[tuple[int, int]]:
     return [(a, b) for a, b in pieces if text[a:b].strip()]
 
 
+# Every branch starts with its quote mark, so the scan skips to the next quote mark (a ‘ opens a quote
+# only when no word character precedes it: checked just after it, "‘(?<!\w‘)", which is the same as
+# "(?<!\w)‘" but does not make the regex engine try the branch at every position).
 _QUOTE_RE = re.compile(
-    r"“[^”\n]*(?:”|$)|\"[^\"\n]*(?:\"|$)|(?<!\w)‘[^’\n]{0,120}?’(?![A-Za-z])", re.MULTILINE
+    r"“[^”\n]*(?:”|$)|\"[^\"\n]*(?:\"|$)|‘(?<!\w‘)[^’\n]{0,120}?’(?![A-Za-z])", re.MULTILINE
 )
 
 
@@ -147,12 +153,15 @@ def _post_quote_spans(text: str, paras: list[tuple[int, int]]) -> list[tuple[int
     return spans
 
 
-def _unquoted(text: str, start: int, end: int, quotes: list[tuple[int, int]]) -> str:
+def _unquoted(text: str, start: int, end: int, quotes: list[tuple[int, int]], quote_ends: list[int]) -> str:
+    """``text[start:end]`` without its quoted parts. ``quotes`` are sorted and disjoint, so the ones
+    that touch the span are found by bisection (``quote_ends``: their ends), not by a loop over all."""
     out = []
     cursor = start
-    for q_start, q_end in quotes:
-        if q_end <= start or q_start >= end:
-            continue
+    for index in range(bisect.bisect_right(quote_ends, start), len(quotes)):
+        q_start, q_end = quotes[index]
+        if q_start >= end:
+            break
         out.append(text[cursor : max(cursor, q_start)])
         cursor = max(cursor, q_end)
     out.append(text[cursor:end] if cursor < end else "")
@@ -202,13 +211,14 @@ def analyse(*, title: str, text: str, url: str = "") -> Document:
     quotes = _merge(find_quotes(full) + _post_quote_spans(full, paras))
     press_release = bool(_PRESS_RELEASE_RE.search(full[:600]) or _PRESS_RELEASE_URL_RE.search(url.lower()))
     lower = full.lower()
+    quote_ends = [q_end for _, q_end in quotes]
     sentences: list[Sentence] = []
     for p_index, (p_start, p_end) in enumerate(paras):
         for s_start, s_end in _split_sentences(full, p_start, p_end):
             raw = full[s_start:s_end]
             is_headline = s_start < headline_end
             # Who speaks is judged on the sentence's own words, outside its quotes.
-            own = _unquoted(full, s_start, s_end, quotes).lower()
+            own = _unquoted(full, s_start, s_end, quotes, quote_ends).lower()
             attributed = bool(_ATTRIBUTION_RE.search(own)) and not (
                 press_release and _FIRST_PERSON_RE.search(own)
             )

@@ -14,11 +14,13 @@ order the candidates from them instead.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from pipeline.tagging.document import Document
 from pipeline.tagging.gazetteer import Place, norm
+from pipeline.tagging.lexicons import WordPattern
 from pipeline.tagging.mentions import Mention
 from pipeline.tagging.places import PlaceFinding
 from pipeline.tagging.types import Jurisdiction
@@ -38,6 +40,11 @@ _COUNTY_GOV_BEFORE_RE = re.compile(
 _IMMIGRATION_RE = re.compile(
     r"\bice\b|287\s?\(?g\)?|\bdetainers?\b|\bsanctuary\b|immigra|\bdeport|homeland security"
 )
+# The same words as a lexicon pattern, to find the sentences that name them: each branch is found
+# by its literal, where the alternation above (led by "\b") is tried at every position of the text.
+# Every span starts where ``_IMMIGRATION_RE`` matches and none hides a sentence: no branch matches
+# over itself or from inside a word it was refused in, so the sentences are the same.
+_IMMIGRATION = WordPattern(_IMMIGRATION_RE.pattern)
 _STATE_GOV_RE = re.compile(
     r"\bgov\.|\b(?:governor|legislature|general assembly|attorney general|state law|statewide|sanctuary state"
     r"|state agencies|executive order|state['’]s \d+ counties|all \d+ counties|all (?:of )?the state['’]s"
@@ -80,17 +87,21 @@ class JurisdictionResult:
     candidates: list[Candidate]
 
 
-def _sentences_matching(doc: Document, regex: re.Pattern[str], text: str) -> set[int]:
+def _sentences_matching(
+    doc: Document, regex: re.Pattern[str], text: str, spans: Iterable[tuple[int, int]] | None = None
+) -> set[int]:
     """Indices of the sentences in which ``regex`` matches, from one scan of the whole ``text``
-    (``doc.text`` or ``doc.lower``, same offsets); a match that runs past its sentence's end
-    (never seen, but possible in principle) is decided by searching each sentence it touches alone."""
+    (``doc.text`` or ``doc.lower``, same offsets) or from the ``spans`` of a lexicon pattern with
+    the same matches; a match that runs past its sentence's end (never seen, but possible in
+    principle: "287" ending a paragraph, "(g)" starting the next) is decided by searching each
+    sentence it touches alone."""
     found: set[int] = set()
-    for match in regex.finditer(text):
-        first = doc.sentence_index(match.start())
-        if match.end() <= doc.sentences[first].end:
+    for start, end in spans if spans is not None else (m.span() for m in regex.finditer(text)):
+        first = doc.sentence_index(start)
+        if end <= doc.sentences[first].end:
             found.add(first)
             continue
-        last = doc.sentence_index(match.end() - 1)
+        last = doc.sentence_index(end - 1)
         for index in range(first, last + 1):
             sentence = doc.sentences[index]
             if regex.search(text, sentence.start, sentence.end):
@@ -109,7 +120,8 @@ class _Topics:
 
     def immigration(self, index: int) -> bool:
         if self._immigration is None:
-            self._immigration = _sentences_matching(self.doc, _IMMIGRATION_RE, self.doc.lower)
+            spans = _IMMIGRATION.spans(self.doc.lower)
+            self._immigration = _sentences_matching(self.doc, _IMMIGRATION_RE, self.doc.lower, spans)
         return index in self._immigration
 
     def state_gov(self, index: int) -> bool:

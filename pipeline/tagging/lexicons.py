@@ -273,14 +273,19 @@ def heads_of(prefixes: tuple[str, ...]) -> tuple[str, ...]:
 Branch = tuple[re.Pattern[str], bool, tuple[str, ...], tuple[str, ...], tuple[str, ...]]
 
 
-def _branch_matches(branch: Branch, text: str) -> Iterator[tuple[int, int]]:
-    """Spans of one branch's matches that start a word (when required) after none of its negatives."""
-    regex, boundary, negatives, prefixes, heads = branch
-    if heads and word_heads(text).isdisjoint(heads):
-        return
-    begin = first_possible_start(text, prefixes)
-    if begin < 0:
-        return
+def _branch_start(branch: Branch, text: str, text_heads: frozenset[str]) -> int:
+    """Where the branch's regex must start running (-1: it cannot match: none of its heads starts a
+    word of the text, or none of its literals occurs)."""
+    heads, prefixes = branch[4], branch[3]
+    if heads and text_heads.isdisjoint(heads):
+        return -1
+    return first_possible_start(text, prefixes)
+
+
+def _branch_matches(branch: Branch, text: str, begin: int) -> Iterator[tuple[int, int]]:
+    """Spans of one branch's matches from ``begin`` that start a word (when required) after none of
+    its negatives."""
+    regex, boundary, negatives = branch[0], branch[1], branch[2]
     for match in regex.finditer(text, begin):
         start = match.start()
         if boundary and start and (text[start - 1].isalnum() or text[start - 1] == "_"):
@@ -288,6 +293,20 @@ def _branch_matches(branch: Branch, text: str) -> Iterator[tuple[int, int]]:
         if negatives and any(text[max(0, start - len(n)) : start] == n for n in negatives):
             continue
         yield start, match.end()
+
+
+def word_start_matches(core: re.Pattern[str], text: str) -> Iterator[re.Match[str]]:
+    """The matches of ``\\b`` + ``core`` over ``text`` (what ``re.finditer`` gives), for a ``core`` whose
+    matches start with a word character and are never empty. ``core`` is searched alone (it has
+    letters to skip to; a pattern led by ``\\b`` has none and is tried at every position), and a
+    match that does not start a word is retried from the next character."""
+    position = 0
+    while (match := core.search(text, position)) is not None:
+        if at_word_start(text, match.start()):
+            yield match
+            position = match.end()
+        else:
+            position = match.start() + 1
 
 
 class WordPattern:
@@ -308,12 +327,21 @@ class WordPattern:
             prefixes = () if flags & re.IGNORECASE else required_prefixes(core)
             heads = heads_of(prefixes) if boundary and many else ()
             self.branches.append((re.compile(core, flags), boundary, tuple(negatives), prefixes, heads))
+        self.uses_heads = any(branch[4] for branch in self.branches)
+
+    def _text_heads(self, text: str) -> frozenset[str]:
+        """The text's word heads, read once per scan (not once per branch)."""
+        return word_heads(text) if self.uses_heads else frozenset()
 
     def spans(self, text: str) -> list[tuple[int, int]]:
         """Non-overlapping match spans, leftmost (and longest among equal starts) first, sorted."""
-        found = sorted(
-            (start, -end) for branch in self.branches for start, end in _branch_matches(branch, text)
-        )
+        text_heads = self._text_heads(text)
+        found: list[tuple[int, int]] = []
+        for branch in self.branches:
+            begin = _branch_start(branch, text, text_heads)
+            if begin >= 0:
+                found.extend((start, -end) for start, end in _branch_matches(branch, text, begin))
+        found.sort()
         out: list[tuple[int, int]] = []
         for start, neg_end in found:
             if not out or start >= out[-1][1]:
@@ -325,9 +353,13 @@ class WordPattern:
 
     def search(self, text: str) -> int | None:
         """Start of the first match, or None (each branch stops at its first match)."""
+        text_heads = self._text_heads(text)
         first: int | None = None
         for branch in self.branches:
-            for start, _end in _branch_matches(branch, text):
+            begin = _branch_start(branch, text, text_heads)
+            if begin < 0:
+                continue
+            for start, _end in _branch_matches(branch, text, begin):
                 if first is None or start < first:
                     first = start
                 break

@@ -4,18 +4,23 @@ qualifier right after a place (", Calif." / ", CA" / " (Texas)")."""
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from pipeline.tagging.document import Document
 from pipeline.tagging.gazetteer import AP_STATE_ABBREVIATIONS, Gazetteer, Place, norm
+from pipeline.tagging.lexicons import word_start_matches
 from pipeline.tagging.placewords import CONNECTORS, GOV_AFTER
 
+# Both are matched at word starts (``word_start_matches``: as if led by "\b").
 _COUNTY_SUFFIX_RE = re.compile(
-    r"\b(?:County|COUNTY|Parish|PARISH|Borough|BOROUGH|Census Area|Counties|COUNTIES|Parishes"
+    r"(?:County|COUNTY|Parish|PARISH|Borough|BOROUGH|Census Area|Counties|COUNTIES|Parishes"
     r"|county|counties|parish)\b"
 )
-_COUNTY_OF_RE = re.compile(r"\b[Cc]ounty of ((?:[A-Z][A-Za-z'’.\-]*)(?: [A-Z][A-Za-z'’.\-]*){0,3})")
+_COUNTY_OF_RE = re.compile(r"[Cc]ounty of ((?:[A-Z][A-Za-z'’.\-]*)(?: [A-Z][A-Za-z'’.\-]*){0,3})")
 _DATELINE_RE = re.compile(
     r"\(?(?:[^\n:]{0,60}:\s+)?(?:[A-Z][a-z]{2,8}\.? \d{1,2}, \d{4},\s*)?"
     r"(?P<place>[A-Z][A-Za-z.'’\- ]{1,40}?)(?:,\s*(?P<state>[A-Z][A-Za-z. ]{1,20}?))?\)?\s*"
@@ -88,8 +93,21 @@ def qualifier_after(doc: Document, end: int, gaz: Gazetteer) -> tuple[str | None
     return None, end
 
 
-def overlaps(spans: list[tuple[int, int]], start: int, end: int) -> bool:
-    return any(a < end and start < b for a, b in spans)
+class TakenSpans:
+    """Spans already claimed by a mention, asked whether a new span overlaps one of them in O(log n)
+    (a loop over every span per mention made long texts quadratic: 2 MB took minutes).
+
+    Sorted by start, with the furthest end reached so far: some span overlaps ``[start, end)`` iff,
+    among the spans that start before ``end``, the furthest end lies after ``start``."""
+
+    def __init__(self, spans: Iterable[tuple[int, int]]) -> None:
+        ordered = sorted(spans)
+        self._starts = [a for a, _ in ordered]
+        self._reach = list(itertools.accumulate((b for _, b in ordered), max))
+
+    def overlaps(self, start: int, end: int) -> bool:
+        before_end = bisect.bisect_left(self._starts, end)
+        return before_end > 0 and self._reach[before_end - 1] > start
 
 
 def find_datelines(doc: Document, gaz: Gazetteer, mentions: list[Mention]) -> None:
@@ -187,7 +205,7 @@ def find_counties(
     doc: Document, gaz: Gazetteer, mentions: list[Mention], taken: list[tuple[int, int]]
 ) -> None:
     text = doc.text
-    for match in _COUNTY_SUFFIX_RE.finditer(text):
+    for match in word_start_matches(_COUNTY_SUFFIX_RE, text):
         suffix = match.group().title()
         lowercase = match.group().islower()  # "the Riverside county jail": only after a capital
         if lowercase and not _CAPITAL_BEFORE_RE.search(text, max(0, match.start() - 40), match.start()):
@@ -230,12 +248,15 @@ def find_counties(
                 )
                 taken.append((start, match.end()))
                 break
-    for match in _COUNTY_OF_RE.finditer(text):
+    # A "County of X" span never overlaps an earlier one (each ends within its own match), so the
+    # spans taken so far are indexed once.
+    taken_before = TakenSpans(taken)
+    for match in word_start_matches(_COUNTY_OF_RE, text):
         names = match.group(1).split()
         for size in range(len(names), 0, -1):
             name = " ".join(names[:size])
             found = gaz.counties(strip_token(name) + " County")
-            if found and not overlaps(taken, match.start(), match.end()):
+            if found and not taken_before.overlaps(match.start(), match.end()):
                 end = match.start(1) + len(name)
                 mentions.append(
                     Mention(
@@ -333,11 +354,12 @@ def _run_mentions(run: list[tuple[int, int, str]], gaz: Gazetteer) -> list[Menti
 
 def find_runs(doc: Document, gaz: Gazetteer, mentions: list[Mention], taken: list[tuple[int, int]]) -> None:
     """Place and state names in runs of capitalised words, outside the spans already ``taken``."""
+    taken_spans = TakenSpans(taken)
     for match in _CAP_RUN_RE.finditer(doc.text):
         word = match.group()
         if " " not in word and norm(strip_token(word)) not in gaz.first_words:
             continue  # most runs are one word that starts no name: "The", "Sheriff", "ICE"
         for run in _split_run(match):
             for mention in _run_mentions(run, gaz):
-                if not overlaps(taken, mention.start, mention.end):
+                if not taken_spans.overlaps(mention.start, mention.end):
                     mentions.append(mention)

@@ -19,10 +19,10 @@ from pipeline.tagging.document import Document
 from pipeline.tagging.gazetteer import STATE_DEMONYMS, Gazetteer, Place, norm
 from pipeline.tagging.mentions import (
     Mention,
+    TakenSpans,
     find_counties,
     find_datelines,
     find_runs,
-    overlaps,
     qualifier_after,
 )
 from pipeline.tagging.placewords import (
@@ -178,17 +178,29 @@ def _score(
     return score + 1.2 * math.log10(place.population + 10)
 
 
-def _local_states(doc: Document, m: Mention, states: list[Mention]) -> dict[str, float]:
-    """States named in the same sentence (+2) or paragraph (+1) as the mention."""
-    sentence = doc.sentence_at(m.start)
-    out: dict[str, float] = {}
+@dataclass(kw_only=True)
+class _StatesNamed:
+    """The states named in each sentence and each paragraph (sentence and paragraph indexes)."""
+
+    by_sentence: dict[int, set[str]]
+    by_paragraph: dict[int, set[str]]
+
+
+def _states_named(doc: Document, states: list[Mention]) -> _StatesNamed:
+    named = _StatesNamed(by_sentence=defaultdict(set), by_paragraph=defaultdict(set))
     for s in states:
-        code = s.candidates[0].state
-        other = doc.sentence_at(s.start)
-        if other is sentence:
-            out[code] = max(out.get(code, 0.0), 2.0)
-        elif other.paragraph == sentence.paragraph:
-            out[code] = max(out.get(code, 0.0), 1.0)
+        index = doc.sentence_index(s.start)
+        named.by_sentence[index].add(s.candidates[0].state)
+        named.by_paragraph[doc.sentences[index].paragraph].add(s.candidates[0].state)
+    return named
+
+
+def _local_states(doc: Document, m: Mention, named: _StatesNamed) -> dict[str, float]:
+    """States named in the same sentence (+2) or paragraph (+1) as the mention (looked up, not
+    searched: a loop over every state mention per mention made long texts quadratic)."""
+    index = doc.sentence_index(m.start)
+    out = dict.fromkeys(named.by_paragraph.get(doc.sentences[index].paragraph, ()), 1.0)
+    out.update(dict.fromkeys(named.by_sentence.get(index, ()), 2.0))
     return out
 
 
@@ -243,8 +255,9 @@ def find_places(doc: Document, gaz: Gazetteer, home_state: str | None = None, ur
         if m.kind != "state" and m.qualifier:
             _, q_end = qualifier_after(doc, m.end, gaz)
             qualifier_spans.append((m.end, q_end))
+    qualifiers = TakenSpans(qualifier_spans)
     for m in mentions:
-        if m.kind == "state" and overlaps(qualifier_spans, m.start, m.end):
+        if m.kind == "state" and qualifiers.overlaps(m.start, m.end):
             m.cues.add("qualifier")
     demonyms = _demonym_context(doc.lower)
     pre_ctx = _state_context(doc, demonyms, [m for m in mentions if m.kind == "state" or m.qualifier], None)
@@ -270,7 +283,7 @@ def find_places(doc: Document, gaz: Gazetteer, home_state: str | None = None, ur
     for m in kept:
         if len(m.candidates) == 1 and m.kind != "state":
             ctx[m.candidates[0].state] = ctx.get(m.candidates[0].state, 0.0) + 0.5
-    states = [m for m in kept if m.kind == "state" and "qualifier" not in m.cues]
+    states = _states_named(doc, [m for m in kept if m.kind == "state" and "qualifier" not in m.cues])
     # One sense per discourse: every mention of a name resolves to the place its mentions favour together.
     groups: dict[tuple[str, str], list[Mention]] = defaultdict(list)
     washington = [p for p in gaz.places("Washington") if p.state == "DC"]

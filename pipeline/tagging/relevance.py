@@ -8,7 +8,6 @@ count against it; a national story naming no jurisdiction is not relevant.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from pipeline.tagging.document import Document
@@ -26,7 +25,9 @@ _IMMIGRATION = WordPattern(
     r"|criminal aliens?|immigration (?:enforcement|status|agents?|officials|authorities|laws?"
     r"|violations?|policy|policies|arrests?|raids?|cases?)|\bigsa\b|\bnoncitizens?\b|\bimmigrants?\b|\bdetainers?\b"
 )
-_ICE_CAPS_RE = re.compile(r"\bICE\b|\bI\.C\.E\.")  # counted where "ICE" or "I.C.E." occurs
+# "ICE" or "I.C.E." as a word (a lexicon pattern: found by its literal, not tried at every position;
+# the two never overlap, so the count is that of the plain regex's matches).
+_ICE_CAPS = WordPattern(r"\bICE\b|\bI\.C\.E\.")
 _ICE_ENFORCEMENT = WordPattern(
     r"\bICE\b['’s]* (?:agents?|officers?|officials|detainees?|detention|contract|agreement|custody"
     r"|raids?|holds?|warrants?|detainers?|program|partnership|cooperation|jail)"
@@ -76,7 +77,7 @@ def assess_relevance(doc: Document, *, has_jurisdiction: bool) -> RelevanceResul
     """Relevance with its reason; scores are counts of topic phrases (ICE counts when used as the agency)."""
     strong = _IMMIGRATION_STRONG.count(doc.lower)
     immigration = 2.0 * strong + _IMMIGRATION.count(doc.lower)
-    ice_caps = len(_ICE_CAPS_RE.findall(doc.text))
+    ice_caps = _ICE_CAPS.count(doc.text)
     ice_enforcement = _ICE_ENFORCEMENT.count(doc.text)
     other = float(_OTHER_SENSE.count(doc.lower))
     if not other:

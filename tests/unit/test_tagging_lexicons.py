@@ -3,6 +3,8 @@ running every branch's regex over the whole text finds (the reference is written
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -35,6 +37,8 @@ _PIECES = (
     "with",
     "ice",
     "ICE",
+    "I.C.E.",
+    "NOTICE",
     "287(g)",
     "287 (g)",
     "287g",
@@ -143,6 +147,13 @@ def test_skipping_finds_what_every_branch_finds(parts: list[tuple[str, str]]) ->
             assert pattern.spans(lowered) == reference_spans(pattern, lowered), name
         for name, matcher in MATCHERS.items():
             assert matcher.finditer(lowered) == reference_phrases(matcher, lowered), name
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(_PIECES), st.sampled_from(_GLUE)), min_size=1, max_size=40))
+def test_ice_as_a_word_is_counted_like_the_plain_regex(parts: list[tuple[str, str]]) -> None:
+    text = "".join(word + glue for word, glue in parts)
+    assert relevance._ICE_CAPS.count(text) == len(re.findall(r"\bICE\b|\bI\.C\.E\.", text))
 
 
 @pytest.mark.parametrize(
