@@ -125,7 +125,7 @@ def test_email_names_place_event_sources_stance_and_links(
         assert "voted 4-1 on Monday to terminate" in body  # the sentence carrying the event
         assert "Valley Ledger" in body and "Foothill Voice" in body and "@lawandorderwatch" in body
         assert "https://foothill-voice.example/news/glendale-jail-ice-deal-over" in body
-        assert "against cooperation with ICE" in body  # a stance
+        assert "favouring limits on cooperation with ICE" in body  # a framing
         assert "story-glendale-ca" in body  # the Kibana link names the story
         assert smtp_settings.kibana_url in body
     assert (

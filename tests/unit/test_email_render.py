@@ -161,7 +161,8 @@ def test_message_has_text_and_html_and_the_unsubscribe_headers(offline_settings:
     assert text is not None and html is not None
     assert "The council voted to end the ICE detention contract." in text.get_content()
     assert "A Daily" in text.get_content() and "@someone" in text.get_content()
-    assert "2 against cooperation with ICE, 1 neutral" in text.get_content()
+    assert "2 favouring limits on cooperation with ICE, 1 neutral" in text.get_content()
+    assert "Coverage framing (the articles' own voice, not the position of the jurisdiction" in text.get_content()
     assert '<a href="https://a.example/1">Council ends contract</a>' in html.get_content()
     assert "state in CA" in text.get_content()  # why the reader gets it
 

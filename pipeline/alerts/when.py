@@ -1,0 +1,139 @@
+"""When the decision was taken, as the coverage states it — conservatively.
+
+Only two kinds of statement count:
+
+* an explicit calendar date ("on June 9", "June 9, 2025", "9 June 2025", "Jun. 9"); without a year,
+  the year that puts the date nearest to the article's publication;
+* a weekday or "yesterday"/"today"/"tonight"/"last week", resolved against the article's own
+  publication date (a weekday is the latest such day on or before it; "next Tuesday" or a sentence
+  about what *will* happen is left alone, since it may not have happened).
+
+Nothing else ("recently", "earlier this year", ordinal weekdays) is guessed; the e-mail then says
+the coverage gives no date. Primary records (287(g) lists, council agendas) carry their own dates
+and do not come here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+_MONTHS = {
+    name: number
+    for number, names in enumerate(
+        (
+            ("january", "jan"),
+            ("february", "feb"),
+            ("march", "mar"),
+            ("april", "apr"),
+            ("may",),
+            ("june", "jun"),
+            ("july", "jul"),
+            ("august", "aug"),
+            ("september", "sept", "sep"),
+            ("october", "oct"),
+            ("november", "nov"),
+            ("december", "dec"),
+        ),
+        start=1,
+    )
+    for name in names
+}
+# Capitalised only: "may 5" in running text is a verb and a number, "May 5" a date.
+_MONTH = r"(?P<month>" + "|".join(m.capitalize() for m in sorted(_MONTHS, key=len, reverse=True)) + r")\.?"
+_YEAR = r"(?:,?\s+(?P<year>(?:19|20)\d\d))?"
+_MONTH_DAY = re.compile(rf"\b{_MONTH}\s+(?P<day>[0-3]?\d)(?:st|nd|rd|th)?\b{_YEAR}")
+_DAY_MONTH = re.compile(rf"\b(?P<day>[0-3]?\d)(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH}\b{_YEAR}")
+_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_WEEKDAY = re.compile(
+    r"\b(?P<before>next|this coming|last|this past|on|late|early)?\s*"
+    r"(?P<weekday>monday|tuesday|wednesday|thursday|friday|saturday|sunday)"
+    r"(?P<after>'s|\s+(?:night|evening|morning|afternoon))?\b",
+    re.I,
+)
+_RELATIVE = re.compile(r"\b(?P<word>yesterday|today|tonight|this morning|this evening|last week)\b", re.I)
+# A sentence about the future: its weekday may be the next one, so it is not resolved.
+_FUTURE = re.compile(
+    r"\b(will|is scheduled|are scheduled|is set to|are set to|plans? to|is expected to)\b", re.I
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class DecisionDate:
+    day: date
+    # the words of the text it was read from, e.g. "on Monday" or "June 9"
+    phrase: str
+    # "last week": the day is the Monday of that week
+    week_only: bool = False
+
+    @property
+    def label(self) -> str:
+        if self.week_only:
+            return f"the week of {long_date(self.day)}"
+        return f"{self.day:%A}, {long_date(self.day)}"
+
+
+def long_date(value: date | datetime) -> str:
+    """ "9 June 2025": day first and the month in words, which no reader can misread."""
+    return f"{value.day} {value:%B %Y}"
+
+
+def _explicit(text: str, published: date | None) -> DecisionDate | None:
+    for pattern in (_MONTH_DAY, _DAY_MONTH):
+        for match in pattern.finditer(text):
+            month = _MONTHS[match.group("month").lower()]
+            day = int(match.group("day"))
+            year_text = match.group("year")
+            if year_text:
+                years = [int(year_text)]
+            elif published is not None:
+                years = [published.year - 1, published.year, published.year + 1]
+            else:
+                continue  # no year and nothing to anchor one on
+            candidates = []
+            for year in years:
+                with contextlib.suppress(ValueError):  # 29 February of a common year
+                    candidates.append(date(year, month, day))
+            if not candidates:
+                continue
+            anchor = published or candidates[0]
+            chosen = min(candidates, key=lambda d: abs((d - anchor).days))
+            return DecisionDate(day=chosen, phrase=match.group(0).strip())
+    return None
+
+
+def _relative(text: str, published: date) -> DecisionDate | None:
+    if _FUTURE.search(text):
+        return None
+    for match in _WEEKDAY.finditer(text):
+        before = (match.group("before") or "").lower()
+        if before in {"next", "this coming"}:
+            continue
+        weekday = _WEEKDAYS.index(match.group("weekday").lower())
+        back = (published.weekday() - weekday) % 7
+        if before in {"last", "this past"} and back == 0:
+            back = 7
+        return DecisionDate(day=published - timedelta(days=back), phrase=match.group(0).strip())
+    relative = _RELATIVE.search(text)
+    if relative is None:
+        return None
+    word = relative.group("word").lower()
+    if word == "yesterday":
+        return DecisionDate(day=published - timedelta(days=1), phrase=relative.group(0))
+    if word == "last week":
+        monday = published - timedelta(days=published.weekday() + 7)
+        return DecisionDate(day=monday, phrase=relative.group(0), week_only=True)
+    return DecisionDate(day=published, phrase=relative.group(0))
+
+
+def decision_date(text: str | None, published_at: datetime | None) -> DecisionDate | None:
+    """The date ``text`` (a sentence carrying the event) gives for it, or None (see module doc)."""
+    if not text:
+        return None
+    published = published_at.date() if published_at is not None else None
+    found = _explicit(text, published)
+    if found is not None or published is None:
+        return found
+    return _relative(text, published)
