@@ -36,7 +36,7 @@ STANCE_LABELS = {
     "pro_cooperation": "favouring cooperation with ICE",
     "neutral": "neutral",
 }
-FRAMING_NOTE = "the articles' own voice, not the position of the jurisdiction or its officials"
+FRAMING_NOTE = "the articles’ own voice, not the position of the jurisdiction or its officials"
 _STATES = """AL=Alabama AK=Alaska AZ=Arizona AR=Arkansas CA=California CO=Colorado CT=Connecticut
 DE=Delaware DC=District_of_Columbia FL=Florida GA=Georgia HI=Hawaii ID=Idaho IL=Illinois IN=Indiana IA=Iowa
 KS=Kansas KY=Kentucky LA=Louisiana ME=Maine MD=Maryland MA=Massachusetts MI=Michigan MN=Minnesota

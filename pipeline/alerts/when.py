@@ -115,7 +115,7 @@ def _relative(text: str, published: date) -> DecisionDate | None:
         back = (published.weekday() - weekday) % 7
         if before in {"last", "this past"} and back == 0:
             back = 7
-        return DecisionDate(day=published - timedelta(days=back), phrase=match.group(0).strip())
+        return DecisionDate(day=published - timedelta(days=back), phrase=_with_context(text, match))
     relative = _RELATIVE.search(text)
     if relative is None:
         return None
@@ -126,6 +126,13 @@ def _relative(text: str, published: date) -> DecisionDate | None:
         monday = published - timedelta(days=published.weekday() + 7)
         return DecisionDate(day=monday, phrase=relative.group(0), week_only=True)
     return DecisionDate(day=published, phrase=relative.group(0))
+
+
+def _with_context(text: str, match: re.Match[str]) -> str:
+    """The matched words with the word before them ("announced Monday"), so a reader can judge."""
+    before = re.search(r"([\w'’-]+)\s*$", text[max(0, match.start() - 40) : match.start()])
+    words = match.group(0).strip()
+    return f"{before.group(1)} {words}" if before and not match.group("before") else words
 
 
 def decision_date(text: str | None, published_at: datetime | None) -> DecisionDate | None:
