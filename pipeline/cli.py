@@ -127,6 +127,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--fresh", action="store_true", help="forget earlier demo runs first (demo indices only)"
     )
+    demo.add_argument(
+        "--serve", action="store_true", help="keep `muniwatch serve` (the e-mail links) up after the run"
+    )
 
     tag = commands.add_parser("tag", help="tag JSON Lines (no Elasticsearch, no network)")
     tag.add_argument("--input", default="-", help="JSON Lines file, or - for stdin")

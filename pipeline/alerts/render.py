@@ -223,14 +223,18 @@ def render_digest(
 ) -> Rendered:
     """The digest of ``stories`` grouped by state and event. ``preview``: the page of ``muniwatch
     serve`` (what is queued now, nothing sent); ``preview_link``: where the next one can be seen."""
-    subject = digest_subject(stories, day)
+    groups = group_stories(stories)
+    # the subject names places in the order the body shows them
+    subject = digest_subject(
+        [story for group in groups for _, listed in group.events for story in listed], day
+    )
     return _render(
         "digest",
         {
             "subject": subject,
             "subscription": subscription,
             "stories": stories,
-            "groups": group_stories(stories),
+            "groups": groups,
             "day": day,
             "unsubscribe_link": unsubscribe_link,
             "preview": preview,

@@ -86,6 +86,12 @@ def create_app(
         token = await token_of(request)
         try:
             subscription = await run_in_threadpool(authenticate, es, settings, token)
+            if subscription.unsubscribed_at is not None:  # a second click: nothing to write
+                return _page(
+                    "Unsubscribed",
+                    f"{subscription.email} was unsubscribed from “{subscription.id}” on "
+                    f"{subscription.unsubscribed_at:%d %B %Y}; nothing more to do.",
+                )
             if request.method == "GET":
                 return _page(
                     "Unsubscribe",
@@ -119,7 +125,9 @@ def create_app(
 
     async def health(request: Request) -> Response:
         try:
-            alive = await run_in_threadpool(es.ping)
+            # not ping(): the local node answers HEAD / with 405 (README, "Elasticsearch")
+            await run_in_threadpool(lambda: es.cluster.health(timeout="2s"))
+            alive = True
         except (ApiError, TransportError):
             alive = False
         return PlainTextResponse(

@@ -160,3 +160,36 @@ def test_elasticsearch_down_is_a_503_page_not_a_traceback(settings: Settings) ->
         health = httpx.get(f"{url}/healthz")
     assert response.status_code == 503 and "nothing was changed" in response.text
     assert health.status_code == 503
+
+
+def test_the_serve_command_answers_on_its_port(settings: Settings, es: Elasticsearch) -> None:
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from tests.support.smtp import free_port
+
+    port = free_port()
+    env = {
+        **os.environ,
+        "MUNIWATCH_INDEX_PREFIX": settings.index_prefix,
+        "MUNIWATCH_VAR_DIR": str(settings.var_dir),
+    }
+    command = [sys.executable, "-m", "pipeline.cli", "serve", "--port", str(port)]
+    process = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                home = httpx.get(f"http://127.0.0.1:{port}/", timeout=2)
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline and process.poll() is None, "serve did not start"
+                time.sleep(0.3)
+        assert home.status_code == 200 and "muniwatch" in home.text
+        assert httpx.get(f"http://127.0.0.1:{port}/healthz").text == "ok"
+    finally:
+        process.terminate()
+        _, err = process.communicate(timeout=15)
+    assert f"listening on http://127.0.0.1:{port}/" in err and "Traceback" not in err
