@@ -125,7 +125,7 @@ def create_app(
 
     async def health(request: Request) -> Response:
         try:
-            # not ping(): the local node answers HEAD / with 405 (README, "Elasticsearch")
+            # not ping(): the local node answers HEAD / with 405
             await run_in_threadpool(lambda: es.cluster.health(timeout="2s"))
             alive = True
         except (ApiError, TransportError):
