@@ -86,7 +86,7 @@ class ItemView:
 
     @property
     def stance_label(self) -> str:
-        return STANCE_LABELS.get(self.stance or "", "framing not determined")
+        return STANCE_LABELS.get(self.stance or "", "not determined")
 
     @property
     def link(self) -> str:
@@ -298,7 +298,7 @@ def _attach_decision(view: StoryView) -> None:
         )
         if signed is not None:
             view.decision = DecisionDate(day=signed, phrase="the record")
-            view.decision_source = f"the record ({record_item.source_label})"
+            view.decision_source = f"the primary record, {record_item.source_label}"
             return
     sources: list[tuple[str | None, ItemView | None]] = [(i.event_sentence, i) for i in view.items]
     if view.event_sentence and not any(i.event_sentence == view.event_sentence for i in view.items):
