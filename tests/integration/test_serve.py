@@ -193,3 +193,34 @@ def test_the_serve_command_answers_on_its_port(settings: Settings, es: Elasticse
         process.terminate()
         _, err = process.communicate(timeout=15)
     assert f"listening on http://127.0.0.1:{port}/" in err and "Traceback" not in err
+
+
+def test_make_up_starts_serve_and_make_down_stops_it(
+    settings: Settings, es: Elasticsearch, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+    import threading
+
+    from pipeline.local import stack
+    from tests.support.smtp import free_port
+
+    port = free_port()
+    monkeypatch.setattr(stack, "SERVE_PORT", port)
+    monkeypatch.delenv("MUNIWATCH_PUBLIC_URL", raising=False)
+    serve = stack.components(settings)["serve"]
+    env = stack.airflow_environment(
+        settings, demo=True, overrides={"MUNIWATCH_INDEX_PREFIX": settings.index_prefix}
+    )
+    line = stack._start_serve(serve, env)
+    try:
+        pid = serve.pid()
+        assert pid is not None and line.endswith(f"http://127.0.0.1:{port}/")
+        assert httpx.get(f"http://127.0.0.1:{port}/healthz").text == "ok"
+        assert stack._start_serve(serve, env) == line and serve.pid() == pid  # idempotent
+        # here the test process is its parent (under `make up` it is not): reap it when it exits
+        threading.Thread(target=os.waitpid, args=(pid, 0), daemon=True).start()
+    finally:
+        assert stack._stop(serve)
+    assert not os.path.exists(f"/proc/{pid}") and serve.pid() is None
+    with pytest.raises(httpx.TransportError):
+        httpx.get(f"http://127.0.0.1:{port}/healthz")
