@@ -54,6 +54,7 @@ _WEEKDAY = re.compile(
     re.I,
 )
 _RELATIVE = re.compile(r"\b(?P<word>yesterday|today|tonight|this morning|this evening|last week)\b", re.I)
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"“])")
 # A sentence about the future: its weekday may be the next one, so it is not resolved.
 _FUTURE = re.compile(
     r"\b(will|is scheduled|are scheduled|is set to|are set to|plans? to|is expected to)\b", re.I
@@ -105,8 +106,6 @@ def _explicit(text: str, published: date | None) -> DecisionDate | None:
 
 
 def _relative(text: str, published: date) -> DecisionDate | None:
-    if _FUTURE.search(text):
-        return None
     for match in _WEEKDAY.finditer(text):
         before = (match.group("before") or "").lower()
         if before in {"next", "this coming"}:
@@ -143,4 +142,10 @@ def decision_date(text: str | None, published_at: datetime | None) -> DecisionDa
     found = _explicit(text, published)
     if found is not None or published is None:
         return found
-    return _relative(text, published)
+    for sentence in _SENTENCE_END.split(text):
+        # a sentence about the future may mean the next such weekday: only past or present ones count
+        if not _FUTURE.search(sentence):
+            found = _relative(sentence, published)
+            if found is not None:
+                return found
+    return None
