@@ -5,8 +5,10 @@ Only two kinds of statement count:
 * an explicit calendar date ("on June 9", "June 9, 2025", "9 June 2025", "Jun. 9"); without a year,
   the year that puts the date nearest to the article's publication;
 * a weekday or "yesterday"/"today"/"tonight"/"last week", resolved against the article's own
-  publication date (a weekday is the latest such day on or before it; "next Tuesday" or a sentence
-  about what *will* happen is left alone, since it may not have happened).
+  publication date (a weekday is the latest such day on or before it).
+
+A sentence about what *will* happen ("will vote June 20", "next Tuesday") gives no date, nor does an
+explicit date after the article's publication: neither is a decision taken.
 
 Nothing else ("recently", "earlier this year", ordinal weekdays) is guessed; the e-mail then says
 the coverage gives no date. Primary records (287(g) lists, council agendas) carry their own dates
@@ -139,13 +141,15 @@ def decision_date(text: str | None, published_at: datetime | None) -> DecisionDa
     if not text:
         return None
     published = published_at.date() if published_at is not None else None
-    found = _explicit(text, published)
-    if found is not None or published is None:
-        return found
     for sentence in _SENTENCE_END.split(text):
-        # a sentence about the future may mean the next such weekday: only past or present ones count
-        if not _FUTURE.search(sentence):
+        # A sentence about the future names a date still to come (a scheduled vote), not a decision.
+        if _FUTURE.search(sentence):
+            continue
+        found = _explicit(sentence, published)
+        if found is not None and published is not None and found.day > published + timedelta(days=1):
+            found = None  # after the article was written: not a decision it reports
+        if found is None and published is not None:
             found = _relative(sentence, published)
-            if found is not None:
-                return found
+        if found is not None:
+            return found
     return None
