@@ -88,3 +88,15 @@ def test_serve_and_alerts_refuse_to_start_with_local_links_in_production(
     closed = Elasticsearch("http://127.0.0.1:9")
     with pytest.raises(SettingsError, match="MUNIWATCH_PUBLIC_URL"):
         run_alerts(closed, load_settings(), now=datetime(2025, 6, 9, tzinfo=UTC))
+
+
+def test_inside_airflow_the_variables_set_them_too() -> None:
+    from pipeline.airflow_settings import settings_from_airflow
+
+    settings = settings_from_airflow(
+        variables={"muniwatch_public_url": "https://alerts.newsroom.example",
+                   "muniwatch_deployment": "production", "muniwatch_mail_from": "alerts@newsroom.example"},
+        environ={},
+    )  # fmt: skip
+    assert settings.unsubscribe_url == "https://alerts.newsroom.example/unsubscribe"
+    check_public_settings(settings)
