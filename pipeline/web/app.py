@@ -75,8 +75,9 @@ def create_app(
         token = request.query_params.get("token", "")
         if token or request.method != "POST":
             return token
-        length = int(request.headers.get("content-length") or 0)
-        if length > MAX_FORM_BYTES:
+        # Only a body of announced, small size is read (a chunked or huge upload is not a click).
+        length = request.headers.get("content-length", "")
+        if not length.isdigit() or int(length) > MAX_FORM_BYTES:
             return ""
         form = await request.form(max_files=0, max_fields=4)
         value = form.get("token")
@@ -140,13 +141,20 @@ def create_app(
             "The links in your muniwatch e-mails lead here: to unsubscribe, or to preview your next digest.",
         )
 
+    async def failure(request: Request, error: Exception) -> Response:
+        LOGGER.exception("muniwatch serve: %s %s failed", request.method, request.url.path)
+        return _page(
+            "Sorry", "muniwatch could not handle this request. Please try again later.", status_code=500
+        )
+
     return Starlette(
+        exception_handlers={Exception: failure},
         routes=[
             Route("/", home, methods=["GET"]),
             Route("/unsubscribe", unsubscribe_page, methods=["GET", "POST"]),
             Route("/digest", digest_page, methods=["GET"]),
             Route("/healthz", health, methods=["GET"]),
-        ]
+        ],
     )
 
 

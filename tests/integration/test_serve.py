@@ -224,3 +224,15 @@ def test_make_up_starts_serve_and_make_down_stops_it(
     assert not os.path.exists(f"/proc/{pid}") and serve.pid() is None
     with pytest.raises(httpx.TransportError):
         httpx.get(f"http://127.0.0.1:{port}/healthz")
+
+
+def test_a_large_or_chunked_body_is_not_read_as_a_click(
+    es: Elasticsearch, settings: Settings, base_url: str
+) -> None:
+    token = _subscribe(es, settings, "desk", "desk@example.org")
+    padded = httpx.post(f"{base_url}/unsubscribe", data={"token": token, "pad": "x" * 10_000})
+    chunked = httpx.post(f"{base_url}/unsubscribe", content=iter([f"token={token}".encode()]),
+                         headers={"content-type": "application/x-www-form-urlencoded"})  # fmt: skip
+    assert (padded.status_code, chunked.status_code) == (400, 400)
+    subscription = get_subscription(es, settings, "desk")
+    assert subscription is not None and subscription.active
