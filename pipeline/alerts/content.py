@@ -19,7 +19,7 @@ from typing import Any
 from elasticsearch import Elasticsearch
 
 from pipeline.alerts.excerpts import RECORD_KINDS, lead_sentences, record_date, record_sentence
-from pipeline.alerts.when import DecisionDate, decision_date, long_date
+from pipeline.alerts.when import DecisionDate, decision_date, local_time, long_date
 from pipeline.models import parse_utc
 from pipeline.search.links import story_link
 from pipeline.settings import Settings
@@ -79,6 +79,8 @@ class ItemView:
     handle: str | None = None
     published_at: datetime | None = None
     event_sentence: str | None = None
+    # USPS code of the item's jurisdiction: its dates are read in that state's time zone
+    state: str | None = None
     source_kind: str | None = None
     record: dict[str, Any] | None = None
     # the first sentences of its text, for the story's lead item only
@@ -98,7 +100,11 @@ class ItemView:
 
     @property
     def date_label(self) -> str:
-        return long_date(self.published_at) if self.published_at else "undated"
+        return long_date(self.local_published) if self.local_published else "undated"
+
+    @property
+    def local_published(self) -> datetime | None:
+        return local_time(self.published_at, self.state)
 
     @property
     def is_record(self) -> bool:
@@ -143,7 +149,7 @@ class StoryView:
 
     @property
     def first_reported(self) -> str | None:
-        dated = [i.published_at for i in self.items if i.published_at]
+        dated = [i.local_published for i in self.items if i.local_published]
         return long_date(min(dated)) if dated else None
 
     @property
@@ -215,6 +221,7 @@ def _item_view(item_id: str, doc: dict[str, Any]) -> ItemView:
         handle=(doc.get("post") or {}).get("handle"),
         published_at=parse_utc(doc.get("published_at")),
         event_sentence=str(sentence) if sentence else None,
+        state=(doc.get("jurisdiction") or {}).get("state"),
         source_kind=doc.get("source_kind"),
         record=doc.get("record") if isinstance(doc.get("record"), dict) else None,
     )
@@ -306,9 +313,9 @@ def _attach_decision(view: StoryView) -> None:
     if view.lead_item is not None:
         sources.append((view.lead_item.lead, view.lead_item))
     for text, item in sources:
-        found = decision_date(text, item.published_at if item else None)
+        found = decision_date(text, item.local_published if item else None)
         if found is not None:
-            published = f", published {long_date(item.published_at)}" if item and item.published_at else ""
+            published = f", published {item.date_label}" if item and item.published_at else ""
             view.decision = found
             view.decision_source = (
                 f"“{found.phrase}” in {item.source_label if item else 'the coverage'}{published}"

@@ -21,6 +21,7 @@ import contextlib
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 _MONTHS = {
     name: number
@@ -76,6 +77,32 @@ class DecisionDate:
         if self.week_only:
             return f"the week of {long_date(self.day)}"
         return f"{self.day:%A}, {long_date(self.day)}"
+
+
+# The time zone most of a state's people live in: an article's date and its "Tuesday night" are read
+# where it was written (a council story published at 22:00 in Los Angeles is dated that day, not the
+# next, as UTC would have it).
+_STATE_ZONES = """AL=America/Chicago AK=America/Anchorage AZ=America/Phoenix AR=America/Chicago
+CA=America/Los_Angeles CO=America/Denver CT=America/New_York DE=America/New_York DC=America/New_York
+FL=America/New_York GA=America/New_York HI=Pacific/Honolulu ID=America/Boise IL=America/Chicago
+IN=America/Indiana/Indianapolis IA=America/Chicago KS=America/Chicago KY=America/New_York
+LA=America/Chicago ME=America/New_York MD=America/New_York MA=America/New_York MI=America/Detroit
+MN=America/Chicago MS=America/Chicago MO=America/Chicago MT=America/Denver NE=America/Chicago
+NV=America/Los_Angeles NH=America/New_York NJ=America/New_York NM=America/Denver NY=America/New_York
+NC=America/New_York ND=America/Chicago OH=America/New_York OK=America/Chicago OR=America/Los_Angeles
+PA=America/New_York RI=America/New_York SC=America/New_York SD=America/Chicago TN=America/Chicago
+TX=America/Chicago UT=America/Denver VT=America/New_York VA=America/New_York WA=America/Los_Angeles
+WV=America/New_York WI=America/Chicago WY=America/Denver PR=America/Puerto_Rico GU=Pacific/Guam
+VI=America/St_Thomas AS=Pacific/Pago_Pago MP=Pacific/Saipan"""
+STATE_ZONES = dict(pair.split("=") for pair in _STATE_ZONES.split())
+
+
+def local_time(at: datetime | None, state: str | None) -> datetime | None:
+    """``at`` in the time zone of ``state`` (a USPS code); unchanged for an unknown state."""
+    zone = STATE_ZONES.get((state or "").upper())
+    if at is None or zone is None:
+        return at
+    return at.astimezone(ZoneInfo(zone))
 
 
 def long_date(value: date | datetime) -> str:

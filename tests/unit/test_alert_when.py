@@ -36,3 +36,19 @@ def test_decision_date_from_the_text(case: dict[str, Any]) -> None:
         assert found.label.startswith(f"{expect:%A}, {long_date(expect)}")
     if "phrase" in case:
         assert found.phrase == case["phrase"]
+
+
+def test_dates_are_read_in_the_jurisdictions_time_zone() -> None:
+    from pipeline.alerts.content import ItemView
+
+    # 22:00 on Tuesday 10 June in Los Angeles is already Wednesday in UTC
+    late = datetime(2025, 6, 11, 5, 0, tzinfo=UTC)
+    item = ItemView(id="i", title="t", url="https://a.example/", source_id="s", published_at=late, state="CA")
+    assert item.date_label == "10 June 2025"
+    local = item.local_published
+    found = decision_date("The council voted tonight to end the contract.", local)
+    assert found is not None and found.day == date(2025, 6, 10)
+    # unknown state: UTC as stored
+    assert ItemView(
+        id="i", title="t", url="https://a.example/", source_id="s", published_at=late
+    ).date_label == ("11 June 2025")
