@@ -23,6 +23,8 @@ Every step of the pipeline lives here as plain typed Python with no Airflow impo
 - ``search/``   query building and ``muniwatch search`` (``query``), links into Kibana (``links``),
   Kibana saved objects (``kibana``, the objects in ``saved_objects/``)
 - ``alerts/``   subscriptions, matching, rendering, the delivery ledger, SMTP
+- ``web/``      ``muniwatch serve``: the reporter-facing pages every e-mail links to (one-click
+  unsubscribe, digest preview), authorised by the signed tokens alone
 - ``ops/``      the status figures (``status``) and daily maintenance (``maintenance``)
 - ``local/``    local tooling: the development Elasticsearch node, ``make up``'s stack, the demo
 

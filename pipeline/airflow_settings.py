@@ -54,6 +54,8 @@ SETTING_VARIABLES = (
     "muniwatch_unsubscribe_secret",
     "muniwatch_mail_from",
     "muniwatch_unsubscribe_url",
+    "muniwatch_public_url",
+    "muniwatch_deployment",
     "muniwatch_config_dir",
     "muniwatch_sources_file",
     "muniwatch_watchlists_file",

@@ -39,6 +39,7 @@ HANDLERS: dict[str, tuple[str, str]] = {
     "es": ("pipeline.local.es_local", "es_command"),
     "stack": ("pipeline.local.stack", "stack_command"),
     "config": ("pipeline.cli", "config_command"),
+    "serve": ("pipeline.web.commands", "serve_command"),
 }
 # The benchmark harness: in the source checkout, not in the installed package.
 BENCH_DIR = REPO_ROOT / "bench"
@@ -126,6 +127,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--fresh", action="store_true", help="forget earlier demo runs first (demo indices only)"
     )
+    demo.add_argument(
+        "--serve", action="store_true", help="keep `muniwatch serve` (the e-mail links) up after the run"
+    )
 
     tag = commands.add_parser("tag", help="tag JSON Lines (no Elasticsearch, no network)")
     tag.add_argument("--input", default="-", help="JSON Lines file, or - for stdin")
@@ -194,6 +198,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub_actions.add_parser("remove").add_argument("id")
     sync = sub_actions.add_parser("sync", help="load config/subscriptions.yaml into Elasticsearch")
     sync.add_argument("--subscriptions", type=Path, default=config_module.DEFAULT_SUBSCRIPTIONS)
+    preview = sub_actions.add_parser("preview", help="print a subscription's pending daily digest")
+    preview.add_argument("id")
+    preview.add_argument("--html", help="also write the digest's HTML to this file")
 
     unsubscribe = commands.add_parser("unsubscribe", help="honour an unsubscribe token from an e-mail")
     unsubscribe.add_argument("token")
@@ -212,6 +219,10 @@ def build_parser() -> argparse.ArgumentParser:
     stack = commands.add_parser("stack", help="local stack: Elasticsearch, Airflow, SMTP sink, demo feeds")
     stack.add_argument("action", choices=["up", "down", "status"])
     stack.add_argument("--no-demo", action="store_true", help="poll config/sources.yaml, not the demo feeds")
+
+    serve = commands.add_parser("serve", help="the reporter-facing web service (unsubscribe, digest preview)")
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8090, help="port (default 8090)")
 
     check = commands.add_parser("config", help="validate the configuration files")
     check.add_argument("action", choices=["check"])

@@ -20,7 +20,13 @@ DEFAULT_ES_URL = "http://127.0.0.1:9200"
 DEFAULT_INDEX_PREFIX = "muniwatch"
 DEFAULT_OUTBOX = "var/outbox"
 DEFAULT_MAIL_FROM = "muniwatch alerts <alerts@muniwatch.localhost>"
-DEFAULT_UNSUBSCRIBE_URL = "http://127.0.0.1:8080/muniwatch/unsubscribe"
+# `muniwatch serve` on this machine: the reporter-facing pages (unsubscribe, digest preview).
+DEFAULT_SERVE_HOST = "127.0.0.1"
+DEFAULT_SERVE_PORT = 8090
+DEFAULT_PUBLIC_URL = f"http://{DEFAULT_SERVE_HOST}:{DEFAULT_SERVE_PORT}"
+# MUNIWATCH_DEPLOYMENT values; "production" makes the public URL and the sender required.
+DEPLOYMENTS = ("local", "production")
+_LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1", "0.0.0.0", "::")
 
 # Index names become part of URLs and Kibana patterns: keep the prefix to what ES accepts
 # and what needs no escaping.
@@ -57,10 +63,21 @@ class Settings:
     var_dir: Path = field(default_factory=lambda: REPO_ROOT / "var")
     kibana_url: str = "http://127.0.0.1:5601"
     unsubscribe_secret: str | None = None
-    # Alert e-mails: the From address, and the one-click unsubscribe endpoint (the ops view in
-    # Airflow serves it; production puts an https URL here, RFC 8058).
+    # Alert e-mails: the From address, and the public base URL of `muniwatch serve`, which every
+    # link a reporter follows points at (one-click unsubscribe, digest preview).
     mail_from: str = DEFAULT_MAIL_FROM
-    unsubscribe_url: str = DEFAULT_UNSUBSCRIBE_URL
+    public_url: str = DEFAULT_PUBLIC_URL
+    # MUNIWATCH_UNSUBSCRIBE_URL, deprecated: an unsubscribe endpoint other than {public_url}/unsubscribe.
+    unsubscribe_url_override: str | None = None
+    deployment: str = "local"
+
+    @property
+    def unsubscribe_url(self) -> str:
+        return self.unsubscribe_url_override or f"{self.public_url}/unsubscribe"
+
+    @property
+    def digest_url(self) -> str:
+        return f"{self.public_url}/digest"
 
     def index(self, name: str) -> str:
         """The alias of one of the project's indices, e.g. ``index("items")``."""
@@ -93,6 +110,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     if not outbox.is_absolute():
         outbox = REPO_ROOT / outbox
     var_dir = Path(env.get("MUNIWATCH_VAR_DIR", str(REPO_ROOT / "var")))
+    deployment = env.get("MUNIWATCH_DEPLOYMENT", "").strip().lower() or "local"
+    if deployment not in DEPLOYMENTS:
+        raise SettingsError(f"MUNIWATCH_DEPLOYMENT={deployment!r} must be one of {', '.join(DEPLOYMENTS)}")
     return Settings(
         es_url=es_url,
         es_ca_certs=env.get("MUNIWATCH_ES_CA_CERTS", "").strip() or None,
@@ -105,5 +125,53 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         kibana_url=env.get("MUNIWATCH_KIBANA_URL", "http://127.0.0.1:5601").rstrip("/"),
         unsubscribe_secret=env.get("MUNIWATCH_UNSUBSCRIBE_SECRET", "").strip() or None,
         mail_from=env.get("MUNIWATCH_MAIL_FROM", "").strip() or DEFAULT_MAIL_FROM,
-        unsubscribe_url=env.get("MUNIWATCH_UNSUBSCRIBE_URL", "").strip() or DEFAULT_UNSUBSCRIBE_URL,
+        public_url=_public_url(env.get("MUNIWATCH_PUBLIC_URL", "")),
+        unsubscribe_url_override=env.get("MUNIWATCH_UNSUBSCRIBE_URL", "").strip() or None,
+        deployment=deployment,
     )
+
+
+def _public_url(raw: str) -> str:
+    value = raw.strip().rstrip("/")
+    if not value:
+        return DEFAULT_PUBLIC_URL
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+        raise SettingsError(
+            f"MUNIWATCH_PUBLIC_URL={raw.strip()!r} must be an http(s) base URL without query or fragment, "
+            "like https://alerts.example.org"
+        )
+    return value
+
+
+def check_public_settings(settings: Settings) -> None:
+    """In a deployment, refuse to mail or serve links nobody outside this machine can follow.
+
+    Raises:
+        SettingsError: naming the variable and why (one line), when ``settings.deployment`` is
+            "production" and the public URL is local or not https, or the sender is the default.
+    """
+    if settings.deployment != "production":
+        return
+    host = (urlsplit(settings.public_url).hostname or "").lower()
+    if settings.public_url == DEFAULT_PUBLIC_URL or host in _LOCAL_HOSTS or host.endswith(".localhost"):
+        raise SettingsError(
+            f"MUNIWATCH_PUBLIC_URL={settings.public_url!r} is a local address: in production set it to "
+            "the https URL where reporters reach `muniwatch serve` (e-mail links point there)"
+        )
+    if not settings.public_url.startswith("https://"):
+        raise SettingsError(
+            f"MUNIWATCH_PUBLIC_URL={settings.public_url!r} must be https in production "
+            "(RFC 8058 one-click unsubscribe links are https only)"
+        )
+    if settings.unsubscribe_url_override and not settings.unsubscribe_url_override.startswith("https://"):
+        raise SettingsError(
+            f"MUNIWATCH_UNSUBSCRIBE_URL={settings.unsubscribe_url_override!r} must be https in production; "
+            "better unset it (deprecated) and let links follow MUNIWATCH_PUBLIC_URL"
+        )
+    sender = settings.mail_from.lower()
+    if settings.mail_from == DEFAULT_MAIL_FROM or ".localhost" in sender or "@localhost" in sender:
+        raise SettingsError(
+            f"MUNIWATCH_MAIL_FROM={settings.mail_from!r} is the local default: in production set the "
+            "address alerts are sent from, like 'muniwatch <alerts@example.org>'"
+        )

@@ -88,6 +88,10 @@ def _as_json(subscription: Subscription) -> dict[str, Any]:
 
 
 def subscribe_command(args: argparse.Namespace) -> int:
+    if args.action == "preview":
+        from pipeline.web.commands import preview_command
+
+        return preview_command(args)
     settings = load_settings()
     es = make_client(settings)
     now = datetime.now(UTC)

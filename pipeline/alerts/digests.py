@@ -19,13 +19,13 @@ from zoneinfo import ZoneInfo
 from elasticsearch import Elasticsearch
 
 from pipeline.alerts import ledger
-from pipeline.alerts.content import load_stories
+from pipeline.alerts.content import StoryView, load_stories
 from pipeline.alerts.delivery import Sender
-from pipeline.alerts.render import Rendered, compose, render_digest
+from pipeline.alerts.render import Rendered, compose, digest_link, render_digest
 from pipeline.alerts.smtp import Transport, make_transport
 from pipeline.alerts.storage import ensure_alert_indices, iso
 from pipeline.alerts.subscriptions import Subscription, list_subscriptions
-from pipeline.alerts.tokens import unsubscribe_secret
+from pipeline.alerts.tokens import make_token, unsubscribe_secret
 from pipeline.settings import Settings
 
 LOGGER = logging.getLogger(__name__)
@@ -104,6 +104,22 @@ def send_digests_with(digest_sender: Sender) -> DigestReport:
     return report
 
 
+def pending_digest(
+    es: Elasticsearch, settings: Settings, subscription: Subscription
+) -> tuple[list[ledger.Delivery], list[StoryView]]:
+    """The stories queued for ``subscription``'s next digest (ledger entries and their views), as the
+    digest would show them now; reads only (the digest preview of ``muniwatch serve`` uses it)."""
+    queued = ledger.open_for_subscription(es, settings, subscription.id, ["queued"])[:MAX_STORIES_PER_DIGEST]
+    story_ids = [str(entry.doc["story_id"]) for entry in queued]
+    item_ids = [i for entry in queued for i in entry.doc.get("item_ids") or []]
+    items = {}
+    if item_ids:
+        response = es.mget(index=settings.index("items"), ids=item_ids)
+        items = {doc["_id"]: doc["_source"] for doc in response["docs"] if doc.get("found")}
+    views = load_stories(es, settings, story_ids, fallback_items=items)
+    return queued, [views[s] for s in story_ids]
+
+
 def _open_digest(
     es: Elasticsearch,
     settings: Settings,
@@ -115,7 +131,7 @@ def _open_digest(
     now: datetime,
 ) -> tuple[ledger.Delivery | None, bool]:
     """Write the digest's pending ledger entry, or an ``empty`` one; returns (delivery to send, empty)."""
-    queued = ledger.open_for_subscription(es, settings, subscription.id, ["queued"])[:MAX_STORIES_PER_DIGEST]
+    queued, stories = pending_digest(es, settings, subscription)
     base: dict[str, Any] = {
         "kind": "digest",
         "mode": "daily",
@@ -130,15 +146,11 @@ def _open_digest(
         return None, ledger.create(es, settings, digest_id, {**base, "status": "empty", "story_ids": []})
     story_ids = [str(entry.doc["story_id"]) for entry in queued]
     item_ids = [i for entry in queued for i in entry.doc.get("item_ids") or []]
-    items = {}
-    if item_ids:
-        response = es.mget(index=settings.index("items"), ids=item_ids)
-        items = {doc["_id"]: doc["_source"] for doc in response["docs"] if doc.get("found")}
-    views = load_stories(es, settings, story_ids, fallback_items=items)
-    stories = [views[s] for s in story_ids]
+
+    preview = digest_link(settings, make_token(secret, subscription.id, subscription.email))
 
     def render(link: str) -> Rendered:
-        return render_digest(subscription, stories, day=day, unsubscribe_link=link)
+        return render_digest(subscription, stories, day=day, unsubscribe_link=link, preview_link=preview)
 
     doc = {
         **base,

@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from pipeline.alerts.content import StoryView
+from pipeline.alerts.content import FRAMING_NOTE, STATE_NAMES, StoryView
 from pipeline.alerts.subscriptions import Subscription
 from pipeline.alerts.tokens import make_token
 from pipeline.settings import Settings
@@ -143,6 +143,7 @@ def _environment() -> Environment:
     env.filters["safe_href"] = safe_href
     env.filters["headline"] = story_subject
     env.globals["EVENT_LABELS"] = EVENT_LABELS
+    env.globals["FRAMING_NOTE"] = FRAMING_NOTE
     return env
 
 
@@ -154,6 +155,40 @@ class Rendered:
     subject: str
     text: str
     html: str
+
+
+def render_page(name: str, **context: Any) -> str:
+    """A page of ``muniwatch serve`` from ``pipeline/templates`` (same autoescaping as the e-mails)."""
+    return _ENV.get_template(name).render(context)
+
+
+@dataclass(frozen=True, kw_only=True)
+class StoryGroup:
+    """Stories of one state, then one event, as a digest lists them."""
+
+    state: str
+    events: list[tuple[str, list[StoryView]]]
+
+
+def group_stories(stories: list[StoryView]) -> list[StoryGroup]:
+    """By state (name order, unknown last), then by event (in EVENT_LABELS order); stories keep their
+    order within a group."""
+    order = list(EVENT_LABELS)
+    states: dict[str, dict[str, list[StoryView]]] = {}
+    for story in stories:
+        state = story.state_name
+        states.setdefault(state, {}).setdefault(story.event or "other", []).append(story)
+    known = set(STATE_NAMES.values())
+    return [
+        StoryGroup(
+            state=state,
+            events=[
+                (EVENT_LABELS.get(event, event), states[state][event])
+                for event in sorted(states[state], key=lambda e: order.index(e) if e in order else len(order))
+            ],
+        )
+        for state in sorted(states, key=lambda name: (name not in known, name))
+    ]
 
 
 def _render(name: str, context: dict[str, Any]) -> Rendered:
@@ -178,17 +213,32 @@ def render_story_alert(subscription: Subscription, story: StoryView, *, unsubscr
 
 
 def render_digest(
-    subscription: Subscription, stories: list[StoryView], *, day: str, unsubscribe_link: str
+    subscription: Subscription,
+    stories: list[StoryView],
+    *,
+    day: str,
+    unsubscribe_link: str,
+    preview: bool = False,
+    preview_link: str = "",
 ) -> Rendered:
-    subject = digest_subject(stories, day)
+    """The digest of ``stories`` grouped by state and event. ``preview``: the page of ``muniwatch
+    serve`` (what is queued now, nothing sent); ``preview_link``: where the next one can be seen."""
+    groups = group_stories(stories)
+    # the subject names places in the order the body shows them
+    subject = digest_subject(
+        [story for group in groups for _, listed in group.events for story in listed], day
+    )
     return _render(
         "digest",
         {
             "subject": subject,
             "subscription": subscription,
             "stories": stories,
+            "groups": groups,
             "day": day,
             "unsubscribe_link": unsubscribe_link,
+            "preview": preview,
+            "preview_link": preview_link,
         },
     )
 
@@ -212,8 +262,14 @@ def message_id_for(settings: Settings, delivery_id: str, kind: str) -> str:
 
 
 def unsubscribe_link(settings: Settings, token: str) -> str:
+    """``{MUNIWATCH_PUBLIC_URL}/unsubscribe?token=…`` (or the deprecated MUNIWATCH_UNSUBSCRIBE_URL)."""
     joiner = "&" if "?" in settings.unsubscribe_url else "?"
     return f"{settings.unsubscribe_url}{joiner}token={token}"
+
+
+def digest_link(settings: Settings, token: str) -> str:
+    """``{MUNIWATCH_PUBLIC_URL}/digest?token=…``: the subscriber's pending digest in the browser."""
+    return f"{settings.digest_url}?token={token}"
 
 
 def build_message(

@@ -36,7 +36,7 @@ from pipeline.alerts.smtp import Transport, make_transport
 from pipeline.alerts.storage import ensure_alert_indices, iso
 from pipeline.alerts.subscriptions import Subscription, list_subscriptions
 from pipeline.alerts.tokens import unsubscribe_secret
-from pipeline.settings import Settings
+from pipeline.settings import Settings, check_public_settings
 from pipeline.store.indices import ensure_index
 
 LOGGER = logging.getLogger(__name__)
@@ -93,6 +93,7 @@ def run_alerts(
         max_items: items handled in this pass at most; the rest wait for the next run.
         stale_after: a pending delivery claimed longer ago than this is taken as abandoned.
     """
+    check_public_settings(settings)  # a deployment never mails links to 127.0.0.1 or the default sender
     ensure_alert_indices(es, settings)
     for name in ("items", "stories"):
         ensure_index(es, settings, name)

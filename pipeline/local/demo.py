@@ -4,16 +4,21 @@ pipeline (`make demo`, and the sources Airflow polls under `make up`).
 The files in ``pipeline/data/demo`` carry ``{{BASE}}`` where the server's URL goes; the demo
 configuration written next to the outbox points the sources at that server and allows the
 fetcher to reach loopback for it (and nothing else).
+
+While the demo runs, ``muniwatch serve`` answers on 127.0.0.1:8090 (or a free port when that one is
+taken, and the e-mails then link there), so the demo e-mail's unsubscribe and digest-preview links
+work; ``muniwatch demo --serve`` keeps serving after the run until Ctrl-C.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import socket
 import sys
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager, suppress
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -21,7 +26,7 @@ from pathlib import Path
 import yaml
 
 from pipeline.runner import print_summary, run_once
-from pipeline.settings import Settings, load_settings
+from pipeline.settings import DEFAULT_SERVE_PORT, Settings, load_settings
 from pipeline.store.client import make_client
 from pipeline.store.indices import delete_all
 from pipeline.tasks import ConfigPaths
@@ -195,6 +200,23 @@ def running_demo(directory: Path) -> Iterator[tuple[DemoServer, ConfigPaths]]:
         server.stop()
 
 
+@contextmanager
+def demo_serve(settings: Settings) -> Iterator[Settings]:
+    """``muniwatch serve`` for the demo's indices, on 8090 or any free port; yields the settings whose
+    e-mail links point at it (a public URL the user set is kept as it is)."""
+    from pipeline.web.background import serving
+
+    with socket.socket() as probe:
+        probe.settimeout(0.5)
+        taken = probe.connect_ex(("127.0.0.1", DEFAULT_SERVE_PORT)) == 0  # `make up`'s serve, another demo
+    with ExitStack() as stack:
+        es = make_client(settings)
+        stack.callback(es.close)
+        url = stack.enter_context(serving(settings, es, port=0 if taken else DEFAULT_SERVE_PORT))
+        explicit = bool(os.environ.get("MUNIWATCH_PUBLIC_URL"))
+        yield settings if explicit else settings.with_overrides(public_url=url)
+
+
 def demo_command(args: argparse.Namespace) -> int:
     settings = demo_settings(load_settings(), "MUNIWATCH_INDEX_PREFIX" in os.environ)
     if getattr(args, "fresh", False):
@@ -207,8 +229,16 @@ def demo_command(args: argparse.Namespace) -> int:
             return 2
         delete_all(make_client(settings), settings)  # the demo's own prefix only
         print(f"removed the indices under {settings.index_prefix}-* for a fresh demo")
-    with running_demo(settings.var_dir / "demo") as (server, paths):
+    keep_serving = bool(getattr(args, "serve", False))
+    with running_demo(settings.var_dir / "demo") as (server, paths), demo_serve(settings) as settings:
         print(f"demo feeds served at {server.base_url}; index prefix {settings.index_prefix}")
+        print(f"muniwatch serve (the e-mail's unsubscribe and digest-preview links): {settings.public_url}/")
         summary = run_once(settings, paths, now=datetime.now(UTC))
-    print_summary(summary, settings, as_json=bool(getattr(args, "json", False)))
+        print_summary(summary, settings, as_json=bool(getattr(args, "json", False)))
+        if keep_serving:
+            print(f"serving {settings.public_url}/ until Ctrl-C", flush=True)
+            with suppress(KeyboardInterrupt):
+                threading.Event().wait()
+        else:
+            print("(the e-mail links answer only while a demo runs: `muniwatch demo --serve` keeps serving)")
     return 0 if summary.ok else 1

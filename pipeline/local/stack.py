@@ -6,7 +6,9 @@
 2. an SMTP sink on 127.0.0.1 (aiosmtpd's Maildir handler) keeping every message under ``var/mail``;
 3. the offline demo feeds and pages (``pipeline.local.demo``) on 127.0.0.1, with a demo configuration
    under ``var/stack/demo`` (``--no-demo`` polls the real sources in ``config/`` instead);
-4. Airflow standalone (scheduler, DAG processor, triggerer, API server + UI on :8080) with
+4. ``muniwatch serve`` on 127.0.0.1:8090, the reporter-facing pages the e-mails link to (same
+   index prefix and ``var_dir`` as Airflow's tasks, so their unsubscribe tokens verify);
+5. Airflow standalone (scheduler, DAG processor, triggerer, API server + UI on :8080) with
    ``AIRFLOW_HOME=var/airflow``, the repository's ``dags/`` and ``plugins/``, SQLite, the
    LocalExecutor and the settings in ``config/airflow/standalone.env``; the pool and Variables
    of ``config/airflow/*.json`` are imported; the Connections point at the ES node and the sink.
@@ -38,11 +40,12 @@ import httpx
 
 from pipeline.local import es_local
 from pipeline.local.demo import DemoServer, write_demo_config
-from pipeline.settings import REPO_ROOT, Settings, load_settings
+from pipeline.settings import DEFAULT_SERVE_PORT, REPO_ROOT, Settings, load_settings
 
 AIRFLOW_CONFIG_DIR = REPO_ROOT / "config" / "airflow"
 SMTP_PORT = int(os.environ.get("MUNIWATCH_STACK_SMTP_PORT", "8025"))
 DEMO_PORT = int(os.environ.get("MUNIWATCH_STACK_DEMO_PORT", "8781"))
+SERVE_PORT = DEFAULT_SERVE_PORT
 AIRFLOW_PORT = 8080
 AIRFLOW_START_TIMEOUT_S = 240.0
 STOP_TIMEOUT_S = 30.0
@@ -149,6 +152,8 @@ def airflow_environment(
             }
         ),
         MUNIWATCH_VAR_DIR=str(settings.var_dir),
+        # e-mail links of this stack's alerts point at its `muniwatch serve`
+        MUNIWATCH_PUBLIC_URL=os.environ.get("MUNIWATCH_PUBLIC_URL") or f"http://127.0.0.1:{SERVE_PORT}",
         # `airflow standalone` starts its parts as `airflow ...` from PATH: this virtualenv's.
         PATH=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
         PYTHONPATH=os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH", "")])),
@@ -175,6 +180,7 @@ def components(settings: Settings, *, smtp_port: int = SMTP_PORT) -> dict[str, C
     mail = str(settings.var_dir / "mail")
     smtp = ["-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{smtp_port}", "-c", "aiosmtpd.handlers.Mailbox", mail]
     demo = ["-m", "pipeline.local.stack", "serve-demo", str(DEMO_PORT), str(demo_config_dir(settings))]
+    serve = [str(Path(python).parent / "muniwatch"), "serve", "--port", str(SERVE_PORT)]
     return {
         "smtp": Component(
             name="SMTP sink", argv=[python, *smtp], marker="aiosmtpd",
@@ -183,6 +189,10 @@ def components(settings: Settings, *, smtp_port: int = SMTP_PORT) -> dict[str, C
         "demo": Component(
             name="demo feeds", argv=[python, *demo], marker="serve-demo",
             log=directory / "demo.log", pid_file=directory / "demo.pid",
+        ),
+        "serve": Component(
+            name="muniwatch serve", argv=serve, marker="serve",
+            log=directory / "serve.log", pid_file=directory / "serve.pid",
         ),
         "airflow": Component(
             name="Airflow standalone", argv=[airflow, "standalone"], marker="standalone",
@@ -279,6 +289,7 @@ def up(
         _start(component, env)
     if demo:
         _wait_for(f"http://127.0.0.1:{DEMO_PORT}/", 30.0, "the demo server", parts["demo"].log)
+    serve_line = _start_serve(parts["serve"], env)
     if parts["airflow"].pid() is None:
         if _port_open(airflow_port):
             raise StackError(f"Airflow: port {airflow_port} on 127.0.0.1 is taken by another program")
@@ -302,11 +313,22 @@ def up(
         if demo and config_dir is None
         else f"sources: {sources}",
         f"index prefix: {env.get('MUNIWATCH_INDEX_PREFIX', settings.index_prefix)}",
+        serve_line,
         f"Airflow UI: http://127.0.0.1:{airflow_port}/  ({_login(settings)})",
         f"muniwatch status: http://127.0.0.1:{airflow_port}/muniwatch/status (menu: muniwatch status)",
         f"logs: {directory}/*.log; stop everything with `make down`",
     ]
     return lines
+
+
+def _start_serve(component: Component, env: dict[str, str]) -> str:
+    """Start ``muniwatch serve``; a port taken by another program is said, not fatal (the pipeline
+    runs without it, only the e-mail links of this stack do not answer)."""
+    if component.pid() is None and _port_open(SERVE_PORT):
+        return f"muniwatch serve: NOT started, port {SERVE_PORT} on 127.0.0.1 is taken by another program"
+    _start(component, env)
+    _wait_for(f"http://127.0.0.1:{SERVE_PORT}/", 30.0, "muniwatch serve", component.log)
+    return f"muniwatch serve (e-mail links: unsubscribe, digest preview): {env['MUNIWATCH_PUBLIC_URL']}/"
 
 
 def _stop(component: Component) -> bool:

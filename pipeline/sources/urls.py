@@ -230,3 +230,22 @@ def canonical_url(url: str, base: str | None = None) -> str:
     ]
     query = urlencode(sorted(query_pairs), doseq=True)
     return urlunsplit((scheme, netloc, path or "/", query, ""))
+
+
+def link_url(url: str) -> str:
+    """The link to show a reader: aggregator redirects resolved, tracking parameters (the same list as
+    :func:`canonical_url`) and the fragment dropped, but host and path as published (a ``www.`` or
+    AMP spelling is what the site serves; ``canonical_url`` folds those for identity only).
+
+    Raises:
+        URLError: not an http(s) URL with a host.
+    """
+    if not _http(url):
+        raise URLError(f"not an http(s) URL: {url!r}")
+    parts = urlsplit(resolve_redirect_link(url.strip()))
+    if not parts.hostname:
+        raise URLError(f"URL without a host: {url!r}")
+    kept = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _is_tracking(k)]
+    return urlunsplit(
+        (parts.scheme.lower(), parts.netloc, parts.path or "/", urlencode(kept, doseq=True), "")
+    )

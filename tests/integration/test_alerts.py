@@ -125,7 +125,7 @@ def test_email_names_place_event_sources_stance_and_links(
         assert "voted 4-1 on Monday to terminate" in body  # the sentence carrying the event
         assert "Valley Ledger" in body and "Foothill Voice" in body and "@lawandorderwatch" in body
         assert "https://foothill-voice.example/news/glendale-jail-ice-deal-over" in body
-        assert "against cooperation with ICE" in body  # a stance
+        assert "favouring limits on cooperation with ICE" in body  # a framing
         assert "story-glendale-ca" in body  # the Kibana link names the story
         assert smtp_settings.kibana_url in body
     assert (
@@ -163,6 +163,9 @@ def test_daily_digest_goes_out_at_the_local_hour_once(
     assert "2025-06-10" in str(digest["Subject"]) and "Hudson County, NJ" in str(digest["Subject"])
     body = digest.get_body(preferencelist=("plain",))
     assert body is not None and "freeholders approved a two-year renewal" in body.get_content()
+    # grouped by state then event, and a signed link to the next digest's preview on `muniwatch serve`
+    assert "== New Jersey ==" in body.get_content() and "-- renews or expands --" in body.get_content()
+    assert f"{smtp_settings.digest_url}?token=hudson-daily." in body.get_content()
     entry = get(es, smtp_settings, digest_delivery_id("hudson-daily", "2025-06-10"))
     assert entry is not None and entry.status == "sent"
     assert entry.doc["story_ids"] == expected()["daily"]["hudson-daily"]

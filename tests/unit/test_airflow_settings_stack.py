@@ -60,3 +60,18 @@ def test_the_users_own_prefix_wins(offline_settings: Settings, monkeypatch: pyte
     assert "MUNIWATCH_CONFIG_DIR" not in real or real["MUNIWATCH_CONFIG_DIR"] != str(
         stack.demo_config_dir(offline_settings)
     )
+
+
+def test_the_stack_runs_muniwatch_serve_and_mails_links_to_it(
+    env: dict[str, str], offline_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    serve = stack.components(offline_settings)["serve"]
+    assert serve.argv[1:] == ["serve", "--port", str(stack.SERVE_PORT)]
+    assert serve.argv[0].endswith("muniwatch") and serve.marker == "serve"
+    # the tasks that send alerts link to it, and share its var_dir (hence the signing key)
+    assert env["MUNIWATCH_PUBLIC_URL"] == f"http://127.0.0.1:{stack.SERVE_PORT}"
+    assert env["MUNIWATCH_VAR_DIR"] == str(offline_settings.var_dir)
+    monkeypatch.setenv("MUNIWATCH_PUBLIC_URL", "https://alerts.example.org")
+    assert stack.airflow_environment(offline_settings, demo=True)["MUNIWATCH_PUBLIC_URL"] == (
+        "https://alerts.example.org"
+    )

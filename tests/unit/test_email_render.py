@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import email
 import email.policy
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from email.message import EmailMessage
 from typing import Any
 
@@ -25,6 +25,7 @@ from pipeline.alerts.render import (
     story_subject,
 )
 from pipeline.alerts.subscriptions import Subscription
+from pipeline.alerts.when import DecisionDate
 from pipeline.settings import REPO_ROOT, Settings
 
 pytestmark = pytest.mark.unit
@@ -161,7 +162,11 @@ def test_message_has_text_and_html_and_the_unsubscribe_headers(offline_settings:
     assert text is not None and html is not None
     assert "The council voted to end the ICE detention contract." in text.get_content()
     assert "A Daily" in text.get_content() and "@someone" in text.get_content()
-    assert "2 against cooperation with ICE, 1 neutral" in text.get_content()
+    assert "2 favouring limits on cooperation with ICE, 1 neutral" in text.get_content()
+    assert (
+        "Coverage framing (the articles’ own voice, not the position of the jurisdiction"
+        in text.get_content()
+    )
     assert '<a href="https://a.example/1">Council ends contract</a>' in html.get_content()
     assert "state in CA" in text.get_content()  # why the reader gets it
 
@@ -274,3 +279,93 @@ def test_digest_groups_stories_and_names_them(offline_settings: Settings) -> Non
     assert "1. Glendale, CA: ends ICE detention contract" in rendered.text
     assert "2. Hudson County, NJ: renews ICE agreement" in rendered.text
     assert digest_subject([_story()] * 5, "2025-06-10").endswith("Glendale, CA")
+
+
+def _dated_story() -> StoryView:
+    lead_item = ItemView(
+        id="i1",
+        title="Council ends contract",
+        url="https://www.a.example/1?utm_source=rss&utm_medium=feed&id=4#comments",
+        source_id="a",
+        site_name="A Daily",
+        stance="neutral",
+        published_at=datetime(2025, 6, 10, 14, tzinfo=UTC),
+        lead="The council voted 4-1 on Monday to end the ICE contract. Detainees move by July.",
+    )
+    record = ItemView(
+        id="r1",
+        title="Termination of the ICE jail agreement",
+        url="https://glendale.legistar.example/LegislationDetail.aspx?ID=77&fbclid=zz",
+        source_id="glendale-council",
+        source_kind="legistar",
+        record={"kind": "legistar", "matter_file": "2025-123", "body": "Glendale City Council"},
+        published_at=datetime(2025, 6, 9, 23, tzinfo=UTC),
+    )
+    return _story(
+        items=[record, lead_item],
+        lead_item=lead_item,
+        decision=DecisionDate(day=date(2025, 6, 9), phrase="on Monday"),
+        decision_source="“on Monday” in A Daily, published 10 June 2025",
+        records=[
+            (
+                "Glendale City Council passed File 2025-123 “Termination of the ICE jail agreement” "
+                "on 9 June 2025.",
+                record.link,
+            )
+        ],
+    )
+
+
+def test_email_answers_where_when_what_with_outlets_dates_and_clean_links() -> None:
+    rendered = render_story_alert(SUBSCRIPTION, _dated_story(), unsubscribe_link="https://u.example/?token=t")
+    for body in (rendered.text, rendered.html):
+        assert "Glendale (city, California)" in body
+        assert "Monday, 9 June 2025" in body and "“on Monday” in A Daily, published 10 June 2025" in body
+        assert "The council voted 4-1 on Monday to end the ICE contract. Detainees move by July." in body
+        assert "A Daily, 10 June 2025" in body and "9 June 2025" in body
+        assert "Glendale City Council passed File 2025-123" in body
+        assert "utm_" not in body and "#comments" not in body and "fbclid" not in body
+        assert (
+            "Coverage framing" in body
+            and "the articles’ own voice, not the position of the jurisdiction" in body
+        )
+        assert "against cooperation" not in body
+    assert '<a href="https://www.a.example/1?id=4">Council ends contract</a>' in rendered.html
+    assert (
+        '<a href="https://glendale.legistar.example/LegislationDetail.aspx?ID=77">source</a>' in rendered.html
+    )
+    assert "    https://www.a.example/1?id=4\n" in rendered.text
+
+
+def test_email_without_a_date_in_the_text_says_so() -> None:
+    story = _story(items=[ItemView(id="i", title="t", url="https://a.example/", source_id="s",
+                                   published_at=datetime(2025, 6, 10, tzinfo=UTC))])  # fmt: skip
+    rendered = render_story_alert(SUBSCRIPTION, story, unsubscribe_link="https://u.example/?token=t")
+    assert "decision date not stated in the coverage; first reported 10 June 2025" in rendered.text
+    assert "decision date not stated in the coverage; first reported 10 June 2025" in rendered.html
+
+
+def test_digest_groups_by_state_then_event() -> None:
+    def story(story_id: str, state: str, event: str) -> StoryView:
+        name = {"CA": "Glendale", "NJ": "Hudson County", "TX": "Harris County"}[state]
+        return _story(story_id=story_id, jurisdiction={"name": name, "type": "city", "state": state},
+                      event=event, items=[])  # fmt: skip
+
+    stories = [
+        story(story_id, state, event)
+        for story_id, state, event in [
+            ("a", "NJ", "renew_or_expand"), ("b", "CA", "sign_or_join"), ("c", "CA", "terminate"),
+            ("d", "TX", "terminate"), ("e", "CA", "terminate"),
+        ]
+    ]  # fmt: skip
+    daily = Subscription(id="daily", email="d@example.org", mode="daily")
+    rendered = render_digest(daily, stories, day="2025-06-10", unsubscribe_link="https://u.example/?token=t")
+    text = rendered.text
+    order = [text.index(mark) for mark in (
+        "== California ==", "-- ends cooperation --", "1. Glendale, CA: ends", "2. Glendale, CA: ends",
+        "-- signs or joins --", "3. Glendale, CA: signs", "== New Jersey ==", "== Texas ==")]  # fmt: skip
+    assert order == sorted(order)
+    assert "in 3 states" in text
+    html = rendered.html
+    assert html.index(">California</h2>") < html.index(">New Jersey</h2>") < html.index(">Texas</h2>")
+    assert html.count('class="story"') == 5
