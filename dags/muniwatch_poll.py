@@ -17,6 +17,7 @@ skipped and nothing downstream runs.
   status, parse error). A single bad source does not fail the task — it is backed off and shown
   as unhealthy in *muniwatch status*; a failed task means Elasticsearch or the code itself broke.
 - Retries back off exponentially (30 s × 2ⁿ); ops get an e-mail on the final failure.
+- `source_health` failed: sources broke (its log says which and why); one e-mail per incident (README, Ops).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from muniwatch_common import (
     is_asset_triggered,
     pulled,
     run_time,
+    source_health_task,
     task_settings,
     triggered_payloads,
 )
@@ -99,7 +101,10 @@ def muniwatch_poll() -> None:
             raise AirflowSkipException("no new items: muniwatch_enrich is not started")
         return {"new_items": new_items}
 
-    announce_new_items(pulled(poll_group.expand(source_ids=prepare_and_plan())))
+    health = task(task_id="source_health", trigger_rule="all_done")(source_health_task)
+    polled = poll_group.expand(source_ids=prepare_and_plan())
+    announce_new_items(pulled(polled))
+    polled >> health()
 
 
 muniwatch_poll()
