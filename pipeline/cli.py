@@ -117,7 +117,9 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = commands.add_parser("run", help="run the whole pipeline (poll, fetch, tag, index, alert)")
-    run.add_argument("--once", action="store_true", required=True, help="one pass, then exit")
+    run.add_argument(
+        "--once", action="store_true", help="one pass, then exit (the default: Airflow does the repeating)"
+    )
     _add_config_paths(run)
     run.add_argument("--json", action="store_true", help="print the summary as JSON")
 
