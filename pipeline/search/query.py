@@ -21,6 +21,7 @@ from typing import Any
 from elastic_transport import TransportError
 from elasticsearch import Elasticsearch
 
+from pipeline.config import state_code
 from pipeline.models import parse_utc
 from pipeline.rules.language import RuleSyntaxError, parse_rule
 from pipeline.search.links import DEFAULT_SPAN, data_view_id, discover_url, story_link
@@ -84,6 +85,13 @@ def jurisdiction_clause(value: str) -> dict[str, Any]:
     }
 
 
+def _state(value: str) -> str:
+    try:
+        return state_code(value)
+    except ValueError as error:
+        raise SearchError(f"--state: {error}") from None
+
+
 def item_filter_query(
     query: str | None = None,
     jurisdictions: str | Iterable[str] | None = (),
@@ -94,8 +102,10 @@ def item_filter_query(
     """Query DSL for relevant items matching a rule-syntax ``query`` and every given filter.
 
     Filters are ANDed; values within one filter are ORed (as in subscriptions). Jurisdictions
-    match by name (case-insensitive), ``"Name, ST"`` or jurisdiction key. Raises
-    :class:`pipeline.rules.language.RuleSyntaxError` when the query does not parse.
+    match by name (case-insensitive), ``"Name, ST"`` or jurisdiction key; states by USPS code or
+    full name in any case (``pipeline.config.state_code``). Raises
+    :class:`pipeline.rules.language.RuleSyntaxError` when the query does not parse and
+    :class:`SearchError` for a state that is not one.
     """
     filters: list[dict[str, Any]] = [{"term": {"relevant": True}}]
     must: list[dict[str, Any]] = []
@@ -107,7 +117,7 @@ def item_filter_query(
             {"bool": {"should": [jurisdiction_clause(p) for p in places], "minimum_should_match": 1}}
         )
     if _as_list(states):
-        filters.append({"terms": {"jurisdiction.state": [s.strip().upper() for s in _as_list(states)]}})
+        filters.append({"terms": {"jurisdiction.state": [_state(s) for s in _as_list(states)]}})
     if _as_list(stances):
         filters.append({"terms": {"stance": _as_list(stances)}})
     if _as_list(events):
@@ -181,8 +191,30 @@ def _item_hit(hit: Mapping[str, Any]) -> ItemHit:
         stance=source.get("stance"),
         event=source.get("event"),
         score=hit.get("_score"),
-        highlights=[*highlight.get("title", []), *highlight.get("text", [])],
+        highlights=distinct_fragments([*highlight.get("title", []), *highlight.get("text", [])]),
     )
+
+
+# "<em>287(g</em>)": the analyzer's tokens are 287 and g, so the mark ends before the ")".
+_OPEN_PARENTHESIS_MARK = re.compile(r"<em>([^<]*\([^()<]*)</em>\)")
+_TAG = re.compile(r"</?em>")
+
+
+def distinct_fragments(fragments: Iterable[str]) -> list[str]:
+    """Highlight fragments, each shown once: a mark never stops inside parentheses it opened
+    ("<em>287(g)</em>"), and a fragment whose text another one already shows (the title, which
+    the article's text repeats; an identical fragment) is dropped."""
+    marked = [_OPEN_PARENTHESIS_MARK.sub(r"<em>\1)</em>", fragment) for fragment in fragments]
+    plain = [" ".join(_TAG.sub("", fragment).split()) for fragment in marked]
+    kept = []
+    for i, fragment in enumerate(marked):
+        shown_elsewhere = any(
+            j != i and plain[i] in plain[j] and (len(plain[j]) > len(plain[i]) or j < i)
+            for j in range(len(marked))
+        )
+        if not shown_elsewhere:
+            kept.append(fragment)
+    return kept
 
 
 def search_items(
