@@ -40,6 +40,18 @@ HANDLERS: dict[str, tuple[str, str]] = {
     "stack": ("pipeline.local.stack", "stack_command"),
     "config": ("pipeline.cli", "config_command"),
 }
+# `muniwatch tag --help`: the input fields (README, "Tagging a file", says the same).
+TAG_INPUT_FIELDS = """input fields (one JSON object per line):
+  id          string or number, required   copied to the output line (as a string)
+  text        string, required             the item's main text (article body, post text)
+  title       string, optional             headline; read with the text
+  url         string, optional             the item's address (read for clues such as /ca/)
+  home_state  string, optional             USPS code of the source's state, a hint for places
+  language    string, optional             e.g. "en"; detected when absent (English-first tagger)
+A line that is not such an object is reported on stderr with its number; the others are tagged.
+example:
+  echo '{"id": "1", "title": "Glendale ends ICE contract", "text": "The council voted ..."}' \\
+    | muniwatch tag"""
 # The benchmark harness: in the source checkout, not in the installed package.
 BENCH_DIR = REPO_ROOT / "bench"
 
@@ -129,7 +141,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--fresh", action="store_true", help="forget earlier demo runs first (demo indices only)"
     )
 
-    tag = commands.add_parser("tag", help="tag JSON Lines (no Elasticsearch, no network)")
+    tag = commands.add_parser(
+        "tag",
+        help="tag JSON Lines (no Elasticsearch, no network)",
+        description="Tag items: one JSON object per input line, one per output line (same id).",
+        epilog=TAG_INPUT_FIELDS,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     tag.add_argument("--input", default="-", help="JSON Lines file, or - for stdin")
     tag.add_argument("--output", default="-", help="JSON Lines file, or - for stdout")
 

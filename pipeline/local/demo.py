@@ -21,6 +21,7 @@ from pathlib import Path
 import yaml
 
 from pipeline.runner import print_summary, run_once
+from pipeline.search.links import search_command_for
 from pipeline.settings import Settings, load_settings
 from pipeline.store.client import make_client
 from pipeline.store.indices import delete_all
@@ -211,4 +212,6 @@ def demo_command(args: argparse.Namespace) -> int:
         print(f"demo feeds served at {server.base_url}; index prefix {settings.index_prefix}")
         summary = run_once(settings, paths, now=datetime.now(UTC))
     print_summary(summary, settings, as_json=bool(getattr(args, "json", False)))
+    if not getattr(args, "json", False):
+        print(f"search the demo's items (June 2025: no --since): {search_command_for(settings.index_prefix)}")
     return 0 if summary.ok else 1
