@@ -9,6 +9,7 @@ is encoded in Rison, the notation Kibana's URLs use.
 from __future__ import annotations
 
 import re
+import shlex
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -92,8 +93,8 @@ def item_link(settings: Settings, item_id: str, *, since: datetime | str = DEFAU
     return discover_url(settings, kql=f"_id:{_kql_string(item_id)}", since=since)
 
 
-def search_command_for(index_prefix: str, query: str = "'ICE contract' OR 287(g)") -> str:
+def search_command_for(index_prefix: str, query: str = '"ICE contract" OR 287(g)') -> str:
     """The exact ``muniwatch search`` command that reads ``index_prefix`` (printed by ``make demo``
     and ``make up``, whose data sits under their own prefixes, not the default one)."""
     env = "" if index_prefix == DEFAULT_INDEX_PREFIX else f"MUNIWATCH_INDEX_PREFIX={index_prefix} "
-    return f'{env}.venv/bin/muniwatch search "{query}"'
+    return f"{env}.venv/bin/muniwatch search {shlex.quote(query)}"
