@@ -105,8 +105,10 @@ def source_health_task(**context: Any) -> dict[str, object]:
     e-mail per incident), is skipped while the same sources stay broken, else returns the check.
 
     Thresholds: ``MUNIWATCH_SOURCE_FAILURE_THRESHOLD`` / ``MUNIWATCH_SOURCE_STALE_FACTOR``, or the
-    Variables of the same name in lower case. ``AirflowFailException`` skips the retries (they are for
-    an unreachable Elasticsearch, not for a verdict); clearing the run repeats the same verdict.
+    Variables of the same name in lower case. It runs when no poll task failed (trigger rule
+    ``none_failed``): a broken configuration or Elasticsearch already fails, and e-mails, upstream.
+    ``AirflowFailException`` skips the retries (they are for an unreachable Elasticsearch, not for
+    a verdict); clearing the run repeats the same verdict.
     """
     from airflow.sdk import Variable
     from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException

@@ -101,7 +101,7 @@ def muniwatch_poll() -> None:
             raise AirflowSkipException("no new items: muniwatch_enrich is not started")
         return {"new_items": new_items}
 
-    health = task(task_id="source_health", trigger_rule="all_done")(source_health_task)
+    health = task(task_id="source_health", trigger_rule="none_failed")(source_health_task)
     polled = poll_group.expand(source_ids=prepare_and_plan())
     announce_new_items(pulled(polled))
     polled >> health()
