@@ -196,11 +196,15 @@ def print_summary(
         )
 
 
+def quiet_source_log() -> None:
+    """The summary table gives each source's outcome: the per-source log line would say it twice."""
+    OUTCOME_LOGGER.setLevel(logging.ERROR)
+
+
 def run_command(args: argparse.Namespace) -> int:
     settings = load_settings()
     paths = ConfigPaths(sources=args.sources, watchlists=args.watchlists, subscriptions=args.subscriptions)
-    # The summary table gives each source's outcome: the per-source log line would say it twice.
-    logging.getLogger(OUTCOME_LOGGER.name).setLevel(logging.ERROR)
+    quiet_source_log()
     summary = run_once(settings, paths, now=datetime.now(UTC))
     print_summary(summary, settings, as_json=args.json)
     return 0 if summary.ok and not summary.all_sources_failed else 1

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import yaml
 
-from pipeline.runner import print_summary, run_once
+from pipeline.runner import print_summary, quiet_source_log, run_once
 from pipeline.search.links import search_command_for
 from pipeline.settings import Settings, load_settings
 from pipeline.store.client import make_client
@@ -210,6 +210,7 @@ def demo_command(args: argparse.Namespace) -> int:
         print(f"removed the indices under {settings.index_prefix}-* for a fresh demo")
     with running_demo(settings.var_dir / "demo") as (server, paths):
         print(f"demo feeds served at {server.base_url}; index prefix {settings.index_prefix}")
+        quiet_source_log()
         summary = run_once(settings, paths, now=datetime.now(UTC))
     print_summary(summary, settings, as_json=bool(getattr(args, "json", False)))
     if not getattr(args, "json", False):
