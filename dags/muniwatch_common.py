@@ -36,6 +36,14 @@ MAIL_FROM_TEMPLATE = (
 )
 
 
+# The failure itself in the message (for source_health: each broken source and why), then the log.
+OPS_EMAIL_BODY = (
+    "<p>{{ ti.dag_id }}.{{ ti.task_id }} failed in run {{ ti.run_id }} (try {{ ti.try_number }}).</p>"
+    "<pre>{{ exception | e }}</pre>"
+    '<p><a href="{{ ti.log_url }}">Task log</a></p>'
+)
+
+
 def ops_notifier() -> SmtpNotifier:
     """Failure e-mail to the ops address (Variable ``muniwatch_ops_email``) via ``smtp_default``.
 
@@ -46,6 +54,7 @@ def ops_notifier() -> SmtpNotifier:
         from_email=MAIL_FROM_TEMPLATE,
         smtp_conn_id=airflow_settings.SMTP_CONN_ID,
         subject="[muniwatch] {{ ti.dag_id }}.{{ ti.task_id }} failed (try {{ ti.try_number }})",
+        html_content=OPS_EMAIL_BODY,
     )
 
 

@@ -37,6 +37,11 @@ def test_a_broken_source_fails_source_health_once_and_emails_ops_once(
     assert states["source_health"] == "failed" and str(first.state) == "failed", states
     (message,) = smtp_server.wait_for(1)
     assert str(message["Subject"]) == "[muniwatch] muniwatch_poll.source_health failed (try 1)"
+    body = next(p for p in message.walk() if p.get_content_type() == "text/html").get_content()
+    assert (
+        "1 of 1 sources unhealthy" in body
+        and "valley-courier (new): 1 failed polls in a row (HTTP 404)" in body
+    )
 
     second = dags["muniwatch_poll"].test(logical_date=NOW + timedelta(days=1))
     assert _task_states(second)["source_health"] == "skipped", "same incident: reported already"
