@@ -180,6 +180,11 @@ def check_sources(
         new = not reported or parse_utc(reported) == now
         check.alarms.append(SourceAlarm(source_id=source.id, reason=reason, new=new))
         mark(source.id, {"alarm_reported_at": reported or now.isoformat(), "alarm_reason": reason})
+    # A source disabled or removed from the configuration is no longer watched: drop its alarm.
+    enabled = {source.id for source in config.sources if source.enabled}
+    for source_id, (_, raw) in sorted(stored.items()):
+        if source_id not in enabled and raw.get("alarm_reported_at"):
+            mark(source_id, {"alarm_reported_at": None, "alarm_reason": None})
     if operations:
         response = es.bulk(operations=operations, refresh=True)
         if response.get("errors"):

@@ -101,6 +101,12 @@ def test_a_broken_source_is_reported_once_per_incident(
     assert relapse.new_incident
     assert {(a.source_id, a.new) for a in relapse.alarms} == {("gone", True), ("closed-port", False)}
 
+    # A source taken out of the configuration is not watched any more: its alarm goes.
+    fewer = PipelineConfig(sources=sources[:2], watchlists=config.watchlists, subscriptions=[])
+    check_sources(es, settings, fewer, now=later[-1], thresholds=thresholds)
+    rows = status_snapshot(es, settings, now=later[-1]).sources
+    assert "closed-port" not in {r["source_id"] for r in rows if r.get("alarm_reported_at")}
+
 
 def test_a_source_without_a_successful_poll_for_its_stale_limit_is_reported(
     es: Elasticsearch, settings: Settings, http_server: LoopbackHTTPServer
