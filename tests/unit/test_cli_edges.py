@@ -11,6 +11,8 @@ import pytest
 from pipeline.cli import build_parser
 from pipeline.settings import REPO_ROOT
 
+pytestmark = pytest.mark.unit
+
 
 def test_tag_help_documents_every_input_field(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):

@@ -11,6 +11,8 @@ from pipeline.ops.health import HealthThresholds, alarm_reason, thresholds_from
 from pipeline.settings import SettingsError
 from pipeline.sources.state import SourceState
 
+pytestmark = pytest.mark.unit
+
 NOW = datetime(2025, 6, 12, 12, 0, tzinfo=UTC)
 FEED = SourceConfig(id="feed", kind="rss", url="https://news.example/feed.xml", interval="15m")
 
