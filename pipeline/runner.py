@@ -104,7 +104,7 @@ def _poll_note(result: SourcePollResult) -> str:
     if result.skipped and result.skipped.startswith(BACKING_OFF):
         # "backing off until <time> after N failure(s): <reason>": the reason first, it matters most.
         head, _, reason = result.skipped.partition(": ")
-        return f"{reason} (not retried yet: {head.replace(BACKING_OFF, 'backing off until')})"
+        return f"{reason} (not retried yet: {head})"
     if result.skipped:
         return f"skipped: {result.skipped}"
     if result.not_modified:
