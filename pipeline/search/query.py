@@ -24,6 +24,7 @@ from elasticsearch import Elasticsearch
 from pipeline.config import state_code
 from pipeline.models import parse_utc
 from pipeline.rules.language import RuleSyntaxError, parse_rule
+from pipeline.search.highlights import distinct_fragments
 from pipeline.search.links import DEFAULT_SPAN, data_view_id, discover_url, story_link
 from pipeline.settings import Settings, load_settings, without_credentials
 from pipeline.store.client import make_client
@@ -193,28 +194,6 @@ def _item_hit(hit: Mapping[str, Any]) -> ItemHit:
         score=hit.get("_score"),
         highlights=distinct_fragments([*highlight.get("title", []), *highlight.get("text", [])]),
     )
-
-
-# "<em>287(g</em>)": the analyzer's tokens are 287 and g, so the mark ends before the ")".
-_OPEN_PARENTHESIS_MARK = re.compile(r"<em>([^<]*\([^()<]*)</em>\)")
-_TAG = re.compile(r"</?em>")
-
-
-def distinct_fragments(fragments: Iterable[str]) -> list[str]:
-    """Highlight fragments, each shown once: a mark never stops inside parentheses it opened
-    ("<em>287(g)</em>"), and a fragment whose text another one already shows (the title, which
-    the article's text repeats; an identical fragment) is dropped."""
-    marked = [_OPEN_PARENTHESIS_MARK.sub(r"<em>\1)</em>", fragment) for fragment in fragments]
-    plain = [" ".join(_TAG.sub("", fragment).split()) for fragment in marked]
-    kept = []
-    for i, fragment in enumerate(marked):
-        shown_elsewhere = any(
-            j != i and plain[i] in plain[j] and (len(plain[j]) > len(plain[i]) or j < i)
-            for j in range(len(marked))
-        )
-        if not shown_elsewhere:
-            kept.append(fragment)
-    return kept
 
 
 def search_items(
