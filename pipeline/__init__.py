@@ -18,8 +18,8 @@ Every step of the pipeline lives here as plain typed Python with no Airflow impo
 - ``store/``    the Elasticsearch client, versioned indices (index templates in ``templates/``),
   item documents and writes, the pending queue with per-source fetch budgets (``pending``),
   quarantine and replay, reindex
-- ``search/``   query building and ``muniwatch search`` (``query``, ``highlights``), links into Kibana (``links``),
-  Kibana saved objects (``kibana``, the objects in ``saved_objects/``)
+- ``search/``   query building and ``muniwatch search`` (``query``, ``highlights``), links into
+  Kibana (``links``), Kibana saved objects (``kibana``, the objects in ``saved_objects/``)
 - ``alerts/``   subscriptions, matching, rendering, the delivery ledger, SMTP
 - ``ops/``      the status figures (``status``), source health alarms (``health``) and daily maintenance
   (``maintenance``)
