@@ -16,7 +16,7 @@ from airflow.providers.smtp.notifications.smtp import SmtpNotifier
 from airflow.sdk import Asset, XComArg
 from airflow.sdk.exceptions import AirflowSkipException
 
-from pipeline import airflow_settings
+from pipeline import airflow_settings, tasks
 from pipeline.settings import Settings
 from pipeline.tasks import ConfigPaths
 
@@ -37,6 +37,14 @@ MAIL_FROM_TEMPLATE = (
 )
 
 
+# The failure itself in the message (for source_health: each broken source and why), then the log.
+OPS_EMAIL_BODY = (
+    "<p>{{ ti.dag_id }}.{{ ti.task_id }} failed in run {{ ti.run_id }} (try {{ ti.try_number }}).</p>"
+    "<pre>{{ exception | e }}</pre>"
+    '<p><a href="{{ ti.log_url }}">Task log</a></p>'
+)
+
+
 def ops_notifier() -> SmtpNotifier:
     """Failure e-mail to the ops address (Variable ``muniwatch_ops_email``) via ``smtp_default``.
 
@@ -47,6 +55,7 @@ def ops_notifier() -> SmtpNotifier:
         from_email=MAIL_FROM_TEMPLATE,
         smtp_conn_id=airflow_settings.SMTP_CONN_ID,
         subject="[muniwatch] {{ ti.dag_id }}.{{ ti.task_id }} failed (try {{ ti.try_number }})",
+        html_content=OPS_EMAIL_BODY,
     )
 
 
@@ -81,8 +90,15 @@ def _variables() -> dict[str, str | None]:
     return {name: Variable.get(name, default=None) for name in airflow_settings.SETTING_VARIABLES}
 
 
+# Client libraries that log every HTTP request at INFO: in a task log they bury the one line
+# per source that matters (their warnings and errors still show).
+CHATTY_LOGGERS = ("elastic_transport", "httpx", "httpcore")
+
+
 def task_settings() -> tuple[Settings, ConfigPaths]:
     """Settings and config paths for a running task: Connections, Variables, then the environment."""
+    for name in CHATTY_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
     variables = _variables()
     settings = airflow_settings.settings_from_airflow(
         es=_connection(airflow_settings.ES_CONN_ID),
@@ -92,6 +108,30 @@ def task_settings() -> tuple[Settings, ConfigPaths]:
     )
     paths = airflow_settings.config_paths_from_airflow(variables=variables, environ=os.environ)
     return settings, paths
+
+
+def source_health_task(**context: Any) -> dict[str, object]:
+    """The poll DAG's ``source_health`` task: fails when sources newly turned unhealthy (one ops
+    e-mail per incident), is skipped while the same sources stay broken, else returns the check.
+
+    Thresholds: ``MUNIWATCH_SOURCE_FAILURE_THRESHOLD`` / ``MUNIWATCH_SOURCE_STALE_FACTOR``, or the
+    Variables of the same name in lower case. It runs when no poll task failed (trigger rule
+    ``none_failed``): a broken configuration or Elasticsearch already fails, and e-mails, upstream.
+    ``AirflowFailException`` skips the retries (they are for an unreachable Elasticsearch, not for
+    a verdict); clearing the run repeats the same verdict.
+    """
+    from airflow.sdk import Variable
+    from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
+
+    settings, paths = task_settings()
+    variables = {name: Variable.get(name, default=None) for name in tasks.HEALTH_VARIABLES}
+    thresholds = tasks.health_thresholds(os.environ, variables)
+    check = tasks.source_health(settings, paths, now=run_time(context), thresholds=thresholds)
+    if check.new_incident:
+        raise AirflowFailException(check.message())
+    if check.alarms:
+        raise AirflowSkipException(f"already reported to ops: {check.message()}")
+    return check.to_dict()
 
 
 def run_time(context: Mapping[str, Any]) -> datetime:

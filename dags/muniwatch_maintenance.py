@@ -12,7 +12,8 @@ The results are on the *muniwatch status* page (Airflow menu) and in this task's
 **When it fails**
 - Usually Elasticsearch is unreachable; the log says which request failed. Nothing here is
   urgent: the next day's run does the same work again, and every step is safe to repeat.
-- A silent or failing source is *reported*, not a failure: look at *muniwatch status*.
+- A silent or failing source is *reported* here, not a failure: the `source_health` task of
+  `muniwatch_poll` is the one that fails (once per incident). Look at *muniwatch status*.
 """
 
 from __future__ import annotations

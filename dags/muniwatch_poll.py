@@ -1,22 +1,19 @@
 """
 ### muniwatch_poll — poll the sources, enqueue new matching entries
 
-Every 5 minutes (and at once when the triggerer sees news on a `priority: true` feed — it looks
-every `MUNIWATCH_PRIORITY_CHECK_INTERVAL_S` / Variable `muniwatch_priority_check_interval_s`
-seconds, 15 by default) this DAG
-polls the sources that are due, one mapped task per source `group`, at most as many at a time as
-the `muniwatch_fetch` pool allows. Each new entry that matches a watchlist becomes a *pending*
-item in Elasticsearch; when there is at least one, `announce_new_items` updates the asset
-`muniwatch_new_items`, which starts `muniwatch_enrich`. Record sources (287(g) lists, Legistar)
-index their items in the poll; `announce_indexed_records` starts `muniwatch_alerts`. Nothing new: skipped.
+Every 5 minutes (and at once when the triggerer sees news on a `priority: true` feed, checked every
+`MUNIWATCH_PRIORITY_CHECK_INTERVAL_S`, 15 s by default) this DAG polls the sources that are due, one
+mapped task per source `group`, as many at a time as the `muniwatch_fetch` pool allows. New matching
+entries become *pending* items; `announce_new_items` then updates `muniwatch_new_items`, which starts
+`muniwatch_enrich`. Record sources (287(g) lists, Legistar) index their items in the poll, and
+`announce_indexed_records` starts `muniwatch_alerts`. Nothing new: both are skipped. Retries back off
+exponentially (30 s × 2ⁿ); ops get an e-mail on the final failure.
 
 **When it fails**
-- `prepare_and_plan` failed: Elasticsearch is down or a config file is invalid — the log names
-  the file, line and field. Fix it, then clear the task.
-- `poll_group` failed for one group: the log names the source and the reason (DNS, TLS, HTTP
-  status, parse error). A single bad source does not fail the task — it is backed off and shown
-  as unhealthy in *muniwatch status*; a failed task means Elasticsearch or the code itself broke.
-- Retries back off exponentially (30 s × 2ⁿ); ops get an e-mail on the final failure.
+- `prepare_and_plan`: Elasticsearch is down or a config file is invalid (the log names where).
+- `poll_group`: Elasticsearch or the code broke. A single bad source never fails it: it is backed
+  off, logged in one line (source, reason) and shown in *muniwatch status*.
+- `source_health`: sources broke (its log says which and why); one e-mail per incident (README, Ops).
 """
 
 from __future__ import annotations
@@ -35,6 +32,7 @@ from muniwatch_common import (
     is_asset_triggered,
     pulled,
     run_time,
+    source_health_task,
     task_settings,
     triggered_payloads,
 )
@@ -102,9 +100,11 @@ def muniwatch_poll() -> None:
         # Record items (287(g) list changes, Legistar matters) are indexed by the poll itself.
         return announced(reports, "indexed_records", "muniwatch_alerts")
 
-    reports = pulled(poll_group.expand(source_ids=prepare_and_plan()))
-    announce_new_items(reports)
-    announce_indexed_records(reports)
+    health = task(task_id="source_health", trigger_rule="none_failed")(source_health_task)
+    polled = poll_group.expand(source_ids=prepare_and_plan())
+    announce_new_items(pulled(polled))
+    announce_indexed_records(pulled(polled))
+    polled >> health()
 
 
 muniwatch_poll()

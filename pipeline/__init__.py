@@ -20,12 +20,13 @@ Every step of the pipeline lives here as plain typed Python with no Airflow impo
 - ``store/``    the Elasticsearch client, versioned indices (index templates in ``templates/``),
   item documents and writes, the pending queue with per-source fetch budgets (``pending``),
   quarantine and replay, reindex
-- ``search/``   query building and ``muniwatch search`` (``query``), links into Kibana (``links``),
-  Kibana saved objects (``kibana``, the objects in ``saved_objects/``)
+- ``search/``   query building and ``muniwatch search`` (``query``, ``highlights``), links into
+  Kibana (``links``), Kibana saved objects (``kibana``, the objects in ``saved_objects/``)
 - ``alerts/``   subscriptions, matching, rendering, the delivery ledger, SMTP
 - ``web/``      ``muniwatch serve``: the reporter-facing pages every e-mail links to (one-click
   unsubscribe, digest preview), authorised by the signed tokens alone
-- ``ops/``      the status figures (``status``) and daily maintenance (``maintenance``)
+- ``ops/``      the status figures (``status``), source health alarms (``health``) and daily maintenance
+  (``maintenance``)
 - ``local/``    local tooling: the development Elasticsearch node, ``make up``'s stack, the demo
 
 At the top: ``cli`` (the ``muniwatch`` command), ``settings`` and ``airflow_settings`` (runtime

@@ -41,6 +41,18 @@ HANDLERS: dict[str, tuple[str, str]] = {
     "config": ("pipeline.cli", "config_command"),
     "serve": ("pipeline.web.commands", "serve_command"),
 }
+# `muniwatch tag --help`: the input fields (README, "Tagging a file", says the same).
+TAG_INPUT_FIELDS = """input fields (one JSON object per line):
+  id          string or number, required   copied to the output line (as a string)
+  text        string, required             the item's main text (article body, post text)
+  title       string, optional             headline; read with the text
+  url         string, optional             the item's address (read for clues such as /ca/)
+  home_state  string, optional             USPS code of the source's state, a hint for places
+  language    string, optional             e.g. "en"; detected when absent (English-first tagger)
+A line that is not such an object is reported on stderr with its number; the others are tagged.
+example:
+  echo '{"id": "1", "title": "Glendale ends ICE contract", "text": "The council voted ..."}' \\
+    | muniwatch tag"""
 # The benchmark harness: in the source checkout, not in the installed package.
 BENCH_DIR = REPO_ROOT / "bench"
 
@@ -118,7 +130,9 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = commands.add_parser("run", help="run the whole pipeline (poll, fetch, tag, index, alert)")
-    run.add_argument("--once", action="store_true", required=True, help="one pass, then exit")
+    run.add_argument(
+        "--once", action="store_true", help="one pass, then exit (the default: Airflow does the repeating)"
+    )
     _add_config_paths(run)
     run.add_argument("--json", action="store_true", help="print the summary as JSON")
 
@@ -131,7 +145,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--serve", action="store_true", help="keep `muniwatch serve` (the e-mail links) up after the run"
     )
 
-    tag = commands.add_parser("tag", help="tag JSON Lines (no Elasticsearch, no network)")
+    tag = commands.add_parser(
+        "tag",
+        help="tag JSON Lines (no Elasticsearch, no network)",
+        description="Tag items: one JSON object per input line, one per output line (same id).",
+        epilog=TAG_INPUT_FIELDS,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     tag.add_argument("--input", default="-", help="JSON Lines file, or - for stdin")
     tag.add_argument("--output", default="-", help="JSON Lines file, or - for stdout")
 
@@ -160,7 +180,7 @@ def build_parser() -> argparse.ArgumentParser:
     search = commands.add_parser("search", help="search indexed items, grouped by story")
     search.add_argument("query", nargs="?", default="", help="words, phrases, AND/OR/NOT")
     search.add_argument("--jurisdiction")
-    search.add_argument("--state")
+    search.add_argument("--state", help="USPS code or name, any case (CA, california)")
     search.add_argument("--stance", choices=STANCES)
     search.add_argument("--event", choices=EVENTS)
     search.add_argument("--since", help="e.g. 7d, 24h, or an ISO date")
@@ -189,11 +209,12 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--mode", choices=["immediate", "daily"], default="immediate")
     add.add_argument("--query")
     add.add_argument("--jurisdiction", action="append", default=[])
-    add.add_argument("--state", action="append", default=[])
+    add.add_argument("--state", action="append", default=[], help="USPS code or name (CA, California)")
     add.add_argument("--stance", action="append", default=[], choices=STANCES)
     add.add_argument("--event", action="append", default=[], choices=EVENTS)
     add.add_argument("--timezone", default="UTC")
     add.add_argument("--digest-hour", type=int, default=7)
+    add.add_argument("--replace", action="store_true", help="redefine the subscription if the id exists")
     sub_actions.add_parser("list").add_argument("--json", action="store_true")
     sub_actions.add_parser("remove").add_argument("id")
     sync = sub_actions.add_parser("sync", help="load config/subscriptions.yaml into Elasticsearch")

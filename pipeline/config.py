@@ -47,7 +47,42 @@ US_STATES = frozenset((
     "NV", "NH", "NJ", "NM", "NY", "NC", "ND", "OH", "OK", "OR", "PA", "RI", "SC", "SD",
     "TN", "TX", "UT", "VT", "VA", "WA", "WV", "WI", "WY", "PR",
 ))
+# Full names (as a user types them: any case, extra spaces) → USPS code; see ``state_code``.
+# fmt: off
+_STATE_NAMES = {
+    "alabama": "AL", "alaska": "AK", "arizona": "AZ", "arkansas": "AR", "california": "CA",
+    "colorado": "CO", "connecticut": "CT", "delaware": "DE", "district of columbia": "DC",
+    "washington dc": "DC", "washington d.c.": "DC", "florida": "FL", "georgia": "GA", "hawaii": "HI",
+    "idaho": "ID", "illinois": "IL", "indiana": "IN", "iowa": "IA", "kansas": "KS", "kentucky": "KY",
+    "louisiana": "LA", "maine": "ME", "maryland": "MD", "massachusetts": "MA", "michigan": "MI",
+    "minnesota": "MN", "mississippi": "MS", "missouri": "MO", "montana": "MT", "nebraska": "NE",
+    "nevada": "NV", "new hampshire": "NH", "new jersey": "NJ", "new mexico": "NM", "new york": "NY",
+    "north carolina": "NC", "north dakota": "ND", "ohio": "OH", "oklahoma": "OK", "oregon": "OR",
+    "pennsylvania": "PA", "rhode island": "RI", "south carolina": "SC", "south dakota": "SD",
+    "tennessee": "TN", "texas": "TX", "utah": "UT", "vermont": "VT", "virginia": "VA",
+    "washington": "WA", "west virginia": "WV", "wisconsin": "WI", "wyoming": "WY", "puerto rico": "PR",
+}
 # fmt: on
+
+
+def state_code(value: str) -> str:
+    """The USPS code for a state given as a code or a full name, in any case ("california",
+    " New  York ", "ny"). The one normalisation ``search --state`` and subscriptions share.
+
+    Raises:
+        ValueError: not a state; the message quotes the value and gives an example.
+    """
+    cleaned = " ".join(value.split())
+    if cleaned.upper() in US_STATES:
+        return cleaned.upper()
+    code = _STATE_NAMES.get(cleaned.lower())
+    if code is None:
+        raise ValueError(
+            f"{value!r} is not a US state: use a USPS code such as CA or a name such as California"
+        )
+    return code
+
+
 _ID_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,79}$"
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
 _DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -256,10 +291,15 @@ class SubscriptionFilter(_Strict):
     @field_validator("states")
     @classmethod
     def _states(cls, values: list[str]) -> list[str]:
-        bad = [v for v in values if v.upper() not in US_STATES]
+        codes, bad = [], []
+        for value in values:
+            try:
+                codes.append(state_code(value))
+            except ValueError:
+                bad.append(value)
         if bad:
-            raise ValueError(f"not USPS state codes: {', '.join(bad)}")
-        return [v.upper() for v in values]
+            raise ValueError(f"not US states (use a USPS code such as CA, or a full name): {', '.join(bad)}")
+        return codes
 
 
 def normalise_email(address: str) -> str:

@@ -1,4 +1,5 @@
-"""``muniwatch run --once``: the whole pipeline in one process, without Airflow.
+"""``muniwatch run`` (``--once`` is the default and only mode): the whole pipeline in one process,
+without Airflow. Exits 1 when a step failed or every source failed.
 
 prepare (indices, subscriptions) → poll every enabled source (conditional GET, intake gate) →
 enrich every pending item (fetch, extract, watchlist rules on the full text, tag, cluster, index)
@@ -23,10 +24,14 @@ from pipeline import tasks
 from pipeline.config import RECORD_KINDS
 from pipeline.models import SourceSummary
 from pipeline.settings import Settings, load_settings, without_credentials
-from pipeline.sources.polling import SourcePollResult
+from pipeline.sources.polling import OUTCOME_LOGGER, SourcePollResult
 from pipeline.tasks import ConfigPaths
 
 LOGGER = logging.getLogger(__name__)
+
+# How the fetcher words a DNS failure (pipeline.fetch.guard).
+DNS_FAILURE = "cannot resolve host"
+BACKING_OFF = "backing off until"
 
 
 @dataclass(kw_only=True)
@@ -39,10 +44,24 @@ class RunOnceSummary:
     # None when the alerts step did not run to the end.
     emails_sent: int | None = None
     problems: list[str] = field(default_factory=list)
+    # source id → why its poll failed (or why it is still backed off after earlier failures).
+    failed_sources: dict[str, str] = field(default_factory=dict)
+    # Sources whose poll worked (fetched, or not modified).
+    polled_ok: int = 0
 
     @property
     def ok(self) -> bool:
         return not self.problems
+
+    @property
+    def all_sources_failed(self) -> bool:
+        """At least one source failed and none worked: nothing new can have come in."""
+        return bool(self.failed_sources) and self.polled_ok == 0
+
+    @property
+    def no_host_resolved(self) -> bool:
+        """Every source failed on DNS: most likely no network (``make demo`` works offline)."""
+        return self.all_sources_failed and all(DNS_FAILURE in r for r in self.failed_sources.values())
 
     def source(self, source_id: str) -> SourceSummary:
         return self.sources.setdefault(source_id, SourceSummary(source_id=source_id))
@@ -52,6 +71,8 @@ class RunOnceSummary:
             "started_at": self.started_at.isoformat(),
             "finished_at": self.finished_at.isoformat() if self.finished_at else None,
             "ok": self.ok,
+            "all_sources_failed": self.all_sources_failed,
+            "failed_sources": self.failed_sources,
             "problems": self.problems,
             "emails_sent": self.emails_sent,
             "sources": {sid: asdict(s) for sid, s in sorted(self.sources.items())},
@@ -81,6 +102,10 @@ def _step(summary: RunOnceSummary, name: str, step: Callable[[], _R]) -> _R | No
 def _poll_note(result: SourcePollResult) -> str:
     if result.error:
         return result.error
+    if result.skipped and result.skipped.startswith(BACKING_OFF):
+        # "backing off until <time> after N failure(s): <reason>": the reason first, it matters most.
+        head, _, reason = result.skipped.partition(": ")
+        return f"{reason} (not retried yet: {head})"
     if result.skipped:
         return f"skipped: {result.skipped}"
     if result.not_modified:
@@ -108,6 +133,10 @@ def run_once(settings: Settings, paths: ConfigPaths, *, now: datetime) -> RunOnc
             if result.kind in RECORD_KINDS:  # record items are indexed by the poll itself
                 row.matched += result.matched
                 row.indexed += result.new_items
+            if result.error or (result.skipped or "").startswith(BACKING_OFF):
+                summary.failed_sources[source_id] = row.note
+            elif result.polled:
+                summary.polled_ok += 1
     enriched = _step(summary, "enrich", lambda: tasks.enrich(settings, paths, now=now))
     if enriched is not None:
         for source_id, counts in enriched.sources.items():
@@ -139,7 +168,7 @@ def print_summary(
     totals = SourceSummary(source_id="total")
     for source_id, row in sorted(summary.sources.items()):
         figures = "".join(f" {getattr(row, name):>10}" for name in columns)
-        out.write(f"{source_id[:30]:<30}{figures}" + (f"  {row.note[:80]}" if row.note else "") + "\n")
+        out.write(f"{source_id[:30]:<30}{figures}" + (f"  {row.note[:240]}" if row.note else "") + "\n")
         for name in columns:
             setattr(totals, name, getattr(totals, name) + getattr(row, name))
     out.write("-" * len(header) + "\n")
@@ -159,11 +188,27 @@ def print_summary(
         out.write(f"e-mails sent: {summary.emails_sent} (to {where})\n")
     for problem in summary.problems:
         out.write(f"problem: {problem}\n")
+    if summary.all_sources_failed:
+        out.write(
+            f"every source failed ({len(summary.failed_sources)}): nothing new was fetched; "
+            "each one's reason is in the table above\n"
+        )
+    if summary.no_host_resolved:
+        out.write(
+            "no source's host name resolved: is this machine offline? "
+            "`make demo` runs the whole flow on bundled sample sources without network\n"
+        )
+
+
+def quiet_source_log() -> None:
+    """The summary table gives each source's outcome: the per-source log line would say it twice."""
+    OUTCOME_LOGGER.setLevel(logging.ERROR)
 
 
 def run_command(args: argparse.Namespace) -> int:
     settings = load_settings()
     paths = ConfigPaths(sources=args.sources, watchlists=args.watchlists, subscriptions=args.subscriptions)
+    quiet_source_log()
     summary = run_once(settings, paths, now=datetime.now(UTC))
     print_summary(summary, settings, as_json=args.json)
-    return 0 if summary.ok else 1
+    return 0 if summary.ok and not summary.all_sources_failed else 1

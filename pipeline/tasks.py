@@ -10,7 +10,7 @@ enrichment only touches pending items, alerts go through the pending→sent deli
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -21,6 +21,8 @@ from pipeline.alerts import AlertReport, run_alerts
 from pipeline.alerts.subscriptions import sync_subscriptions
 from pipeline.config import PipelineConfig
 from pipeline.enrich import EnrichReport, enrich_pending
+from pipeline.ops.health import HEALTH_VARIABLES as HEALTH_VARIABLES  # for the DAGs
+from pipeline.ops.health import HealthCheck, HealthThresholds, check_sources, thresholds_from
 from pipeline.ops.maintenance import MaintenanceReport, run_maintenance
 from pipeline.ops.status import pipeline_counts
 from pipeline.settings import Settings
@@ -101,3 +103,16 @@ def maintenance(settings: Settings, paths: ConfigPaths, *, now: datetime) -> Mai
 def pending_items(settings: Settings) -> int:
     """Items waiting for enrichment (after a quarantine replay, or left by a failed run)."""
     return pipeline_counts(make_client(settings), settings)["pending"]
+
+
+def health_thresholds(environ: Mapping[str, str], variables: Mapping[str, str | None]) -> HealthThresholds:
+    """The source-health thresholds from the environment, else Airflow Variables (``HEALTH_VARIABLES``)."""
+    return thresholds_from(environ, variables)
+
+
+def source_health(
+    settings: Settings, paths: ConfigPaths, *, now: datetime, thresholds: HealthThresholds | None = None
+) -> HealthCheck:
+    """Unhealthy sources (failing N polls in a row, or no success for a multiple of their interval),
+    each marked as reported once; ``new_incident`` says whether ops must be told now."""
+    return check_sources(make_client(settings), settings, paths.load(), now=now, thresholds=thresholds)

@@ -1,4 +1,7 @@
-"""``muniwatch subscribe add|list|remove|sync`` and ``muniwatch unsubscribe TOKEN``."""
+"""``muniwatch subscribe add|list|remove|sync`` and ``muniwatch unsubscribe TOKEN``.
+
+``subscribe add`` never redefines an existing subscription silently: it refuses unless ``--replace``.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ from pipeline.alerts.subscriptions import (
     Subscription,
     SubscriptionError,
     add_subscription,
+    get_subscription,
     list_subscriptions,
     remove_subscription,
     sync_subscriptions,
@@ -101,12 +105,21 @@ def subscribe_command(args: argparse.Namespace) -> int:
         except ValidationError as error:
             print(f"muniwatch subscribe add: invalid subscription:\n{_explain(error)}", file=sys.stderr)
             return 2
+        current = get_subscription(es, settings, config.id)
+        if current is not None and current.unsubscribed_at is None and not getattr(args, "replace", False):
+            print(
+                f"muniwatch subscribe add: subscription {config.id!r} exists ({current.email}, "
+                f"{current.mode}, {current.describe_filter()}); nothing was changed. Add --replace to "
+                "redefine it with these options, or use another --id",
+                file=sys.stderr,
+            )
+            return 1
         try:
             subscription, created = add_subscription(es, settings, config, now=now)
         except SubscriptionError as error:
             print(f"muniwatch subscribe add: {error}", file=sys.stderr)
             return 1
-        verb = "added" if created else "updated"
+        verb = "added" if created else "replaced"
         what = f"{subscription.email}, {subscription.mode}, {subscription.describe_filter()}"
         print(f"{verb} {subscription.id}: {what}")
         return 0

@@ -25,7 +25,8 @@ from pathlib import Path
 
 import yaml
 
-from pipeline.runner import print_summary, run_once
+from pipeline.runner import print_summary, quiet_source_log, run_once
+from pipeline.search.links import search_command_for
 from pipeline.settings import DEFAULT_SERVE_PORT, Settings, load_settings
 from pipeline.store.client import make_client
 from pipeline.store.indices import delete_all
@@ -233,8 +234,12 @@ def demo_command(args: argparse.Namespace) -> int:
     with running_demo(settings.var_dir / "demo") as (server, paths), demo_serve(settings) as settings:
         print(f"demo feeds served at {server.base_url}; index prefix {settings.index_prefix}")
         print(f"muniwatch serve (the e-mail's unsubscribe and digest-preview links): {settings.public_url}/")
+        quiet_source_log()
         summary = run_once(settings, paths, now=datetime.now(UTC))
         print_summary(summary, settings, as_json=bool(getattr(args, "json", False)))
+        if not getattr(args, "json", False):
+            search = search_command_for(settings.index_prefix)
+            print(f"search the demo's items (June 2025: no --since): {search}")
         if keep_serving:
             print(f"serving {settings.public_url}/ until Ctrl-C", flush=True)
             with suppress(KeyboardInterrupt):

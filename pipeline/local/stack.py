@@ -40,6 +40,7 @@ import httpx
 
 from pipeline.local import es_local
 from pipeline.local.demo import DemoServer, write_demo_config
+from pipeline.search.links import search_command_for
 from pipeline.settings import DEFAULT_SERVE_PORT, REPO_ROOT, Settings, load_settings
 
 AIRFLOW_CONFIG_DIR = REPO_ROOT / "config" / "airflow"
@@ -312,7 +313,8 @@ def up(
         f"demo feeds: http://127.0.0.1:{DEMO_PORT}/ (config {demo_config_dir(settings)})"
         if demo and config_dir is None
         else f"sources: {sources}",
-        f"index prefix: {env.get('MUNIWATCH_INDEX_PREFIX', settings.index_prefix)}",
+        f"index prefix: {env.get('MUNIWATCH_INDEX_PREFIX', settings.index_prefix)}; search it with "
+        + search_command_for(env.get("MUNIWATCH_INDEX_PREFIX", settings.index_prefix)),
         serve_line,
         f"Airflow UI: http://127.0.0.1:{airflow_port}/  ({_login(settings)})",
         f"muniwatch status: http://127.0.0.1:{airflow_port}/muniwatch/status (menu: muniwatch status)",

@@ -15,12 +15,16 @@ from typing import Any
 
 from elasticsearch import Elasticsearch, NotFoundError
 
+from pipeline.ops.health import reported_alarms
 from pipeline.settings import Settings
 from pipeline.sources.polling import source_health
 
 LOGGER = logging.getLogger(__name__)
 
 DEFAULT_DAYS = 14
+# Order of the sources table: what needs a look first (an alarm ops were e-mailed about, then
+# failing, silent, degraded, never polled), healthy ones last.
+HEALTH_ORDER = {"failing": 1, "silent": 2, "degraded": 3, "never_polled": 4, "ok": 5}
 
 
 @dataclass(kw_only=True)
@@ -125,6 +129,19 @@ def quarantine_open(es: Elasticsearch, settings: Settings) -> int:
     return _count(es, settings.index("quarantine"), {"term": {"status": "open"}})
 
 
+def sources_worst_first(es: Elasticsearch, settings: Settings, *, now: datetime) -> list[dict[str, Any]]:
+    """Per-source health rows, those with a reported alarm (``alarm_reason``) and failing ones first."""
+    alarms = reported_alarms(es, settings)
+    rows = [{**row, **alarms.get(str(row["source_id"]), {})} for row in source_health(es, settings, now=now)]
+
+    def rank(row: dict[str, Any]) -> tuple[int, str]:
+        if row.get("alarm_reported_at"):
+            return (0, str(row["source_id"]))
+        return (HEALTH_ORDER.get(str(row.get("health")), 4), str(row["source_id"]))
+
+    return sorted(rows, key=rank)
+
+
 def status_snapshot(
     es: Elasticsearch, settings: Settings, *, now: datetime, days: int = DEFAULT_DAYS
 ) -> StatusSnapshot:
@@ -159,7 +176,7 @@ def status_snapshot(
         generated_at=now.astimezone(UTC).isoformat(timespec="seconds"),
         index_prefix=settings.index_prefix,
         days=rows,
-        sources=source_health(es, settings, now=now),
+        sources=sources_worst_first(es, settings, now=now),
         counts=pipeline_counts(es, settings),
         quarantine_open=quarantine_open(es, settings),
         totals=totals,

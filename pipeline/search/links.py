@@ -9,12 +9,13 @@ is encoded in Rison, the notation Kibana's URLs use.
 from __future__ import annotations
 
 import re
+import shlex
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
-from pipeline.settings import Settings
+from pipeline.settings import DEFAULT_INDEX_PREFIX, Settings
 
 # Kibana reads these unescaped; escaping everything else keeps the URL valid in e-mails.
 _URL_SAFE = "()',:!*-._~/@$"
@@ -90,3 +91,10 @@ def story_link(settings: Settings, story_id: str, *, since: datetime | str = DEF
 def item_link(settings: Settings, item_id: str, *, since: datetime | str = DEFAULT_SPAN) -> str:
     """Discover showing one item (by its ``_id``)."""
     return discover_url(settings, kql=f"_id:{_kql_string(item_id)}", since=since)
+
+
+def search_command_for(index_prefix: str, query: str = '"ICE contract" OR 287(g)') -> str:
+    """The exact ``muniwatch search`` command that reads ``index_prefix`` (printed by ``make demo``
+    and ``make up``, whose data sits under their own prefixes, not the default one)."""
+    env = "" if index_prefix == DEFAULT_INDEX_PREFIX else f"MUNIWATCH_INDEX_PREFIX={index_prefix} "
+    return f"{env}.venv/bin/muniwatch search {shlex.quote(query)}"

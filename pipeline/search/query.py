@@ -21,8 +21,10 @@ from typing import Any
 from elastic_transport import TransportError
 from elasticsearch import Elasticsearch
 
+from pipeline.config import state_code
 from pipeline.models import parse_utc
 from pipeline.rules.language import RuleSyntaxError, parse_rule
+from pipeline.search.highlights import distinct_fragments
 from pipeline.search.links import DEFAULT_SPAN, data_view_id, discover_url, story_link
 from pipeline.settings import Settings, load_settings, without_credentials
 from pipeline.store.client import make_client
@@ -84,6 +86,13 @@ def jurisdiction_clause(value: str) -> dict[str, Any]:
     }
 
 
+def _state(value: str) -> str:
+    try:
+        return state_code(value)
+    except ValueError as error:
+        raise SearchError(f"--state: {error}") from None
+
+
 def item_filter_query(
     query: str | None = None,
     jurisdictions: str | Iterable[str] | None = (),
@@ -95,8 +104,10 @@ def item_filter_query(
     """Query DSL for relevant items matching a rule-syntax ``query`` and every given filter.
 
     Filters are ANDed; values within one filter are ORed (as in subscriptions). Jurisdictions
-    match by name (case-insensitive), ``"Name, ST"`` or jurisdiction key. Raises
-    :class:`pipeline.rules.language.RuleSyntaxError` when the query does not parse.
+    match by name (case-insensitive), ``"Name, ST"`` or jurisdiction key; states by USPS code or
+    full name in any case (``pipeline.config.state_code``). Raises
+    :class:`pipeline.rules.language.RuleSyntaxError` when the query does not parse and
+    :class:`SearchError` for a state that is not one.
     """
     filters: list[dict[str, Any]] = [{"term": {"relevant": True}}]
     must: list[dict[str, Any]] = []
@@ -108,7 +119,7 @@ def item_filter_query(
             {"bool": {"should": [jurisdiction_clause(p) for p in places], "minimum_should_match": 1}}
         )
     if _as_list(states):
-        filters.append({"terms": {"jurisdiction.state": [s.strip().upper() for s in _as_list(states)]}})
+        filters.append({"terms": {"jurisdiction.state": [_state(s) for s in _as_list(states)]}})
     if _as_list(stances):
         filters.append({"terms": {"stance": _as_list(stances)}})
     if _as_list(events):
@@ -184,7 +195,7 @@ def _item_hit(hit: Mapping[str, Any]) -> ItemHit:
         stance=source.get("stance"),
         event=source.get("event"),
         score=hit.get("_score"),
-        highlights=[*highlight.get("title", []), *highlight.get("text", [])],
+        highlights=distinct_fragments([*highlight.get("title", []), *highlight.get("text", [])]),
     )
 
 

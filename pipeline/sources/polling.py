@@ -53,6 +53,9 @@ from pipeline.store.indices import ensure_index
 from pipeline.store.quarantine import quarantine, register_replay
 
 LOGGER = logging.getLogger(__name__)
+# One line per source and poll (what ops read in a task log); `muniwatch run` silences it because
+# its summary table says the same.
+OUTCOME_LOGGER = logging.getLogger(f"{__name__}.outcome")
 
 POLL_THREADS = 8
 BULK_CHUNK = 500
@@ -433,6 +436,8 @@ def poll_sources(
     if rejected:
         quarantine(es, settings, rejected, now=now)
     save_states(es, settings, [states[s.id] for s in to_poll])
+    for source in sources:
+        log_outcome(report.sources[source.id])
     if report.new_items:
         # One refresh for the whole poll, so the enrich step that follows sees every new item.
         es.indices.refresh(index=settings.index("items"))
@@ -445,7 +450,22 @@ def _failed(
     result.error, result.status, result.retry_after_s = error.reason, error.status, error.retry_after_s
     record_failure(state, source, now=now, reason=error.reason, status=error.status,
                    retry_after_s=error.retry_after_s)  # fmt: skip
-    LOGGER.warning("source %s failed: %s", source.id, error.reason)
+
+
+def log_outcome(result: SourcePollResult) -> None:
+    """What happened to one source in this poll, in one line (WARNING when it failed)."""
+    if result.error:
+        status = f" (HTTP {result.status})" if result.status else ""
+        OUTCOME_LOGGER.warning("source %s: FAILED%s: %s", result.source_id, status, result.error)
+    elif result.skipped:
+        OUTCOME_LOGGER.info("source %s: skipped, %s", result.source_id, result.skipped)
+    else:
+        OUTCOME_LOGGER.info(
+            "source %s: fetched %d entries%s, %d candidates, %d matched, %d new, %d duplicates, %d errors%s",
+            result.source_id, result.entries, " (not modified)" if result.not_modified else "",
+            result.candidates, result.matched, result.new_items, result.duplicates, result.errors,
+            f"; {result.problem}" if result.problem else "",
+        )  # fmt: skip
 
 
 def _record_polled(

@@ -168,3 +168,29 @@ def test_search_command_explains_bad_input(
     monkeypatch.setenv("MUNIWATCH_INDEX_PREFIX", indexed.index_prefix)
     assert main(argv) == 2
     assert message in capsys.readouterr().err
+
+
+def test_state_names_in_any_case_are_read_as_their_usps_code(es: Elasticsearch, indexed: Settings) -> None:
+    by_code = search_items(es, indexed, state="CA", now=NOW)
+    for spelled in ("California", "california", " CALIFORNIA "):
+        by_name = search_items(es, indexed, state=spelled, now=NOW)
+        assert titles(by_name) == titles(by_code) and by_name.total_items > 0
+
+
+def test_a_287g_highlight_is_shown_once_and_whole(
+    es: Elasticsearch, settings: Settings, fixtures_dir: Path
+) -> None:
+    (base,) = [f for f in load_fixtures(fixtures_dir) if f["id"] == "a1-wire"]
+    title = "Harbor Vale sheriff renews 287(g) agreement"
+    # As trafilatura extracts it, the text starts with the headline: the title's highlight repeats.
+    text = f"{title}\n\nThe sheriff renewed the 287(g) agreement with ICE on Monday. " + base["text"]
+    process(es, settings, [{**base, "title": title, "text": text}])
+    (story,) = search_items(es, settings, query="287(g)", now=NOW).stories
+    (item,) = story.items
+    assert item.highlights, "the match is highlighted"
+    joined = " ".join(item.highlights)
+    assert "<em>287(g)</em>" in joined and "<em>287(g</em>" not in joined
+    plain = [" ".join(f.replace("<em>", "").replace("</em>", "").split()) for f in item.highlights]
+    for n, fragment in enumerate(plain):
+        others = plain[:n] + plain[n + 1 :]
+        assert not any(fragment in other for other in others), f"shown twice: {fragment}"

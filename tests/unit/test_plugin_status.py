@@ -183,3 +183,19 @@ def test_one_click_unsubscribe(es: Elasticsearch, settings: Settings) -> None:
     forged = client.post("/unsubscribe", params={"token": token[:-3] + "AAA"})
     assert forged.status_code == 400
     assert client.post("/unsubscribe").status_code == 400
+
+
+def test_status_page_lists_failing_sources_first_with_the_alarm_ops_were_sent(
+    es: Elasticsearch, seeded: Settings
+) -> None:
+    ok = {"kind": "rss", "health": "ok", "last_poll_at": NOW.isoformat(), "last_success_at": NOW.isoformat()}
+    es.index(index=seeded.index("sources"), id="aaa-fine", document={"source_id": "aaa-fine", **ok})
+    es.update(
+        index=seeded.index("sources"),
+        id="valley-courier",
+        doc={"alarm_reported_at": NOW.isoformat(), "alarm_reason": "3 failed polls in a row (HTTP 503)"},
+        refresh=True,
+    )
+    page = _client(seeded).get("/status").text
+    assert page.index("valley-courier") < page.index("aaa-fine"), "the broken source comes first"
+    assert "3 failed polls in a row (HTTP 503)" in page
