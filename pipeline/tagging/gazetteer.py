@@ -155,9 +155,9 @@ _ABBREV_VARIANTS = (("saint ", "st. "), ("fort ", "ft. "), ("mount ", "mt. "))
 class Place:
     """One gazetteer row. ``kind`` is state | county | place; ``type`` the jurisdiction type.
 
-    ``population`` of a county is the sum of its places of 500+ people (an undercount, but of the
-    right order); ``county`` is the FIPS code of the county a place lies in ("" when unknown), and a
-    county's ``ref`` is its own FIPS code."""
+    ``population`` of a county or state is the Census Bureau's 2019 estimate (see
+    scripts/build_gazetteer.py); ``county`` is the FIPS code of the county a place lies in ("" when
+    unknown), and a county's ``ref`` is its own FIPS code."""
 
     kind: str
     name: str

@@ -25,6 +25,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from pipeline.tagging.cues import CUE_NAMES, mention_cues
 from pipeline.tagging.document import Document, analyse
 from pipeline.tagging.gazetteer import load_gazetteer, norm
 from pipeline.tagging.jurisdiction import Candidate, choose_jurisdiction
@@ -96,6 +97,7 @@ FEATURES = (
     "mention_share",
     "county_locates",
     "government_of",
+    *CUE_NAMES,
 )
 
 
@@ -197,6 +199,7 @@ def candidate_features(
             "mention_share": sig.get("mentions", 0.0) / most["mentions"],
             "county_locates": locates,
             "government_of": is_place * _share(doc, cand, _GOVERNMENT_OF_BEFORE_RE, None),
+            **mention_cues(doc, cand.mentions, is_state=kind == "state"),
         }
         rows.append([values[name] for name in FEATURES])
     return rows

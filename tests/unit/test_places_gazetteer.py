@@ -3,8 +3,13 @@ GeoNames data, and resolves the shapes a reporter writes ("Orleans Parish", "Jun
 
 from __future__ import annotations
 
+import csv
+import gzip
+from pathlib import Path
+
 import pytest
 
+from pipeline.tagging import gazetteer as gazetteer_module
 from pipeline.tagging.gazetteer import load_gazetteer
 
 pytestmark = pytest.mark.unit
@@ -93,5 +98,31 @@ def test_places_know_their_county() -> None:
     knoxville = next(p for p in gaz.places("Knoxville") if p.state == "TN")
     (knox,) = [c for c in gaz.counties("Knox County") if c.state == "TN"]
     assert knoxville.county == knox.ref == "47093"
-    # A county's population is the sum of its towns: of the right order, never zero for a big one.
-    assert 100_000 < knox.population < 1_000_000
+    # The Census Bureau's 2019 estimate for Knox County, Tennessee.
+    assert knox.population == 470_313
+
+
+def _rows(kind: str) -> list[dict[str, str]]:
+    path = Path(gazetteer_module.__file__).resolve().parent.parent / "data" / "gazetteer.tsv.gz"
+    with gzip.open(path, "rt", encoding="utf-8", newline="") as handle:
+        return [row for row in csv.DictReader(handle, delimiter="\t") if row["kind"] == kind]
+
+
+def test_counties_and_states_sit_at_their_census_polygon_centroids() -> None:
+    """The map's points: every county-equivalent at the centroid of its Census polygons, not at a
+    namesake town or the state's centre; the exceptions are named."""
+    sources = {(r["name"], r["state"]): r["coord_source"] for k in ("county", "indcity") for r in _rows(k)}
+    others = {key: source for key, source in sources.items() if source != "census-polygon"}
+    assert others == {
+        ("Chugach Census Area", "AK"): "census-polygon-before-split",
+        ("Copper River Census Area", "AK"): "census-polygon-before-split",
+        ("Falls Church city", "VA"): "namesake",
+    }
+    assert {r["coord_source"] for r in _rows("state")} == {"census-polygon"}
+    gaz = load_gazetteer()
+    (knox,) = [c for c in gaz.counties("Knox County") if c.state == "TN"]
+    # Knoxville sits near the middle of the county; a centroid is within ~15 km of it.
+    assert abs(knox.lat - 35.99) < 0.15 and abs(knox.lon - (-83.94)) < 0.15
+    # The Aleutians cross the antimeridian: the centroid stays in the west, on the islands' side.
+    (aleutians,) = [c for c in gaz.counties("Aleutians West Census Area") if c.state == "AK"]
+    assert 51 < aleutians.lat < 56 and -180 < aleutians.lon < -165

