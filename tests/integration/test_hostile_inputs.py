@@ -135,6 +135,17 @@ def _route(spec: dict[str, Any], server: LoopbackHTTPServer) -> str:
             )
 
         return server.add("/drip", handler=drip)
+    if behaviour == "slow_headers":
+
+        def drip_headers(request: BaseHTTPRequestHandler) -> None:
+            request.send_response_only(200)
+            request.flush_headers()
+            lines = (f"X-Drip-{n}: {n}\r\n".encode() for n in range(spec["headers"]))
+            _write_quietly(request, lines, spec["interval_s"])
+
+        return server.add("/drip-headers", handler=drip_headers)
+    if behaviour == "status":
+        return server.add("/status", status=spec["status"], headers=spec["headers"], body=b"")
     if behaviour == "redirect_loop":
         server.add("/b", status=302, headers={"Location": "/a"})
         return server.add("/a", status=302, headers={"Location": "/b"})
@@ -149,11 +160,14 @@ def check_http(name: str, expect: dict[str, Any], settings: Settings, server: Lo
     spec = json.loads(_data(name).read_text(encoding="utf-8"))
     url = _route(spec, server)
     client = SafeHTTPClient(settings, total_timeout_s=spec.get("client_total_timeout_s", 20.0))
+    started = time.monotonic()
     try:
         with pytest.raises(http_client.FetchError) as caught:
             client.get(url, expect=expect["expect"])
     finally:
         client.close()
+    # The deadline is a promise about the caller's wall clock, whatever the server does.
+    assert time.monotonic() - started < expect.get("max_wall_s", 60.0)
     error = caught.value
     assert type(error).__name__ == expect["error"], error.reason
     assert expect["reason_contains"] in error.reason
