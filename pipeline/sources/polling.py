@@ -143,9 +143,8 @@ def harvest_feed(client: SafeHTTPClient, source: SourceConfig, state: SourceStat
         fetched.body, source=source, feed_url=fetched.final_url, content_type=fetched.content_type
     )
     if not feed.version and feed.total == 0:
-        raise NotAFeed(
-            f"not a feed: {feed.problem or 'nothing readable'}", url=source.url, status=fetched.status
-        )
+        problem = (feed.problem or "nothing readable").removeprefix("not a feed: ")
+        raise NotAFeed(f"not a feed: {problem}", url=source.url, status=fetched.status)
     return Harvest(
         entries=feed.entries,
         rejected=feed.rejected,

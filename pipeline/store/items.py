@@ -28,6 +28,7 @@ from elastic_transport import ConnectionError as TransportConnectionError
 from elastic_transport import ConnectionTimeout
 from elasticsearch import ApiError, Elasticsearch
 
+from pipeline.limits import STORED_SUMMARY_CHARS, STORED_TEXT_CHARS, cap_text
 from pipeline.models import Article, Rejected, item_id, parse_utc
 from pipeline.settings import Settings, without_credentials
 from pipeline.store.indices import ensure_index
@@ -235,8 +236,21 @@ def build_unmatched_document(article: Article, *, now: datetime) -> dict[str, An
 
 
 def article_fields(article: Article) -> dict[str, Any]:
-    """What an item document says about the article itself (no tags, dates or lifecycle)."""
+    """What an item document says about the article itself (no tags, dates or lifecycle).
+
+    Texts are capped (``pipeline.limits``): ``text_truncated`` and the original lengths say so."""
     entry, post = article.entry, article.entry.post
+    text = cap_text(article.text, STORED_TEXT_CHARS)
+    summary = cap_text(entry.summary, STORED_SUMMARY_CHARS)
+    post_text = cap_text(post.text if post is not None else "", STORED_SUMMARY_CHARS)
+    truncated = [c for c in (text, summary, post_text) if c.truncated]
+    caps: dict[str, Any] = {}
+    if truncated:
+        caps = {
+            "text_truncated": True,
+            "text_original_chars": text.original_chars,
+            "summary_original_chars": summary.original_chars,
+        }
     post_fields: dict[str, Any] | None = None
     if post is not None:
         links = list(post.linked_urls)
@@ -245,7 +259,7 @@ def article_fields(article: Article) -> dict[str, Any]:
             "post_id": post.post_id,
             "author": post.author,
             "handle": post.handle,
-            "text": post.text,
+            "text": post_text.text,
             "linked_urls": links,
             "linked_url": links,
             "linked_item_ids": linked_item_ids(links),
@@ -254,8 +268,8 @@ def article_fields(article: Article) -> dict[str, Any]:
         "url": article.final_url or entry.url,
         "canonical_url": entry.canonical_url,
         "title": article.title,
-        "text": article.text,
-        "summary": entry.summary,
+        "text": text.text,
+        "summary": summary.text,
         "author": article.author or entry.author,
         "site_name": article.site_name,
         "language": article.language,
@@ -264,6 +278,7 @@ def article_fields(article: Article) -> dict[str, Any]:
         "source_kind": entry.source_kind,
         "home_state": entry.home_state,
         "post": post_fields,
+        **caps,
     }
 
 
