@@ -293,12 +293,13 @@ def unsubscribe(
     InvalidTokenError for a malformed or forged token or an unknown subscription.
     """
     now = now or datetime.now(UTC)
-    subscription_id = token_subscription_id(token)
-    ensure_alert_indices(es, settings)
+    subscription_id = token_subscription_id(token)  # checks the token's form: nothing read before
     current = get_subscription(es, settings, subscription_id)
     if current is None:
         raise InvalidTokenError(f"no subscription {subscription_id!r}: it may have been removed already")
     verify_token(unsubscribe_secret(settings), token, current.email)
+    # Only a verified token writes anything (index templates included).
+    ensure_alert_indices(es, settings)
     if current.unsubscribed_at is not None:
         return current
     es.update(

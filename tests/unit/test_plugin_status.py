@@ -183,3 +183,25 @@ def test_one_click_unsubscribe(es: Elasticsearch, settings: Settings) -> None:
     forged = client.post("/unsubscribe", params={"token": token[:-3] + "AAA"})
     assert forged.status_code == 400
     assert client.post("/unsubscribe").status_code == 400
+
+
+def test_a_malformed_unsubscribe_token_is_refused_before_anything_is_read_or_written(
+    es: Elasticsearch, settings: Settings
+) -> None:
+    """Issue 17 case 9: a non-ASCII token made hmac.compare_digest raise (HTTP 500), and any POST
+    wrote index templates to Elasticsearch before the token was checked."""
+    from pipeline.alerts.subscriptions import sync_subscriptions
+    from pipeline.config import SubscriptionConfig
+
+    sync_subscriptions(es, settings, [SubscriptionConfig(id="ca-desk", email="desk@example.org")])
+    client = _client(settings)
+    for token in ("ca-desk." + "é" * 43, "ca-desk." + "A" * 42 + "\u0663", "ca-desk", "../x." + "A" * 43):
+        answer = client.post("/unsubscribe", params={"token": token})
+        assert answer.status_code == 400 and "not valid" in answer.text, token
+
+    # On an empty prefix, a POST with a forged token leaves Elasticsearch untouched.
+    fresh = settings.with_overrides(index_prefix=f"{settings.index_prefix}-untouched")
+    answer = _client(fresh).post("/unsubscribe", params={"token": "ca-desk." + "A" * 43})
+    assert answer.status_code == 400
+    assert not es.indices.exists_index_template(name=f"{fresh.index_prefix}-*").body
+    assert es.indices.resolve_index(name=f"{fresh.index_prefix}-*")["indices"] == []
