@@ -286,7 +286,7 @@ def normalise_email(address: str) -> str:
         valid = validate_email(address, check_deliverability=False, allow_smtputf8=False)
     except EmailNotValidError as error:
         raise ValueError(
-            f"{address!r} is not a deliverable e-mail address: {error} (muniwatch sends ASCII "
+            f"{address!r} is not a valid e-mail address: {error} (muniwatch sends ASCII "
             "addresses only: no SMTPUTF8)"
         ) from error
     for label in valid.domain.split("."):

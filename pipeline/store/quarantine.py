@@ -174,6 +174,7 @@ REPLAY_MODULES = (
     "pipeline.store.items",
     "pipeline.sources.polling",
     "pipeline.alerts.delivery",
+    "pipeline.alerts.run",
 )
 
 
