@@ -77,6 +77,7 @@ _HANDLE = re.compile(r"^@?[A-Za-z0-9_]{1,15}$")
 # News search feeds: the search engine already matched the full text, so every entry is a candidate.
 _SEARCH_FEEDS = (("news.google.com", "/rss/search"),)
 DEFAULT_FETCH_BUDGET = 100
+DEFAULT_MAX_NEW_ITEMS = 200
 # The intake gate for outlet feeds (``topic:`` in watchlists.yaml overrides it): an entry whose
 # title and summary touch none of these (nor any watchlist rule) is not fetched. Broad on
 # purpose (recall first: the watchlist rules decide on the full text, and a page that matches
@@ -185,6 +186,9 @@ class SourceConfig(_Strict):
     # At most this many of the source's pages are fetched per enrich run; the rest stay pending
     # for the next run (counted as waiting), so one busy feed cannot flood a host or the run.
     fetch_budget: Annotated[int, Field(ge=1, le=10_000)] = DEFAULT_FETCH_BUDGET
+    # At most this many new items are enqueued per poll; the rest are left in the feed for the
+    # next poll (the feed is then read in full again), so one flooding feed cannot bury the others.
+    max_new_items: Annotated[int, Field(ge=1, le=10_000)] = DEFAULT_MAX_NEW_ITEMS
 
     @field_validator("interval", mode="before")
     @classmethod

@@ -11,7 +11,12 @@ counted as a duplicate and never fetched again. Entries the gate turns away are 
 (``off_topic``). A social post is an item of its own; the articles it links to are enqueued with it.
 
 Per-source state and health go to ``{prefix}-sources`` (``pipeline.sources.state``). Entries that
-cannot be used are counted and quarantined (stage ``poll``) with the reason. Sources are polled
+cannot be used are counted and quarantined (stage ``poll``) with the reason. One source fails only
+itself (``pipeline.failures``): whatever goes wrong while harvesting, counting or recording it
+becomes that source's failure, and every other source's items and state are written. A source
+enqueues at most ``max_new_items`` new items per poll (newest first, in feed order); the rest
+are counted as ``deferred`` and the feed's validators are not kept, so the next poll reads it in
+full and takes the next ones. Sources are polled
 on a small thread pool; the HTTP client keeps per-host politeness across threads.
 """
 
@@ -76,6 +81,8 @@ class SourcePollResult:
     matched: int = 0
     new_items: int = 0
     duplicates: int = 0
+    # New items over the source's ``max_new_items``: left in the feed for the next poll.
+    deferred: int = 0
     rejected: int = 0
     not_modified: bool = False
     status: int | None = None
@@ -356,53 +363,30 @@ def poll_sources(
             http.close()
 
     documents: list[tuple[str, str, dict[str, Any]]] = []
-    for source, harvest in zip(to_poll, harvests, strict=True):
+    for index, (source, harvest) in enumerate(zip(to_poll, harvests, strict=True)):
         result = report.sources[source.id] = SourcePollResult(
             source_id=source.id, kind=source.kind, polled=True
         )
         if isinstance(harvest, FetchError):
             continue
-        result.entries = len(harvest.entries) + len(harvest.rejected)
-        for entry in harvest.entries:
-            admission = gate.admit(source, entry)
-            if admission.gate is None:
-                result.off_topic += 1
-                continue
-            entry.matched_rules = admission.labels
-            result.candidates += 1
-            result.matched += bool(admission.labels)
-            documents.extend((source.id, doc_id, doc) for doc_id, doc in _documents(entry, admission, now))
+        try:
+            documents.extend(_admitted(source, harvest, result, gate, now))
+        except Exception as error:  # this source fails alone (pipeline.failures)
+            LOGGER.exception("source %s: its entries could not be processed", source.id)
+            harvests[index] = FetchError(f"internal error on its entries: {type(error).__name__}: {error}")
+    documents = _capped(es, settings, to_poll, documents, report)
     enqueued = enqueue(es, settings, documents)
 
     rejected: list[Rejected] = []
     for source, harvest in zip(to_poll, harvests, strict=True):
         result, state = report.sources[source.id], states[source.id]
-        if isinstance(harvest, FetchError):
-            _failed(state, source, result, harvest, now)
-            continue
-        counts = enqueued.get(source.id, _Enqueued())
-        refused = harvest.rejected + counts.refused
-        rejected.extend(refused)
-        result.rejected_reasons = [r.reason for r in refused[:REASONS_KEPT]]
-        result.status, result.not_modified, result.problem = (
-            harvest.status,
-            harvest.not_modified,
-            harvest.problem,
-        )
-        result.new_items, result.duplicates, result.rejected = (
-            len(counts.created),
-            counts.duplicates,
-            len(refused),
-        )
-        result.item_ids = counts.created
-        record_success(
-            state, source, now=now, status=harvest.status, not_modified=harvest.not_modified,
-            etag=harvest.etag, last_modified=harvest.last_modified, cursor=harvest.cursor,
-            entry_times=[e.published_at for e in harvest.entries if e.published_at is not None],
-            entries=result.entries, candidates=result.candidates, off_topic=result.off_topic,
-            matched=result.matched, new_items=result.new_items,
-            duplicates=result.duplicates, rejected=result.rejected, problem=harvest.problem,
-        )  # fmt: skip
+        try:
+            rejected.extend(_record(source, harvest, result, state, enqueued, now))
+        except Exception as error:  # this source fails alone (pipeline.failures)
+            LOGGER.exception("source %s: recording the poll failed", source.id)
+            _failed(
+                state, source, result, FetchError(f"internal error: {type(error).__name__}: {error}"), now
+            )
     if rejected:
         quarantine(es, settings, rejected, now=now)
     save_states(es, settings, [states[s.id] for s in to_poll])
@@ -410,6 +394,91 @@ def poll_sources(
         # One refresh for the whole poll, so the enrich step that follows sees every new item.
         es.indices.refresh(index=settings.index("items"))
     return report
+
+
+def _admitted(
+    source: SourceConfig, harvest: Harvest, result: SourcePollResult, gate: IntakeGate, now: datetime
+) -> list[tuple[str, str, dict[str, Any]]]:
+    """The pending-item documents of the entries the intake gate admits, counted in ``result``."""
+    documents: list[tuple[str, str, dict[str, Any]]] = []
+    result.entries = len(harvest.entries) + len(harvest.rejected)
+    for entry in harvest.entries:
+        admission = gate.admit(source, entry)
+        if admission.gate is None:
+            result.off_topic += 1
+            continue
+        entry.matched_rules = admission.labels
+        result.candidates += 1
+        result.matched += bool(admission.labels)
+        documents.extend((source.id, doc_id, doc) for doc_id, doc in _documents(entry, admission, now))
+    return documents
+
+
+def _capped(
+    es: Elasticsearch,
+    settings: Settings,
+    sources: Sequence[SourceConfig],
+    documents: list[tuple[str, str, dict[str, Any]]],
+    report: PollReport,
+) -> list[tuple[str, str, dict[str, Any]]]:
+    """At most ``max_new_items`` documents not yet in the index per source (feed order); the rest
+    are left for the next poll and counted in ``deferred``. Known ones go on (a 409, counted)."""
+    caps = {s.id: s.max_new_items for s in sources}
+    ids = list(dict.fromkeys(doc_id for _, doc_id, _ in documents))
+    known: set[str] = set()
+    for start in range(0, len(ids), BULK_CHUNK):
+        found = es.mget(index=settings.index("items"), ids=ids[start : start + BULK_CHUNK], source=False)
+        known.update(d["_id"] for d in found["docs"] if d.get("found"))
+    taken: dict[str, int] = {}
+    kept: list[tuple[str, str, dict[str, Any]]] = []
+    for source_id, doc_id, doc in documents:
+        if doc_id not in known:
+            if taken.get(source_id, 0) >= caps.get(source_id, 10**9):
+                report.sources[source_id].deferred += 1
+                continue
+            taken[source_id] = taken.get(source_id, 0) + 1
+        kept.append((source_id, doc_id, doc))
+    return kept
+
+
+def _record(
+    source: SourceConfig,
+    harvest: Harvest | FetchError,
+    result: SourcePollResult,
+    state: SourceState,
+    enqueued: dict[str, _Enqueued],
+    now: datetime,
+) -> list[Rejected]:
+    """Record one source's poll in its result and state; returns its entries to quarantine."""
+    if isinstance(harvest, FetchError):
+        _failed(state, source, result, harvest, now)
+        return []
+    counts = enqueued.get(source.id, _Enqueued())
+    refused = harvest.rejected + counts.refused
+    result.rejected_reasons = [r.reason for r in refused[:REASONS_KEPT]]
+    result.status, result.not_modified, result.problem = (
+        harvest.status,
+        harvest.not_modified,
+        harvest.problem,
+    )
+    result.new_items, result.duplicates, result.rejected = (
+        len(counts.created),
+        counts.duplicates,
+        len(refused),
+    )
+    result.item_ids = counts.created
+    # Entries left for the next poll: forget the validators, or a 304 would hide them.
+    deferred = result.deferred > 0
+    record_success(
+        state, source, now=now, status=harvest.status, not_modified=harvest.not_modified,
+        etag=None if deferred else harvest.etag, last_modified=None if deferred else harvest.last_modified,
+        cursor=harvest.cursor,
+        entry_times=[e.published_at for e in harvest.entries if e.published_at is not None],
+        entries=result.entries, candidates=result.candidates, off_topic=result.off_topic,
+        matched=result.matched, new_items=result.new_items,
+        duplicates=result.duplicates, rejected=result.rejected, problem=harvest.problem,
+    )  # fmt: skip
+    return refused
 
 
 def _failed(
