@@ -194,6 +194,7 @@ def _documents(entry: FeedEntry, admission: Admission, now: datetime) -> list[tu
         "url": entry.url,
         "canonical_url": entry.canonical_url,
         "title": entry.title,
+        "feed_title": entry.title,
         "summary": entry.summary,
         "published_at": published,
         "author": entry.author,
@@ -425,10 +426,14 @@ def _capped(
     are left for the next poll and counted in ``deferred``. Known ones go on (a 409, counted)."""
     caps = {s.id: s.max_new_items for s in sources}
     ids = list(dict.fromkeys(doc_id for _, doc_id, _ in documents))
-    known: set[str] = set()
+    known: dict[str, dict[str, Any]] = {}
     for start in range(0, len(ids), BULK_CHUNK):
-        found = es.mget(index=settings.index("items"), ids=ids[start : start + BULK_CHUNK], source=False)
-        known.update(d["_id"] for d in found["docs"] if d.get("found"))
+        found = es.mget(
+            index=settings.index("items"), ids=ids[start : start + BULK_CHUNK],
+            source_includes=["source_id", "title", "feed_title", "previous_titles"],
+        )  # fmt: skip
+        known.update({d["_id"]: d.get("_source") or {} for d in found["docs"] if d.get("found")})
+    _store_corrected_titles(es, settings, documents, known, report.now)
     taken: dict[str, int] = {}
     kept: list[tuple[str, str, dict[str, Any]]] = []
     for source_id, doc_id, doc in documents:
@@ -439,6 +444,39 @@ def _capped(
             taken[source_id] = taken.get(source_id, 0) + 1
         kept.append((source_id, doc_id, doc))
     return kept
+
+
+def _store_corrected_titles(
+    es: Elasticsearch,
+    settings: Settings,
+    documents: list[tuple[str, str, dict[str, Any]]],
+    known: dict[str, dict[str, Any]],
+    now: datetime,
+) -> None:
+    """An entry already stored whose source now gives it another title (a corrected headline):
+    the new title is stored, the earlier ones kept in ``previous_titles``."""
+    operations: list[dict[str, Any]] = []
+    for source_id, doc_id, doc in documents:
+        stored = known.get(doc_id)
+        title = doc.get("title") or ""
+        if not stored or not title or stored.get("source_id") != source_id:
+            continue
+        before = stored.get("feed_title") or stored.get("title") or ""
+        if title == before:
+            continue
+        operations.append({"update": {"_index": settings.index("items"), "_id": doc_id}})
+        previous = [*(stored.get("previous_titles") or []), before]
+        fields = {
+            "title": title,
+            "feed_title": title,
+            "title_corrected_at": now.isoformat(),
+            "previous_titles": previous,
+        }
+        operations.append({"doc": fields})
+    if operations:
+        response = es.bulk(operations=operations)
+        if response.get("errors"):
+            LOGGER.warning("could not store some corrected titles: %s", response["items"][:3])
 
 
 def _record(

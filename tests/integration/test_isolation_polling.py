@@ -79,3 +79,32 @@ def test_a_source_that_breaks_while_being_recorded_fails_alone(
     assert "OverflowError" in (report.sources["overflow"].error or "")
     healthy_state = es.get(index=settings.index("sources"), id="healthy")["_source"]
     assert healthy_state["last_success_at"]
+
+
+def test_http_and_https_copies_are_one_item_and_a_corrected_title_is_stored(
+    es: Elasticsearch, settings: Settings, http_server: LoopbackHTTPServer
+) -> None:
+    """Issue 17 case 10 (lesser): two spellings of one article were two items; a headline the
+    outlet corrected on the same link was never stored."""
+    article = "https://news.example/2025/06/10/county-ends-ice-contract"
+
+    def feed(path: str, link: str, title: str) -> str:
+        body = rss_feed([FeedItem(title=title, link=link, published=NOW)])
+        return http_server.add(path, Route(body=body, content_type="application/rss+xml"))
+
+    first = feed("/one", article, "Count ends ICE contract")
+    second = feed("/two", article.replace("https://", "http://"), "County ends ICE contract")
+    config = PipelineConfig(
+        sources=[SourceConfig(id="one", kind="rss", url=first, prefiltered=True),
+                 SourceConfig(id="two", kind="rss", url=second, prefiltered=True)],
+        watchlists=load_watchlists(), subscriptions=[],
+    )  # fmt: skip
+    report = _poll(es, settings, config, NOW)
+    assert report.sources["one"].new_items == 1 and report.sources["two"].duplicates == 1
+
+    feed("/one", article, "County ends ICE contract")  # the outlet fixes its typo
+    _poll(es, settings, config, NOW + timedelta(minutes=15))
+    es.indices.refresh(index=settings.index("items"))
+    (hit,) = es.search(index=settings.index("items"), query={"match_all": {}})["hits"]["hits"]
+    assert hit["_source"]["title"] == "County ends ICE contract"
+    assert hit["_source"]["previous_titles"] == ["Count ends ICE contract"]
