@@ -108,3 +108,15 @@ def test_http_and_https_copies_are_one_item_and_a_corrected_title_is_stored(
     (hit,) = es.search(index=settings.index("items"), query={"match_all": {}})["hits"]["hits"]
     assert hit["_source"]["title"] == "County ends ICE contract"
     assert hit["_source"]["previous_titles"] == ["Count ends ICE contract"]
+
+
+def test_a_page_served_as_a_feed_says_not_a_feed_once(
+    es: Elasticsearch, settings: Settings, http_server: LoopbackHTTPServer
+) -> None:
+    page = http_server.add(
+        "/page", Route(body=b"<html><body><p>hello</p></body></html>", content_type="text/html")
+    )
+    config = PipelineConfig(sources=[SourceConfig(id="page", kind="rss", url=page)],
+                            watchlists=load_watchlists(), subscriptions=[])  # fmt: skip
+    error = _poll(es, settings, config, NOW).sources["page"].error or ""
+    assert error.lower().count("not a feed") == 1, error
