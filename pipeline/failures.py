@@ -25,8 +25,9 @@ The rule — **one bad thing fails only itself**:
 
   ===  ============================================================================
   0    done; nothing failed
-  1    done, but something failed and was set aside (see the summary), or a
-       service the command needs (Elasticsearch, SMTP, Kibana) is unreachable
+  1    done, but a step failed or alerts were set aside for replay (see the
+       summary), or a service the command needs (Elasticsearch, SMTP, Kibana) is
+       unreachable
   2    the input is wrong: configuration, arguments, a query Elasticsearch refuses
   130  interrupted (Ctrl-C)
   ===  ============================================================================

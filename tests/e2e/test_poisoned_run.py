@@ -88,3 +88,5 @@ def test_every_healthy_alert_goes_out_beside_a_poisoned_source_subscription_and_
     failed = {r["payload"]["subscription_id"] for r in open_records(es, settings, "match")}
     failed |= {r["payload"]["subscription_id"] for r in open_records(es, settings, "alert")}
     assert failed == {"accented"}
+    # ... and the run says so: set aside, not lost (exit code 1).
+    assert [p for p in summary.problems if p.startswith("alerts:")], summary.problems
