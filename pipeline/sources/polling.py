@@ -39,6 +39,7 @@ from pipeline.settings import Settings
 from pipeline.sources.feeds import parse_feed
 from pipeline.sources.gate import Admission, IntakeGate
 from pipeline.sources.harvest import Harvest
+from pipeline.sources.known import capped_new_items
 from pipeline.sources.state import (
     SourceState,
     all_states,
@@ -375,7 +376,9 @@ def poll_sources(
         except Exception as error:  # this source fails alone (pipeline.failures)
             LOGGER.exception("source %s: its entries could not be processed", source.id)
             harvests[index] = FetchError(f"internal error on its entries: {type(error).__name__}: {error}")
-    documents = _capped(es, settings, to_poll, documents, report)
+    documents, deferred = capped_new_items(es, settings, to_poll, documents, now=now)
+    for source_id, count in deferred.items():
+        report.sources[source_id].deferred = count
     enqueued = enqueue(es, settings, documents)
 
     rejected: list[Rejected] = []
@@ -413,70 +416,6 @@ def _admitted(
         result.matched += bool(admission.labels)
         documents.extend((source.id, doc_id, doc) for doc_id, doc in _documents(entry, admission, now))
     return documents
-
-
-def _capped(
-    es: Elasticsearch,
-    settings: Settings,
-    sources: Sequence[SourceConfig],
-    documents: list[tuple[str, str, dict[str, Any]]],
-    report: PollReport,
-) -> list[tuple[str, str, dict[str, Any]]]:
-    """At most ``max_new_items`` documents not yet in the index per source (feed order); the rest
-    are left for the next poll and counted in ``deferred``. Known ones go on (a 409, counted)."""
-    caps = {s.id: s.max_new_items for s in sources}
-    ids = list(dict.fromkeys(doc_id for _, doc_id, _ in documents))
-    known: dict[str, dict[str, Any]] = {}
-    for start in range(0, len(ids), BULK_CHUNK):
-        found = es.mget(
-            index=settings.index("items"), ids=ids[start : start + BULK_CHUNK],
-            source_includes=["source_id", "title", "feed_title", "previous_titles"],
-        )  # fmt: skip
-        known.update({d["_id"]: d.get("_source") or {} for d in found["docs"] if d.get("found")})
-    _store_corrected_titles(es, settings, documents, known, report.now)
-    taken: dict[str, int] = {}
-    kept: list[tuple[str, str, dict[str, Any]]] = []
-    for source_id, doc_id, doc in documents:
-        if doc_id not in known:
-            if taken.get(source_id, 0) >= caps.get(source_id, 10**9):
-                report.sources[source_id].deferred += 1
-                continue
-            taken[source_id] = taken.get(source_id, 0) + 1
-        kept.append((source_id, doc_id, doc))
-    return kept
-
-
-def _store_corrected_titles(
-    es: Elasticsearch,
-    settings: Settings,
-    documents: list[tuple[str, str, dict[str, Any]]],
-    known: dict[str, dict[str, Any]],
-    now: datetime,
-) -> None:
-    """An entry already stored whose source now gives it another title (a corrected headline):
-    the new title is stored, the earlier ones kept in ``previous_titles``."""
-    operations: list[dict[str, Any]] = []
-    for source_id, doc_id, doc in documents:
-        stored = known.get(doc_id)
-        title = doc.get("title") or ""
-        if not stored or not title or stored.get("source_id") != source_id:
-            continue
-        before = stored.get("feed_title") or stored.get("title") or ""
-        if title == before:
-            continue
-        operations.append({"update": {"_index": settings.index("items"), "_id": doc_id}})
-        previous = [*(stored.get("previous_titles") or []), before]
-        fields = {
-            "title": title,
-            "feed_title": title,
-            "title_corrected_at": now.isoformat(),
-            "previous_titles": previous,
-        }
-        operations.append({"doc": fields})
-    if operations:
-        response = es.bulk(operations=operations)
-        if response.get("errors"):
-            LOGGER.warning("could not store some corrected titles: %s", response["items"][:3])
 
 
 def _record(
