@@ -9,9 +9,10 @@ Every step of the pipeline lives here as plain typed Python with no Airflow impo
 
 - ``sources/``  polling (``polling``), feed and X harvesting (``feeds``, ``x``, ``harvest``), the
   intake gate (``gate``), per-source state and health (``state``), URL canonicalisation (``urls``),
-  the priority-feed check the Airflow watcher runs (``priority``); primary records: ICE's 287(g)
-  workbooks (``workbook`` reads them, ``ice287g`` diffs versions), Legistar matters (``legistar``),
-  polled by ``record_polling`` and written as items by ``records``
+  the priority-feed check the Airflow watcher runs (``priority``), the new-items cap and
+  corrected titles (``known``); primary records: ICE's 287(g) workbooks (``workbook`` reads them,
+  ``ice287g`` diffs versions), Legistar matters (``legistar``), polled by ``record_polling`` and
+  written as items by ``records``
 - ``rules/``    the watchlist query language (``language``) and the texts it is matched on (``words``)
 - ``fetch/``    the one SSRF-safe HTTP client (``client``, ``guard``, ``errors``) and main-text
   extraction with trafilatura (``extract``)
@@ -33,7 +34,8 @@ At the top: ``cli`` (the ``muniwatch`` command), ``settings`` and ``airflow_sett
 settings), ``config`` (the YAML files), ``models`` (types at the seams), ``enrich`` (fetch →
 extract → rules → tag → cluster → index for a batch; its per-page CPU part is ``analysis``),
 ``rematch`` (the watchlists again over kept, unmatched texts), ``tasks`` (the coarse entry points the DAGs
-and ``runner`` share) and ``runner`` (``muniwatch run --once``).
+and ``runner`` share) and ``runner`` (``muniwatch run --once``); ``failures`` (the isolation rule
+every step follows, and the one line + exit code a user sees) and ``limits`` (per-item size caps).
 """
 
 __version__ = "0.1.0"

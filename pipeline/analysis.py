@@ -24,6 +24,7 @@ from functools import lru_cache
 from typing import Any, Literal
 
 from pipeline.fetch.extract import extract_article
+from pipeline.limits import TAGGED_TEXT_CHARS, cap_text
 from pipeline.models import Article, FeedEntry, PostInfo, parse_utc
 from pipeline.rules.language import RuleSet
 from pipeline.store.items import build_item_document, build_unmatched_document
@@ -159,7 +160,8 @@ def analyse_article(article: Article, rule_pairs: RulePairs) -> PageAnalysis:
         TagInput(
             id=entry.id,
             title=article.title,
-            text=article.text,
+            # Capped: tagging time grows faster than the text (pipeline.limits).
+            text=cap_text(article.text, TAGGED_TEXT_CHARS).text,
             url=article.final_url,
             home_state=entry.home_state,
             language=article.language,

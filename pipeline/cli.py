@@ -269,6 +269,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     # One line per HTTP request drowns what matters; our own modules log what they fetch.
     for noisy in ("httpx", "httpcore", "elastic_transport"):
         logging.getLogger(noisy).setLevel(logging.DEBUG if args.verbose else logging.WARNING)
+    # The client's retry warnings carry a traceback each (a dozen before the point when
+    # Elasticsearch is down); the command's own one-line error says it (-v shows them).
+    logging.getLogger("elastic_transport").setLevel(logging.DEBUG if args.verbose else logging.ERROR)
     handler = _resolve(args.command)
     try:
         return handler(args)
@@ -280,6 +283,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except Exception as error:  # known failures become one line and an exit code (pipeline.failures)
+        return _one_line(args, error)
+
+
+def _one_line(args: argparse.Namespace, error: Exception) -> int:
+    from pipeline.failures import describe
+    from pipeline.settings import load_settings
+
+    try:
+        settings = load_settings()
+    except SettingsError:
+        settings = None
+    described = describe(error, settings)
+    if described is None:
+        raise error  # a bug: the traceback is what a developer needs
+    message, code = described
+    if args.verbose:
+        LOGGER.exception("muniwatch %s failed", args.command)
+    print(f"muniwatch {args.command}: {message}", file=sys.stderr)
+    return code
 
 
 if __name__ == "__main__":

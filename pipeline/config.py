@@ -6,11 +6,24 @@ Every error names the file, the line and the field, e.g.::
 
 Watchlist rules and subscription queries are parsed here too, so a rule that does not parse
 is a configuration error at load time, not a surprise during a run.
+
+Limits, so that a careless or hostile file fails at the door with a sentence instead of during a
+run: a file over :data:`MAX_CONFIG_BYTES` is refused before it is read; a key written twice in one
+mapping is refused with its line (YAML would silently keep the last); ``interval`` lies between
+30 s and :data:`MAX_INTERVAL_S`; a rule or query may nest at most :data:`MAX_QUERY_NESTING`
+parentheses, hold :data:`MAX_QUERY_TERMS` terms and :data:`MAX_QUERY_NEAR` NEAR operators (what
+Elasticsearch is known to take; ``pipeline.alerts.subscriptions`` also asks Elasticsearch itself).
+
+E-mail addresses are delivered as ASCII (no SMTPUTF8 path): an address whose part before the @
+needs Unicode (``dèsk@...``) is refused with that reason; an internationalised domain is stored
+in its ASCII form (``münchen.de`` → ``xn--mnchen-3ya.de``), unless one of its labels mixes
+scripts, as the Cyrillic "а" in ``exаmple.org`` does (a homoglyph of another domain): refused.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -84,12 +97,22 @@ def state_code(value: str) -> str:
 
 
 _ID_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,79}$"
-_DURATION = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
+_DURATION = re.compile(r"^\s*([0-9]{1,12})\s*([smhd])\s*$")
+MIN_INTERVAL_S = 30
+MAX_INTERVAL_S = 30 * 86400
+MAX_CONFIG_BYTES = 2 * 1024 * 1024
+MAX_QUERY_CHARS = 4000
+MAX_QUERY_NESTING = 8
+MAX_QUERY_TERMS = 500
+MAX_QUERY_NEAR = 8
+_QUERY_TOKEN = re.compile(r'"[^"]*"?|[()]|[^\s()"]+')
+_OPERATORS = frozenset({"AND", "OR", "NOT"})
 _DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _HANDLE = re.compile(r"^@?[A-Za-z0-9_]{1,15}$")
 # News search feeds: the search engine already matched the full text, so every entry is a candidate.
 _SEARCH_FEEDS = (("news.google.com", "/rss/search"),)
 DEFAULT_FETCH_BUDGET = 100
+DEFAULT_MAX_NEW_ITEMS = 200
 # The intake gate for outlet feeds (``topic:`` in watchlists.yaml overrides it): an entry whose
 # title and summary touch none of these (nor any watchlist rule) is not fetched. Broad on
 # purpose (recall first: the watchlist rules decide on the full text, and a page that matches
@@ -118,8 +141,10 @@ class ConfigError(ValueError):
         super().__init__("\n".join(self.problems))
 
 
-def parse_duration(value: str | int) -> int:
-    """``"15m"`` → 900 seconds. Plain integers are seconds."""
+def parse_duration(value: object) -> int:
+    """``"15m"`` → 900 seconds. Plain integers are seconds. Between 30 s and 30 days."""
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise ValueError(f"expected a duration like 30s, 15m, 2h or 1d, not a {type(value).__name__}")
     if isinstance(value, int):
         seconds = value
     else:
@@ -127,13 +152,48 @@ def parse_duration(value: str | int) -> int:
         if not match:
             raise ValueError(f"{value!r} is not a duration like 30s, 15m, 2h or 1d")
         seconds = int(match.group(1)) * _DURATION_UNITS[match.group(2)]
-    if seconds < 30:
+    if seconds < MIN_INTERVAL_S:
         raise ValueError("an interval shorter than 30s would hammer the source")
+    if seconds > MAX_INTERVAL_S:
+        raise ValueError(f"an interval longer than {MAX_INTERVAL_S // 86400} days is not polling")
     return seconds
 
 
+def query_limit_problem(text: str) -> str | None:
+    """Why a rule or query is beyond what is parsed and sent to Elasticsearch, or None.
+
+    Checked on the text before parsing: the parser recurses per parenthesis, and Elasticsearch
+    refuses (the whole ``_msearch``, for a subscription) queries nested or chained too deeply."""
+    if len(text) > MAX_QUERY_CHARS:
+        return f"is {len(text):,} characters long; at most {MAX_QUERY_CHARS:,}"
+    depth = deepest = terms = near = 0
+    for token in _QUERY_TOKEN.findall(text):
+        if token == "(":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif token == ")":
+            depth = max(0, depth - 1)
+        elif token.startswith("NEAR/") or token == "NEAR":
+            near += 1
+        elif token not in _OPERATORS:
+            terms += 1
+    if deepest > MAX_QUERY_NESTING:
+        return f"nests parentheses {deepest} deep; at most {MAX_QUERY_NESTING}"
+    if terms > MAX_QUERY_TERMS:
+        return f"has {terms:,} terms; at most {MAX_QUERY_TERMS:,}"
+    if near > MAX_QUERY_NEAR:
+        return f"chains {near} NEAR operators; at most {MAX_QUERY_NEAR}"
+    return None
+
+
 def _check_rule(rule: str) -> str:
-    parse_rule(rule)
+    problem = query_limit_problem(rule)
+    if problem:
+        raise ValueError(f"it {problem}")
+    try:
+        parse_rule(rule)
+    except RecursionError:
+        raise ValueError("it is nested too deeply to parse") from None
     return rule
 
 
@@ -188,6 +248,9 @@ class SourceConfig(_Strict):
     # legistar: the Web API client name (``glendaleca``) and the jurisdiction its records are about.
     client: str | None = None
     jurisdiction: RecordJurisdiction | None = None
+    # At most this many new items are enqueued per poll; the rest are left in the feed for the
+    # next poll (the feed is then read in full again), so one flooding feed cannot bury the others.
+    max_new_items: Annotated[int, Field(ge=1, le=10_000)] = DEFAULT_MAX_NEW_ITEMS
 
     @field_validator("interval", mode="before")
     @classmethod
@@ -302,12 +365,30 @@ class SubscriptionFilter(_Strict):
         return codes
 
 
+def _scripts(label: str) -> set[str]:
+    """Scripts of the letters in a domain label (LATIN, CYRILLIC, GREEK, ...)."""
+    return {unicodedata.name(char, "UNKNOWN").split()[0] for char in label if char.isalpha()}
+
+
 def normalise_email(address: str) -> str:
-    """A deliverable-looking address in normal form, or ValueError saying what is wrong."""
+    """The address as it is delivered (ASCII; see the module docstring), or ValueError saying why not."""
     try:
-        return validate_email(address, check_deliverability=False).normalized
+        valid = validate_email(address, check_deliverability=False, allow_smtputf8=False)
     except EmailNotValidError as error:
-        raise ValueError(f"{address!r} is not a valid e-mail address: {error}") from error
+        raise ValueError(
+            f"{address!r} is not a valid e-mail address: {error} (muniwatch sends ASCII "
+            "addresses only: no SMTPUTF8)"
+        ) from error
+    for label in valid.domain.split("."):
+        if len(_scripts(label)) > 1:
+            scripts = ", ".join(sorted(_scripts(label)))
+            raise ValueError(
+                f"{address!r}: the domain label {label!r} mixes scripts ({scripts}), as a look-alike "
+                "of another domain would; refused"
+            )
+    if valid.ascii_email is None:  # pragma: no cover - allow_smtputf8=False guarantees it
+        raise ValueError(f"{address!r} has no ASCII form")
+    return valid.ascii_email
 
 
 class SubscriptionConfig(_Strict):
@@ -364,7 +445,40 @@ class PipelineConfig:
 # --- YAML with line numbers --------------------------------------------------------------
 
 
+def _duplicate_keys(path: Path, node: yaml.Node | None) -> list[str]:
+    """``file:line: key 'x' appears twice in one mapping``: YAML would silently keep the last one."""
+    problems: list[str] = []
+    stack = [node] if node is not None else []
+    while stack:
+        current = stack.pop()
+        if isinstance(current, yaml.MappingNode):
+            seen: dict[str, int] = {}
+            for key_node, value_node in current.value:
+                if isinstance(key_node, yaml.ScalarNode):
+                    line = key_node.start_mark.line + 1
+                    if key_node.value in seen:
+                        problems.append(
+                            f"{path}:{line}: key {key_node.value!r} appears twice in one mapping "
+                            f"(first on line {seen[key_node.value]}); keep one"
+                        )
+                    seen.setdefault(key_node.value, line)
+                stack.append(value_node)
+        elif isinstance(current, yaml.SequenceNode):
+            stack.extend(current.value)
+    return problems
+
+
 def _compose(path: Path) -> tuple[Any, yaml.Node | None]:
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        raise ConfigError([f"{path}: file not found"]) from None
+    except OSError as error:
+        raise ConfigError([f"{path}: cannot read: {error}"]) from error
+    if size > MAX_CONFIG_BYTES:
+        raise ConfigError(
+            [f"{path}: {size:,} bytes is over the {MAX_CONFIG_BYTES:,}-byte limit for a configuration file"]
+        )
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -380,6 +494,11 @@ def _compose(path: Path) -> tuple[Any, yaml.Node | None]:
         raise ConfigError([f"{path}:{line}: YAML syntax error: {error.problem}"]) from error
     except yaml.YAMLError as error:
         raise ConfigError([f"{path}: YAML error: {error}"]) from error
+    except RecursionError:
+        raise ConfigError([f"{path}: YAML nested too deeply to read"]) from None
+    duplicates = _duplicate_keys(path, node)
+    if duplicates:
+        raise ConfigError(duplicates)
     return data, node
 
 

@@ -291,9 +291,20 @@ def _finish_batch(es: Elasticsearch, settings: Settings, staged: _Staged, now: d
     """Record fetch failures, collect the analyses, cluster the matching items into stories,
     write the batch (matching and unmatched items in one bulk request). Returns the ids that
     left the pending set."""
+    aside = _SetAside()
+    try:
+        return _finish_staged(es, settings, staged, now, report, known, aside)
+    finally:
+        aside.flush(es, settings, now)
+
+
+def _finish_staged(
+    es: Elasticsearch, settings: Settings, staged: _Staged, now: datetime,
+    report: EnrichReport, known: KnownItems | None, aside: _SetAside,
+) -> list[str]:  # fmt: skip
     for item, error in staged.failures:
         report.sources[source_of(item)]["fetched"] += 1
-        _fetch_failed(es, settings, item, error, now, report)
+        _fetch_failed(aside, item, error, now, report)
     if staged.analyses is None:
         analysed = list(map(analyse_work, staged.work))
     else:
@@ -303,7 +314,7 @@ def _finish_batch(es: Elasticsearch, settings: Settings, staged: _Staged, now: d
     for work, outcome in zip(staged.work, analysed, strict=True):
         report.sources[source_of(work.item)]["fetched"] += work.html is not None
         if isinstance(outcome, AnalysisFailure):
-            _give_up(es, settings, work.item, outcome.stage, outcome.reason, now, report)
+            _give_up(aside, work.item, outcome.stage, outcome.reason, now, report)
         else:
             ready.append((work.item, outcome))
     if not ready:
@@ -359,9 +370,30 @@ def _story_candidate(outcome: AnalysedPage) -> StoryCandidate:
     )
 
 
+@dataclass(kw_only=True)
+class _SetAside:
+    """A batch's failed items, written together at the end of the batch (pipeline.failures):
+    one bulk update for their status, one bulk quarantine — not two requests per dead link."""
+
+    updates: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    rejected: list[Rejected] = field(default_factory=list)
+
+    def flush(self, es: Elasticsearch, settings: Settings, now: datetime) -> None:
+        if self.updates:
+            operations: list[dict[str, Any]] = []
+            for item_id, fields in self.updates:
+                operations.append({"update": {"_index": settings.index("items"), "_id": item_id}})
+                operations.append({"doc": {**fields, "updated_at": now.isoformat()}})
+            response = es.bulk(operations=operations)
+            if response.get("errors"):
+                LOGGER.warning("could not record some failed items: %s", response["items"][:3])
+        if self.rejected:
+            quarantine(es, settings, self.rejected, now=now)
+        self.updates, self.rejected = [], []
+
+
 def _fetch_failed(
-    es: Elasticsearch,
-    settings: Settings,
+    aside: _SetAside,
     item: dict[str, Any],
     error: Exception,
     now: datetime,
@@ -370,21 +402,16 @@ def _fetch_failed(
     attempts = int(item.get("attempts") or 0) + 1
     reason = getattr(error, "reason", None) or f"{type(error).__name__}: {error}"
     if is_transient(error) and attempts < MAX_ATTEMPTS:
-        es.update(
-            index=settings.index("items"),
-            id=item["_id"],
-            doc={"attempts": attempts, "last_error": str(reason)[:1000], "updated_at": now},
-        )
+        aside.updates.append((item["_id"], {"attempts": attempts, "last_error": str(reason)[:1000]}))
         report.retry_later += 1
         report.sources[source_of(item)]["errors"] += 1
         report.errors.append(f"{item['url']}: {reason} (will retry)")
         return
-    _give_up(es, settings, item, "fetch", str(reason), now, report, attempts=attempts)
+    _give_up(aside, item, "fetch", str(reason), now, report, attempts=attempts)
 
 
 def _give_up(
-    es: Elasticsearch,
-    settings: Settings,
+    aside: _SetAside,
     item: dict[str, Any],
     stage: str,
     reason: str,
@@ -393,24 +420,17 @@ def _give_up(
     attempts: int | None = None,
 ) -> None:
     attempts = attempts or int(item.get("attempts") or 0) + 1
-    es.update(
-        index=settings.index("items"),
-        id=item["_id"],
-        doc={"status": "failed", "attempts": attempts, "last_error": reason[:1000], "updated_at": now},
+    aside.updates.append(
+        (item["_id"], {"status": "failed", "attempts": attempts, "last_error": reason[:1000]})
     )
-    quarantine(
-        es,
-        settings,
-        [
-            Rejected(
-                stage=stage,
-                key=item["canonical_url"],
-                reason=reason,
-                source_id=item.get("source_id"),
-                payload={"item_id": item["_id"]},
-            )
-        ],
-        now=now,
+    aside.rejected.append(
+        Rejected(
+            stage=stage,
+            key=item["canonical_url"],
+            reason=reason,
+            source_id=item.get("source_id"),
+            payload={"item_id": item["_id"]},
+        )
     )
     report.failed += 1
     report.sources[source_of(item)]["errors"] += 1

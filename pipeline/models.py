@@ -55,7 +55,12 @@ def parse_utc(value: datetime | str | float | None) -> datetime | None:
 
 
 def item_id(canonical_url: str) -> str:
-    """The Elasticsearch ``_id`` of an item: SHA-256 of its canonical URL (stable across runs)."""
+    """The Elasticsearch ``_id`` of an item: SHA-256 of its canonical URL (stable across runs).
+
+    The http and https copies of one article are one item: the id is taken from the https
+    spelling (the canonical URL itself keeps the scheme the site uses, so links still work)."""
+    if canonical_url.startswith("http://"):
+        canonical_url = "https://" + canonical_url.removeprefix("http://")
     return hashlib.sha256(canonical_url.encode("utf-8")).hexdigest()
 
 

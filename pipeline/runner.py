@@ -151,6 +151,11 @@ def run_once(settings: Settings, paths: ConfigPaths, *, now: datetime) -> RunOnc
         for source_id, count in alerted.by_source.items():
             summary.source(source_id).alerted += count
         summary.emails_sent = alerted.emails_sent
+        if alerted.subscriptions_failed or alerted.emails_failed:  # set aside, not lost: say so
+            summary.problems.append(
+                f"alerts: {alerted.subscriptions_failed} subscription batch(es) and {alerted.emails_failed} "
+                "delivery(ies) failed and were kept for `muniwatch replay` (see `muniwatch replay --list`)"
+            )
     summary.finished_at = datetime.now(UTC)
     return summary
 

@@ -129,6 +129,13 @@ def create_app(
         chosen = token or form_token
         if not chosen:
             raise HTTPException(status_code=400, detail="missing unsubscribe token")
+        from pipeline.alerts.tokens import InvalidTokenError, check_token_form
+
+        try:  # the form first: a malformed token never reaches Elasticsearch (nor writes to it)
+            chosen = check_token_form(chosen)
+        except InvalidTokenError as error:
+            LOGGER.info("unsubscribe refused: %s", error)
+            return page("Unsubscribe failed", "This unsubscribe link is not valid.", status_code=400)
         try:
             from pipeline.alerts import unsubscribe as alerts_unsubscribe
         except ImportError:  # the package does not re-export it (yet)
@@ -141,6 +148,10 @@ def create_app(
         except ValueError as error:
             LOGGER.info("unsubscribe refused: %s", error)
             return page("Unsubscribe failed", "This unsubscribe link is not valid.", status_code=400)
+        except Exception:  # Elasticsearch down or failing: the reader may try again; ops see the log
+            LOGGER.exception("unsubscribe could not be recorded")
+            message = "Your unsubscribe could not be recorded just now; please try the link again later."
+            return page("Unsubscribe failed", message, status_code=503)
         finally:
             es.close()
         name = getattr(subscription, "id", None) or getattr(subscription, "subscription_id", None) or ""

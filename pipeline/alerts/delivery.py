@@ -18,12 +18,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from elasticsearch import Elasticsearch
+from elastic_transport import TransportError
+from elasticsearch import ApiError, Elasticsearch
 
 from pipeline.alerts import ledger
 from pipeline.alerts.ledger import Delivery
 from pipeline.alerts.render import sender
-from pipeline.alerts.smtp import SendError, Transport, make_transport
+from pipeline.alerts.smtp import PermanentSendError, SendError, Transport, make_transport
 from pipeline.alerts.storage import ensure_alert_indices, iso
 from pipeline.alerts.subscriptions import Subscription, get_subscription, mark_digest_sent
 from pipeline.models import Rejected
@@ -109,6 +110,11 @@ class Sender:
             )
         except SendError as error:
             return self._failed(delivery, error)
+        except (ApiError, TransportError):
+            raise  # Elasticsearch trouble stops the run for everyone alike (pipeline.failures)
+        except Exception as error:  # one delivery fails alone, with its reason (pipeline.failures)
+            LOGGER.exception("delivery %s failed unexpectedly", delivery.id)
+            return self._failed(delivery, PermanentSendError(f"{type(error).__name__}: {error}"))
         ledger.mark_sent(self.es, self.settings, delivery, now=self.now)
         self._settle_digest_stories(delivery, "digested")
         if delivery.kind == "digest" and doc.get("digest_date"):

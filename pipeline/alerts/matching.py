@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from elasticsearch import Elasticsearch, helpers
+from elasticsearch import BadRequestError, Elasticsearch, helpers
 
 from pipeline.alerts.content import ITEM_FIELDS
 from pipeline.alerts.storage import iso
@@ -115,6 +115,14 @@ def mark_items(es: Elasticsearch, settings: Settings, item_ids: Sequence[str], f
     return int(done)
 
 
+def _search_alone(es: Elasticsearch, header: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
+    try:
+        response: dict[str, Any] = dict(es.msearch(searches=[header, body])["responses"][0])
+    except BadRequestError as error:
+        return {"error": {"reason": f"Elasticsearch refused the query: {error.message}"}}
+    return response
+
+
 def match_items(
     es: Elasticsearch, settings: Settings, subscriptions: Sequence[Subscription], item_ids: Sequence[str]
 ) -> MatchResult:
@@ -143,7 +151,14 @@ def match_items(
             runnable.append(subscription)
         if not searches:
             continue
-        responses = es.msearch(searches=searches)["responses"]
+        try:
+            responses = es.msearch(searches=searches)["responses"]
+        except BadRequestError:
+            # One query Elasticsearch cannot even parse makes the whole _msearch a 400: ask for
+            # each subscription alone, so only that one fails (pipeline.failures).
+            responses = [
+                _search_alone(es, searches[2 * i], searches[2 * i + 1]) for i in range(len(runnable))
+            ]
         for subscription, response in zip(runnable, responses, strict=True):
             if "error" in response:
                 reason = response["error"].get("reason") or response["error"].get("type") or response["error"]

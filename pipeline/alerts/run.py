@@ -7,17 +7,26 @@ then send) or queue the story for the subscription's digest. A story that alread
 entry for the subscription is not alerted again, whichever item brings it back. Only when every
 ledger entry of a batch is written are its items marked ``alert_status: done`` — from then on the
 ledger, not the item, carries what is still to be sent.
+
+One subscription fails only itself (pipeline.failures): a query Elasticsearch refuses, an address
+that cannot be rendered or sent, any exception while alerting it — the batch's items are
+quarantined *for that subscription* (stage ``match``: the subscription id and the item ids, with
+the reason; ``muniwatch replay --stage match`` alerts them once it is fixed), counted
+(``subscriptions_failed``), and the other subscriptions' alerts go out; the items are marked done
+for the others.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections import Counter
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from elasticsearch import Elasticsearch
+from elastic_transport import TransportError
+from elasticsearch import ApiError, Elasticsearch
 
 from pipeline.alerts import ledger
 from pipeline.alerts.content import StoryView, load_stories
@@ -36,8 +45,10 @@ from pipeline.alerts.smtp import Transport, make_transport
 from pipeline.alerts.storage import ensure_alert_indices, iso
 from pipeline.alerts.subscriptions import Subscription, list_subscriptions
 from pipeline.alerts.tokens import unsubscribe_secret
+from pipeline.models import Rejected
 from pipeline.settings import Settings, check_public_settings
 from pipeline.store.indices import ensure_index
+from pipeline.store.quarantine import quarantine, register_replay
 
 LOGGER = logging.getLogger(__name__)
 
@@ -61,6 +72,8 @@ class AlertReport:
     digests_sent: int = 0
     digests_empty: int = 0
     not_relevant_settled: int = 0
+    # (subscription, batch) pairs that failed and were quarantined for replay
+    subscriptions_failed: int = 0
     # items matched per subscription, and items that matched at least one subscription per source
     by_subscription: dict[str, int] = field(default_factory=dict)
     by_source: dict[str, int] = field(default_factory=dict)
@@ -143,7 +156,10 @@ def _alert_pending_items(run_sender: Sender, report: AlertReport, *, max_items: 
         items = {item.id: item for item in batch}
         views: dict[str, StoryView] = {}  # stories loaded once per batch, shared by the subscriptions
         result = match_items(es, settings, subscriptions, list(items))
-        report.errors.extend(f"subscription {sid}: {reason}" for sid, reason in result.errors.items())
+        failed: list[Rejected] = [
+            _subscription_failed(sid, list(items), f"matching failed: {reason}", report)
+            for sid, reason in result.errors.items()
+        ]
         matched: set[str] = set()
         for subscription in subscriptions:
             ids = result.by_subscription.get(subscription.id, [])
@@ -152,7 +168,17 @@ def _alert_pending_items(run_sender: Sender, report: AlertReport, *, max_items: 
             report.matches += len(ids)
             by_subscription[subscription.id] += len(ids)
             matched.update(ids)
-            _alert_subscription(run_sender, secret, subscription, [items[i] for i in ids], report, views)
+            try:
+                _alert_subscription(run_sender, secret, subscription, [items[i] for i in ids], report, views)
+            except (ApiError, TransportError):
+                raise  # Elasticsearch itself is in trouble: the whole run stops, nothing is marked
+            except Exception as error:  # this subscription fails alone (see the module docstring)
+                LOGGER.exception("alerting subscription %s failed", subscription.id)
+                failed.append(
+                    _subscription_failed(subscription.id, ids, f"{type(error).__name__}: {error}", report)
+                )
+        if failed:
+            quarantine(es, settings, failed, now=now)
         by_source.update(items[i].source_id for i in matched)
         mark_items(
             es,
@@ -162,6 +188,22 @@ def _alert_pending_items(run_sender: Sender, report: AlertReport, *, max_items: 
         )
     report.by_subscription = dict(by_subscription)
     report.by_source = dict(by_source)
+
+
+def _subscription_failed(
+    subscription_id: str, item_ids: list[str], reason: str, report: AlertReport
+) -> Rejected:
+    report.subscriptions_failed += 1
+    report.errors.append(
+        f"subscription {subscription_id}: {reason} ({len(item_ids)} item(s) kept for replay)"
+    )
+    key = f"{subscription_id}:{hashlib.sha256(' '.join(sorted(item_ids)).encode()).hexdigest()[:16]}"
+    return Rejected(
+        stage="match",
+        key=key,
+        reason=f"subscription {subscription_id}: {reason}",
+        payload={"subscription_id": subscription_id, "item_ids": item_ids},
+    )
 
 
 def _alert_subscription(
@@ -238,3 +280,35 @@ def _alert_subscription(
             continue  # another worker opened it between our check and now
         report.stories_new += 1
         run_sender.deliver(ledger.Delivery(id=delivery_ids[story_id], doc=doc))
+
+
+def _replay_match(es: Elasticsearch, settings: Settings, record: dict[str, Any]) -> bool:
+    """``muniwatch replay --stage match``: alert one subscription on the items it failed on."""
+    payload = record.get("payload") or {}
+    subscription_id, item_ids = payload.get("subscription_id"), list(payload.get("item_ids") or [])
+    run_sender = Sender(es, settings, make_transport(settings), now=datetime.now(UTC))
+    try:
+        subscription = run_sender.subscription(str(subscription_id))
+        if subscription is None or not subscription.active or not item_ids:
+            return True  # nothing is owed any more
+        found = es.mget(index=settings.index("items"), ids=item_ids)["docs"]
+        items = [PendingItem(id=doc["_id"], doc=doc["_source"]) for doc in found if doc.get("found")]
+        result = match_items(es, settings, [subscription], [item.id for item in items])
+        if subscription.id in result.errors:
+            raise ValueError(result.errors[subscription.id])
+        ids = set(result.by_subscription.get(subscription.id, []))
+        report = AlertReport()
+        _alert_subscription(
+            run_sender,
+            unsubscribe_secret(settings),
+            subscription,
+            [i for i in items if i.id in ids],
+            report,
+            {},
+        )
+        return run_sender.counts.failed == 0
+    finally:
+        run_sender.close()
+
+
+register_replay("match", _replay_match)

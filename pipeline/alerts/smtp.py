@@ -175,6 +175,12 @@ class SMTPTransport:
             raise TransientSendError(
                 f"recipient deferred: {detail}", code=codes[0] if codes else None
             ) from error
+        except ValueError as error:  # UnicodeEncodeError at RCPT: no SMTPUTF8 path (see config)
+            self._reset()
+            raise PermanentSendError(
+                f"the address {recipient!r} cannot be sent to over ASCII SMTP ({type(error).__name__}); "
+                "correct it in the subscription"
+            ) from error
         except smtplib.SMTPAuthenticationError as error:
             self._break(f"{self.description} refused the login: {error.smtp_code} {_text(error.smtp_error)}")
         except smtplib.SMTPSenderRefused as error:
@@ -200,6 +206,14 @@ class SMTPTransport:
         self._drop()
         LOGGER.warning("SMTP unavailable for the rest of this run: %s", reason)
         raise self._broken
+
+    def _reset(self) -> None:
+        """Abort a half-sent transaction (MAIL FROM went out) so the next message starts clean."""
+        if self._connection is not None:
+            try:
+                self._connection.rset()
+            except (smtplib.SMTPException, OSError):
+                self._drop()
 
     def _drop(self) -> None:
         if self._connection is not None:

@@ -6,6 +6,11 @@ Two origins: ``config`` (from config/subscriptions.yaml, by ``sync_subscriptions
 id: the document keeps ``active: false`` and ``unsubscribed_at``, and neither a sync nor ``add``
 turns it back on. A config subscription that disappears from the YAML is deactivated
 (``removed_at``) and comes back if the YAML lists it again.
+
+Validation at the door: besides the limits of ``pipeline.config`` (checked when the YAML or the
+command line is read), each subscription's query is handed to Elasticsearch's ``_validate/query``
+before it is stored; one it refuses is not stored (``add``: an error with Elasticsearch's reason;
+``sync``: counted as ``refused`` and logged, the others are synced).
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from pipeline.alerts.tokens import InvalidTokenError, token_subscription_id, uns
 from pipeline.config import SubscriptionConfig
 from pipeline.models import parse_utc
 from pipeline.settings import Settings
+from pipeline.store.indices import ensure_index
 
 LOGGER = logging.getLogger(__name__)
 
@@ -172,6 +178,22 @@ def _new_document(subscription: Subscription, now: datetime) -> dict[str, Any]:
     }
 
 
+def query_refusal(es: Elasticsearch, settings: Settings, subscription: Subscription) -> str | None:
+    """Why Elasticsearch would refuse the subscription's filter, or None when it takes it."""
+    from pipeline.alerts.matching import subscription_filter  # matching imports this module
+
+    try:
+        query = subscription_filter(subscription)
+    except (ValueError, RecursionError) as error:
+        return f"the query does not parse: {error}"
+    ensure_index(es, settings, "items")
+    answer = es.indices.validate_query(index=settings.index("items"), query=query, explain=True)
+    if answer.get("valid"):
+        return None
+    reasons = [str(e.get("error")) for e in answer.get("explanations") or [] if e.get("error")]
+    return f"Elasticsearch refuses the query: {answer.get('error') or '; '.join(reasons) or 'invalid'}"[:500]
+
+
 def sync_subscriptions(
     es: Elasticsearch,
     settings: Settings,
@@ -187,11 +209,18 @@ def sync_subscriptions(
     ensure_alert_indices(es, settings)
     existing = {s.id: s for s in list_subscriptions(es, settings)}
     raw = _raw_documents(es, settings)
-    counts = dict.fromkeys(("created", "updated", "unchanged", "kept_unsubscribed", "deactivated"), 0)
+    counts = dict.fromkeys(
+        ("created", "updated", "unchanged", "kept_unsubscribed", "deactivated", "refused"), 0
+    )
     wanted = {config.id for config in configs}
     for config in configs:
         subscription = Subscription.from_config(config)
         current = existing.get(config.id)
+        refusal = query_refusal(es, settings, subscription) if subscription.query else None
+        if refusal is not None:  # this one fails alone; what is stored for it stays as it was
+            counts["refused"] += 1
+            LOGGER.error("subscription %s not synced: %s", config.id, refusal)
+            continue
         if current is None:
             _write(es, settings, config.id, _new_document(subscription, now))
             counts["created"] += 1
@@ -237,6 +266,9 @@ def add_subscription(
     ensure_alert_indices(es, settings)
     current = get_subscription(es, settings, config.id)
     subscription = Subscription.from_config(config, origin="cli")
+    refusal = query_refusal(es, settings, subscription) if subscription.query else None
+    if refusal is not None:
+        raise SubscriptionError(f"subscription {config.id!r} is refused: {refusal}")
     if current is None:
         _write(es, settings, config.id, _new_document(subscription, now))
         return get_subscription(es, settings, config.id) or subscription, True
@@ -299,12 +331,13 @@ def unsubscribe(
     InvalidTokenError for a malformed or forged token or an unknown subscription.
     """
     now = now or datetime.now(UTC)
-    subscription_id = token_subscription_id(token)
-    ensure_alert_indices(es, settings)
+    subscription_id = token_subscription_id(token)  # checks the token's form: nothing read before
     current = get_subscription(es, settings, subscription_id)
     if current is None:
         raise InvalidTokenError(f"no subscription {subscription_id!r}: it may have been removed already")
     verify_token(unsubscribe_secret(settings), token, current.email)
+    # Only a verified token writes anything (index templates included).
+    ensure_alert_indices(es, settings)
     if current.unsubscribed_at is not None:
         return current
     es.update(

@@ -15,6 +15,7 @@ import hashlib
 import hmac
 import logging
 import os
+import re
 import secrets
 from pathlib import Path
 
@@ -24,6 +25,10 @@ LOGGER = logging.getLogger(__name__)
 
 KEY_FILE = "unsubscribe.key"
 _SIGNATURE_CHARS = 43  # 32 bytes of HMAC-SHA256, base64url without padding
+# The whole form, checked before anything else is done with a token (no lookup, no comparison:
+# hmac.compare_digest raises on non-ASCII text). Subscription ids follow config's id pattern.
+_TOKEN_FORM = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,79}\.[A-Za-z0-9_-]{43}$")
+_MAX_TOKEN_CHARS = 200
 
 
 class InvalidTokenError(ValueError):
@@ -70,18 +75,24 @@ def make_token(secret: bytes, subscription_id: str, email: str) -> str:
     return f"{subscription_id}.{_signature(secret, subscription_id, email)}"
 
 
+def check_token_form(token: object) -> str:
+    """The token, stripped, when it has the form ``<subscription id>.<43 base64url chars>``
+    (ASCII only); InvalidTokenError otherwise. Cheap: call it before any lookup or write."""
+    if not isinstance(token, str) or len(token) > _MAX_TOKEN_CHARS or not _TOKEN_FORM.match(token.strip()):
+        raise InvalidTokenError("not an unsubscribe token (expected <subscription>.<signature>)")
+    return token.strip()
+
+
 def token_subscription_id(token: str) -> str:
     """The subscription id a token claims (not yet verified)."""
-    subscription_id, dot, signature = token.strip().rpartition(".")
-    if not dot or not subscription_id or len(signature) != _SIGNATURE_CHARS:
-        raise InvalidTokenError("not an unsubscribe token (expected <subscription>.<signature>)")
-    return subscription_id
+    return check_token_form(token).rpartition(".")[0]
 
 
 def verify_token(secret: bytes, token: str, email: str) -> str:
     """The subscription id when ``token`` was signed for it and ``email``; InvalidTokenError otherwise."""
     subscription_id = token_subscription_id(token)
     signature = token.strip().rpartition(".")[2]
-    if not hmac.compare_digest(signature, _signature(secret, subscription_id, email)):
+    expected = _signature(secret, subscription_id, email)
+    if not hmac.compare_digest(signature.encode("ascii"), expected.encode("ascii")):
         raise InvalidTokenError(f"the unsubscribe token for {subscription_id!r} has a wrong signature")
     return subscription_id

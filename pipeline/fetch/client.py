@@ -12,12 +12,15 @@ What it guarantees:
   connects to the address it checked, so a second DNS answer cannot slip in (no rebinding gap).
   Hosts named in ``MUNIWATCH_ALLOW_HOSTS`` (by the host written in the URL) are exempt. Proxies
   from the environment are ignored, as they would bypass the check.
-* **Bounded.** Connect/read timeouts plus a total deadline; a cap on *decoded* bytes, enforced
+* **Bounded.** Connect/read timeouts plus a total deadline that holds whatever the server does
+  (enforced at the socket by ``guard.deadline_scope``: a server dripping a byte a second is cut
+  off at the deadline, in the headers or the body); a cap on *decoded* bytes, enforced
   while decompressing chunk by chunk, so a gzip bomb stops after the cap, not after inflating;
   at most ``max_redirects`` hops, loops refused.
 * **Polite.** An honest User-Agent, a minimum delay between requests to one host (thread-safe;
   threads wait their turn), conditional GET (``etag``/``last_modified`` in, ``not_modified`` out),
-  ``Retry-After`` (seconds or HTTP date) surfaced as ``retry_after_s`` on the error.
+  ``Retry-After`` (seconds or HTTP date) surfaced as ``retry_after_s`` on the error. A 304 is
+  "not modified" only when the request carried validators; otherwise it is an error.
 * ``expect="html"`` refuses bodies that are not HTML (PDF, images, JSON...) before reading them;
   ``expect="feed"`` refuses obviously binary media.
 """
@@ -50,7 +53,7 @@ from pipeline.fetch.errors import (
     UnexpectedContentType,
     is_transient,
 )
-from pipeline.fetch.guard import GuardedTransport, address_problem, literal_ip
+from pipeline.fetch.guard import GuardedTransport, address_problem, deadline_scope, literal_ip
 from pipeline.settings import Settings
 
 __all__ = [
@@ -86,6 +89,8 @@ DEFAULT_TIMEOUT = httpx.Timeout(connect=10.0, read=20.0, write=10.0, pool=30.0)
 DEFAULT_TOTAL_TIMEOUT_S = 60.0
 DEFAULT_HOST_INTERVAL_S = 1.0
 _CHUNK = 16 * 1024
+# A Retry-After longer than this is taken as this: a server cannot park a source for years.
+MAX_RETRY_AFTER_S = 7 * 86400.0
 _REDIRECTS = {301, 302, 303, 307, 308}
 _HTML_TYPES = ("text/html", "application/xhtml+xml")
 _BINARY_PREFIXES = ("image/", "audio/", "video/", "font/")
@@ -131,15 +136,16 @@ def parse_retry_after(value: str | None, now: datetime) -> float | None:
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
-        return float(value)
+    # ASCII digits only: str.isdigit() also accepts "²" or "٣", which float() refuses or misreads.
+    if value.isascii() and value.isdigit():
+        return min(float(value), MAX_RETRY_AFTER_S)
     try:
         when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError, IndexError):
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - now).total_seconds())
+    return min(max(0.0, (when - now).total_seconds()), MAX_RETRY_AFTER_S)
 
 
 # --- politeness ------------------------------------------------------------------------------
@@ -322,6 +328,21 @@ class SafeHTTPClient:
             headers["If-None-Match"] = etag
         if last_modified:
             headers["If-Modified-Since"] = last_modified
+        try:
+            with deadline_scope(deadline):
+                return self._get(url, headers, expect, cap, deadline, started)
+        except FetchTimeout as error:
+            if time.monotonic() < deadline:
+                raise
+            raise FetchTimeout(
+                f"the whole fetch took longer than the total time limit of {self.total_timeout_s:g}s; "
+                "cut off",
+                url=url,
+            ) from error
+
+    def _get(
+        self, url: str, headers: dict[str, str], expect: Expect, cap: int, deadline: float, started: float
+    ) -> FetchResult:
         current = url
         hops: list[str] = []
         seen = {url}
@@ -340,7 +361,8 @@ class SafeHTTPClient:
                     seen.add(target)
                     current = target
                     continue
-                return self._finish(url, current, hops, response, expect, cap, deadline, started)
+                conditional = "If-None-Match" in headers or "If-Modified-Since" in headers
+                return self._finish(url, current, hops, response, expect, cap, deadline, started, conditional)
 
     def _stream(self, current: httpx.URL, headers: dict[str, str], url: str) -> _Stream:
         # The URL as ``check_url`` parsed it: httpx does not parse it a second time.
@@ -356,10 +378,19 @@ class SafeHTTPClient:
         cap: int,
         deadline: float,
         started: float,
+        conditional: bool,
     ) -> FetchResult:
         status = response.status_code
         response_headers = {k.lower(): v for k, v in response.headers.items()}
         content_type = response_headers.get("content-type", "")
+        if status == 304 and not conditional:
+            # Nothing was asked conditionally, so "not modified" cannot be true; taking it as such
+            # would hide a broken server (or a cache) as a quiet source forever.
+            raise HTTPStatusError(
+                "HTTP 304 Not Modified to a request without validators (no ETag/Last-Modified sent)",
+                url=url,
+                status=status,
+            )
         if status == 304:
             return FetchResult(
                 url=url, final_url=final_url, status=status, headers=response_headers, body=b"",

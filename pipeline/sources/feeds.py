@@ -50,6 +50,9 @@ POST_TITLE_CHARS = 140
 # Entry dates outside these bounds are garbage, not news (see _when).
 _EARLIEST_DATE = datetime(1990, 1, 1, tzinfo=UTC)
 _LATEST_DATE = datetime(2100, 1, 1, tzinfo=UTC)
+# A numeric character reference: one that names a lone surrogate (&#xD800;) or no character at all
+# makes feedparser raise on the whole feed, so such references become U+FFFD before parsing.
+_CHAR_REF = re.compile(rb"&#([xX][0-9a-fA-F]{1,8}|[0-9]{1,10});")
 _XML_ENCODING = re.compile(rb"""^(\s*<\?xml[^>]*?encoding\s*=\s*["'])([A-Za-z0-9._:-]+)(["'])""")
 _SINGLE_BYTE = frozenset(
     {"iso-8859-1", "iso8859-1", "latin-1", "latin1", "l1", "windows-1252", "cp1252", "iso-8859-15",
@@ -209,6 +212,7 @@ def parse_feed(
         content_type: the response's Content-Type, which may carry the charset.
     """
     body, content_type, encoding_note = _utf8_declared_as_single_byte(body, content_type)
+    body = _without_impossible_characters(body)
     # Without a Content-Type feedparser would assume Latin-1 (its reading of RFC 3023 for an HTTP
     # response); application/xml lets the byte-order mark and the XML declaration decide.
     headers = {"content-location": feed_url, "content-type": content_type or "application/xml"}
@@ -316,6 +320,22 @@ def _utf8_declared_as_single_byte(
     media = (content_type or "application/xml").split(";")[0].strip()
     note = f"declared as {claims[0]} but the bytes are UTF-8; read as UTF-8"
     return body, f"{media}; charset=utf-8", note
+
+
+def _impossible_reference(match: re.Match[bytes]) -> bytes:
+    digits = match.group(1)
+    code = int(digits[1:], 16) if digits[:1] in (b"x", b"X") else int(digits)
+    if 0xD800 <= code <= 0xDFFF or code > 0x10FFFF:
+        return b"&#xFFFD;"
+    return match.group(0)
+
+
+def _without_impossible_characters(body: bytes) -> bytes:
+    """References to lone surrogates or beyond U+10FFFF replaced by U+FFFD: one bad entry must
+    not cost the feed its good ones (feedparser raises on the whole document)."""
+    if b"&#" not in body:
+        return body
+    return _CHAR_REF.sub(_impossible_reference, body)
 
 
 def _post_title(text: str) -> str:

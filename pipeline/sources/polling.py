@@ -11,7 +11,12 @@ counted as a duplicate and never fetched again. Entries the gate turns away are 
 (``off_topic``). A social post is an item of its own; the articles it links to are enqueued with it.
 
 Per-source state and health go to ``{prefix}-sources`` (``pipeline.sources.state``). Entries that
-cannot be used are counted and quarantined (stage ``poll``) with the reason. Sources are polled
+cannot be used are counted and quarantined (stage ``poll``) with the reason. One source fails only
+itself (``pipeline.failures``): whatever goes wrong while harvesting, counting or recording it
+becomes that source's failure, and every other source's items and state are written. A source
+enqueues at most ``max_new_items`` new items per poll (newest first, in feed order); the rest
+are counted as ``deferred`` and the feed's validators are not kept, so the next poll reads it in
+full and takes the next ones. Sources are polled
 on a small thread pool; the HTTP client keeps per-host politeness across threads.
 """
 
@@ -34,6 +39,7 @@ from pipeline.settings import Settings
 from pipeline.sources.feeds import parse_feed
 from pipeline.sources.gate import Admission, IntakeGate
 from pipeline.sources.harvest import Harvest
+from pipeline.sources.known import capped_new_items
 from pipeline.sources.record_polling import poll_record_source
 from pipeline.sources.records import RecordPoll
 from pipeline.sources.state import (
@@ -85,6 +91,8 @@ class SourcePollResult:
     # enrich, so the poll itself must announce them to the alerts step.
     indexed: int = 0
     duplicates: int = 0
+    # New items over the source's ``max_new_items``: left in the feed for the next poll.
+    deferred: int = 0
     rejected: int = 0
     not_modified: bool = False
     status: int | None = None
@@ -153,9 +161,8 @@ def harvest_feed(client: SafeHTTPClient, source: SourceConfig, state: SourceStat
         fetched.body, source=source, feed_url=fetched.final_url, content_type=fetched.content_type
     )
     if not feed.version and feed.total == 0:
-        raise NotAFeed(
-            f"not a feed: {feed.problem or 'nothing readable'}", url=source.url, status=fetched.status
-        )
+        problem = (feed.problem or "nothing readable").removeprefix("not a feed: ")
+        raise NotAFeed(f"not a feed: {problem}", url=source.url, status=fetched.status)
     return Harvest(
         entries=feed.entries,
         rejected=feed.rejected,
@@ -198,6 +205,7 @@ def _documents(entry: FeedEntry, admission: Admission, now: datetime) -> list[tu
         "url": entry.url,
         "canonical_url": entry.canonical_url,
         "title": entry.title,
+        "feed_title": entry.title,
         "summary": entry.summary,
         "published_at": published,
         "author": entry.author,
@@ -383,56 +391,32 @@ def poll_sources(
             http.close()
 
     documents: list[tuple[str, str, dict[str, Any]]] = []
-    for source, harvest in zip(to_poll, harvests, strict=True):
+    for index, (source, harvest) in enumerate(zip(to_poll, harvests, strict=True)):
         result = report.sources[source.id] = SourcePollResult(
             source_id=source.id, kind=source.kind, polled=True
         )
         if isinstance(harvest, FetchError | RecordPoll):
             continue
-        result.entries = len(harvest.entries) + len(harvest.rejected)
-        for entry in harvest.entries:
-            admission = gate.admit(source, entry)
-            if admission.gate is None:
-                result.off_topic += 1
-                continue
-            entry.matched_rules = admission.labels
-            result.candidates += 1
-            result.matched += bool(admission.labels)
-            documents.extend((source.id, doc_id, doc) for doc_id, doc in _documents(entry, admission, now))
+        try:
+            documents.extend(_admitted(source, harvest, result, gate, now))
+        except Exception as error:  # this source fails alone (pipeline.failures)
+            LOGGER.exception("source %s: its entries could not be processed", source.id)
+            harvests[index] = FetchError(f"internal error on its entries: {type(error).__name__}: {error}")
+    documents, deferred = capped_new_items(es, settings, to_poll, documents, now=now)
+    for source_id, count in deferred.items():
+        report.sources[source_id].deferred = count
     enqueued = enqueue(es, settings, documents)
 
     rejected: list[Rejected] = []
     for source, harvest in zip(to_poll, harvests, strict=True):
         result, state = report.sources[source.id], states[source.id]
-        if isinstance(harvest, FetchError):
-            _failed(state, source, result, harvest, now)
-            continue
-        if isinstance(harvest, RecordPoll):
-            _record_polled(state, source, result, harvest, now)
-            continue
-        counts = enqueued.get(source.id, _Enqueued())
-        refused = harvest.rejected + counts.refused
-        rejected.extend(refused)
-        result.rejected_reasons = [r.reason for r in refused[:REASONS_KEPT]]
-        result.status, result.not_modified, result.problem = (
-            harvest.status,
-            harvest.not_modified,
-            harvest.problem,
-        )
-        result.new_items, result.duplicates, result.rejected = (
-            len(counts.created),
-            counts.duplicates,
-            len(refused),
-        )
-        result.item_ids = counts.created
-        record_success(
-            state, source, now=now, status=harvest.status, not_modified=harvest.not_modified,
-            etag=harvest.etag, last_modified=harvest.last_modified, cursor=harvest.cursor,
-            entry_times=[e.published_at for e in harvest.entries if e.published_at is not None],
-            entries=result.entries, candidates=result.candidates, off_topic=result.off_topic,
-            matched=result.matched, new_items=result.new_items,
-            duplicates=result.duplicates, rejected=result.rejected, problem=harvest.problem,
-        )  # fmt: skip
+        try:
+            rejected.extend(_record(source, harvest, result, state, enqueued, now))
+        except Exception as error:  # this source fails alone (pipeline.failures)
+            LOGGER.exception("source %s: recording the poll failed", source.id)
+            _failed(
+                state, source, result, FetchError(f"internal error: {type(error).__name__}: {error}"), now
+            )
     if rejected:
         quarantine(es, settings, rejected, now=now)
     save_states(es, settings, [states[s.id] for s in to_poll])
@@ -442,6 +426,67 @@ def poll_sources(
         # One refresh for the whole poll, so the enrich step that follows sees every new item.
         es.indices.refresh(index=settings.index("items"))
     return report
+
+
+def _admitted(
+    source: SourceConfig, harvest: Harvest, result: SourcePollResult, gate: IntakeGate, now: datetime
+) -> list[tuple[str, str, dict[str, Any]]]:
+    """The pending-item documents of the entries the intake gate admits, counted in ``result``."""
+    documents: list[tuple[str, str, dict[str, Any]]] = []
+    result.entries = len(harvest.entries) + len(harvest.rejected)
+    for entry in harvest.entries:
+        admission = gate.admit(source, entry)
+        if admission.gate is None:
+            result.off_topic += 1
+            continue
+        entry.matched_rules = admission.labels
+        result.candidates += 1
+        result.matched += bool(admission.labels)
+        documents.extend((source.id, doc_id, doc) for doc_id, doc in _documents(entry, admission, now))
+    return documents
+
+
+def _record(
+    source: SourceConfig,
+    harvest: Harvest | FetchError | RecordPoll,
+    result: SourcePollResult,
+    state: SourceState,
+    enqueued: dict[str, _Enqueued],
+    now: datetime,
+) -> list[Rejected]:
+    """Record one source's poll in its result and state; returns its entries to quarantine."""
+    if isinstance(harvest, FetchError):
+        _failed(state, source, result, harvest, now)
+        return []
+    if isinstance(harvest, RecordPoll):
+        _record_polled(state, source, result, harvest, now)
+        return []
+    counts = enqueued.get(source.id, _Enqueued())
+    refused = harvest.rejected + counts.refused
+    result.rejected_reasons = [r.reason for r in refused[:REASONS_KEPT]]
+    result.status, result.not_modified, result.problem = (
+        harvest.status,
+        harvest.not_modified,
+        harvest.problem,
+    )
+    result.new_items, result.duplicates, result.rejected = (
+        len(counts.created),
+        counts.duplicates,
+        len(refused),
+    )
+    result.item_ids = counts.created
+    # Entries left for the next poll: forget the validators, or a 304 would hide them.
+    deferred = result.deferred > 0
+    record_success(
+        state, source, now=now, status=harvest.status, not_modified=harvest.not_modified,
+        etag=None if deferred else harvest.etag, last_modified=None if deferred else harvest.last_modified,
+        cursor=harvest.cursor,
+        entry_times=[e.published_at for e in harvest.entries if e.published_at is not None],
+        entries=result.entries, candidates=result.candidates, off_topic=result.off_topic,
+        matched=result.matched, new_items=result.new_items,
+        duplicates=result.duplicates, rejected=result.rejected, problem=harvest.problem,
+    )  # fmt: skip
+    return refused
 
 
 def _failed(

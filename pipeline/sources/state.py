@@ -298,10 +298,22 @@ def save_states(es: Elasticsearch, settings: Settings, states: list[SourceState]
         return
     operations: list[dict[str, Any]] = []
     for state in states:
+        try:
+            doc = {k: v for k, v in state.to_document().items() if k not in ENRICH_FIELDS}
+        except (OverflowError, ValueError, TypeError) as error:  # one state fails alone
+            LOGGER.error("cannot save the state of source %s: %s", state.source_id, error)
+            continue
         operations.append({"update": {"_index": settings.index("sources"), "_id": state.source_id}})
-        doc = {k: v for k, v in state.to_document().items() if k not in ENRICH_FIELDS}
         operations.append({"doc": doc, "doc_as_upsert": True})
-    _bulk(es, operations, "save the state of")
+    if not operations:
+        return
+    # Each state is its own document: one refused is logged, the others are saved all the same.
+    response = es.bulk(operations=operations)
+    for result in response["items"] if response.get("errors") else []:
+        if result["update"].get("error"):
+            LOGGER.error(
+                "cannot save the state of source %s: %s", result["update"]["_id"], result["update"]["error"]
+            )
 
 
 @dataclass(kw_only=True)

@@ -6,9 +6,13 @@ DESIGN ("Elasticsearch") plus the lifecycle fields (``status: indexed``, ``index
 as partial updates with upsert, so processing an item again updates the same document and keeps
 what other steps wrote (``discovered_at``, ``source_ids``...). Per-item outcomes:
 
-* 429 / 409 / 5xx for an item → retried with exponential backoff (``RetryPolicy``);
+* 429 / 409 / 5xx for an item → retried with exponential backoff (``RetryPolicy``); still refused
+  after the last attempt while others of the batch were written → quarantined like a rejection;
 * any other rejection (mapping, bad value) → quarantined (stage ``index``) with Elasticsearch's
   reason, the item marked ``failed``, counted in the report; ``muniwatch replay`` re-writes it;
+* the *whole request* refused as too large (413) or too heavy (429, indexing pressure) → the
+  batch is split in halves until the document that causes it is alone; that one is quarantined
+  and the others are written (one large item must not stop all indexing, run after run);
 * Elasticsearch unreachable → the request is retried; still down after the policy's attempts →
   :class:`IndexingUnavailable`, so the task fails and its retry starts over (writes are idempotent).
 """
@@ -16,6 +20,7 @@ what other steps wrote (``discovered_at``, ``source_ids``...). Per-item outcomes
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -28,6 +33,7 @@ from elastic_transport import ConnectionError as TransportConnectionError
 from elastic_transport import ConnectionTimeout
 from elasticsearch import ApiError, Elasticsearch
 
+from pipeline.limits import STORED_SUMMARY_CHARS, STORED_TEXT_CHARS, cap_text
 from pipeline.models import Article, Rejected, item_id, parse_utc
 from pipeline.settings import Settings, without_credentials
 from pipeline.store.indices import ensure_index
@@ -38,7 +44,11 @@ from pipeline.stories.fingerprints import fingerprint
 LOGGER = logging.getLogger(__name__)
 
 RETRYABLE_STATUSES = frozenset({409, 429, 502, 503, 504})
+# A whole bulk request refused with these is split (the request or one of its documents is too big).
+SPLIT_STATUSES = frozenset({413, 429})
 RETRY_ON_CONFLICT = 5
+# A document this large refused (429) through every retry is set aside instead of failing the batch.
+LARGE_DOCUMENT_BYTES = 1024 * 1024
 _T = TypeVar("_T")
 
 
@@ -235,8 +245,21 @@ def build_unmatched_document(article: Article, *, now: datetime) -> dict[str, An
 
 
 def article_fields(article: Article) -> dict[str, Any]:
-    """What an item document says about the article itself (no tags, dates or lifecycle)."""
+    """What an item document says about the article itself (no tags, dates or lifecycle).
+
+    Texts are capped (``pipeline.limits``): ``text_truncated`` and the original lengths say so."""
     entry, post = article.entry, article.entry.post
+    text = cap_text(article.text, STORED_TEXT_CHARS)
+    summary = cap_text(entry.summary, STORED_SUMMARY_CHARS)
+    post_text = cap_text(post.text if post is not None else "", STORED_SUMMARY_CHARS)
+    truncated = [c for c in (text, summary, post_text) if c.truncated]
+    caps: dict[str, Any] = {}
+    if truncated:
+        caps = {
+            "text_truncated": True,
+            "text_original_chars": text.original_chars,
+            "summary_original_chars": summary.original_chars,
+        }
     post_fields: dict[str, Any] | None = None
     if post is not None:
         links = list(post.linked_urls)
@@ -245,7 +268,7 @@ def article_fields(article: Article) -> dict[str, Any]:
             "post_id": post.post_id,
             "author": post.author,
             "handle": post.handle,
-            "text": post.text,
+            "text": post_text.text,
             "linked_urls": links,
             "linked_url": links,
             "linked_item_ids": linked_item_ids(links),
@@ -254,8 +277,8 @@ def article_fields(article: Article) -> dict[str, Any]:
         "url": article.final_url or entry.url,
         "canonical_url": entry.canonical_url,
         "title": article.title,
-        "text": article.text,
-        "summary": entry.summary,
+        "text": text.text,
+        "summary": summary.text,
         "author": article.author or entry.author,
         "site_name": article.site_name,
         "language": article.language,
@@ -264,6 +287,7 @@ def article_fields(article: Article) -> dict[str, Any]:
         "source_kind": entry.source_kind,
         "home_state": entry.home_state,
         "post": post_fields,
+        **caps,
     }
 
 
@@ -274,8 +298,11 @@ _NULLABLE = frozenset({"jurisdiction", "stance", "stance_confidence", "event", "
 # --- writing ---------------------------------------------------------------------------------
 
 
-def _retrying(call: Callable[[], _T], policy: RetryPolicy, es_url: str) -> _T:
-    """Run ``call``, retried with backoff while Elasticsearch is unreachable or overloaded as a whole."""
+def _retrying(
+    call: Callable[[], _T], policy: RetryPolicy, es_url: str, give_up_on: frozenset[int] = frozenset()
+) -> _T:
+    """Run ``call``, retried with backoff while Elasticsearch is unreachable or overloaded as a whole.
+    An ApiError with a status in ``give_up_on`` is raised at once (the caller splits the request)."""
     problem = ""
     for attempt in range(policy.attempts):
         try:
@@ -283,7 +310,7 @@ def _retrying(call: Callable[[], _T], policy: RetryPolicy, es_url: str) -> _T:
         except (TransportConnectionError, ConnectionTimeout) as error:
             problem = f"{type(error).__name__}: {error}"
         except ApiError as error:
-            if error.status_code not in RETRYABLE_STATUSES:
+            if error.status_code not in RETRYABLE_STATUSES or error.status_code in give_up_on:
                 raise
             problem = f"HTTP {error.status_code}: {error.message}"
         if attempt + 1 < policy.attempts:
@@ -351,16 +378,11 @@ def bulk_write_items(
         pending[item_id(url)] = jsonable(document)
     attempt = 0
     while pending:
-        operations: list[dict[str, Any]] = []
-        for doc_id, document in pending.items():
-            operations.append(
-                {"update": {"_index": alias, "_id": doc_id, "retry_on_conflict": RETRY_ON_CONFLICT}}
-            )
-            operations.append({"doc": document, "doc_as_upsert": True})
-        response = _retrying(partial(_bulk, es, operations), retry, settings.es_url)
+        sent = pending
+        results = _send(es, settings, sent, retry, report)
         retry_ids: dict[str, dict[str, Any]] = {}
         last_problem = ""
-        for result in response["items"]:
+        for result in results:
             outcome = result["update"]
             doc_id, status = outcome["_id"], int(outcome.get("status", 500))
             if status < 300:
@@ -368,29 +390,25 @@ def bulk_write_items(
                 report.created += outcome.get("result") == "created"
                 report.updated += outcome.get("result") in ("updated", "noop")
             elif status in RETRYABLE_STATUSES:
-                retry_ids[doc_id] = pending[doc_id]
+                retry_ids[doc_id] = sent[doc_id]
                 last_problem = _reason(outcome.get("error"))
             else:
-                document = pending[doc_id]
-                report.failed_ids.add(doc_id)
-                report.rejected.append(
-                    Rejected(
-                        stage="index",
-                        key=document["canonical_url"],
-                        reason=_reason(outcome.get("error")),
-                        source_id=document.get("source_id"),
-                        payload={"item_id": doc_id, "document": document},
-                    )
-                )
+                _set_aside(report, doc_id, sent[doc_id], _reason(outcome.get("error")))
         pending = retry_ids
         if pending:
             attempt += 1
             report.retried += len(pending)
             if attempt >= retry.attempts:
-                raise IndexingUnavailable(
-                    f"{len(pending)} of {len(documents)} items were still refused after "
-                    f"{retry.attempts} attempts ({last_problem}); the task can simply be run again"
-                )
+                if not report.written_ids:
+                    raise IndexingUnavailable(
+                        f"{len(pending)} of {len(documents)} items were still refused after "
+                        f"{retry.attempts} attempts ({last_problem}); the task can simply be run again"
+                    )
+                # Elasticsearch took the others: these few fail alone, kept for replay.
+                for doc_id, document in pending.items():
+                    reason = f"still refused after {retry.attempts} attempts: {last_problem}"
+                    _set_aside(report, doc_id, document, reason)
+                break
             LOGGER.warning(
                 "%d items refused (%s); retrying in %.1fs",
                 len(pending),
@@ -403,6 +421,75 @@ def bulk_write_items(
     if refresh and report.written_ids:
         es.indices.refresh(index=alias)
     return report
+
+
+def _set_aside(report: BulkReport, doc_id: str, document: dict[str, Any], reason: str) -> None:
+    report.failed_ids.add(doc_id)
+    report.rejected.append(
+        Rejected(
+            stage="index",
+            key=document["canonical_url"],
+            reason=reason,
+            source_id=document.get("source_id"),
+            payload={"item_id": doc_id, "document": document},
+        )
+    )
+
+
+def _operations(alias: str, documents: Mapping[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    operations: list[dict[str, Any]] = []
+    for doc_id, document in documents.items():
+        operations.append(
+            {"update": {"_index": alias, "_id": doc_id, "retry_on_conflict": RETRY_ON_CONFLICT}}
+        )
+        operations.append({"doc": document, "doc_as_upsert": True})
+    return operations
+
+
+def _send(
+    es: Elasticsearch,
+    settings: Settings,
+    documents: dict[str, dict[str, Any]],
+    retry: RetryPolicy,
+    report: BulkReport,
+) -> list[dict[str, Any]]:
+    """One bulk request for ``documents``, split in halves while Elasticsearch refuses the request
+    as a whole for its size (413, 429); a document refused even alone is set aside."""
+    operations = _operations(settings.index("items"), documents)
+    alone = len(documents) == 1
+    try:
+        response = _retrying(
+            partial(_bulk, es, operations),
+            retry,
+            settings.es_url,
+            SPLIT_STATUSES if not alone else frozenset({413}),
+        )
+    except ApiError as error:
+        if error.status_code not in SPLIT_STATUSES:
+            raise
+        problem = f"HTTP {error.status_code}: {error.message}"
+    except IndexingUnavailable as error:
+        # A single document refused with 429 through every retry: set aside when it is large
+        # (indexing pressure is about bytes); a small one means Elasticsearch is overloaded.
+        if not alone or _size(operations) < LARGE_DOCUMENT_BYTES:
+            raise
+        problem = str(error)
+    else:
+        return list(response["items"])
+    if not alone:
+        ordered = list(documents.items())
+        half = len(ordered) // 2
+        LOGGER.warning("bulk request of %d items refused (%s); splitting it", len(ordered), problem)
+        first = _send(es, settings, dict(ordered[:half]), retry, report)
+        return first + _send(es, settings, dict(ordered[half:]), retry, report)
+    ((doc_id, document),) = documents.items()
+    reason = f"Elasticsearch refused the document even alone ({problem}); it is {_size(operations):,} bytes"
+    _set_aside(report, doc_id, document, reason)
+    return []
+
+
+def _size(operations: list[dict[str, Any]]) -> int:
+    return sum(len(json.dumps(op, ensure_ascii=False).encode("utf-8")) for op in operations)
 
 
 def _quarantine_rejected(

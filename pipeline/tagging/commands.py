@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
+from dataclasses import replace
 from typing import Any, TextIO
 
+from pipeline.limits import TAGGED_TEXT_CHARS, cap_text
 from pipeline.tagging.tagger import tag_item
 from pipeline.tagging.types import TagInput
 
 LOGGER = logging.getLogger(__name__)
+# A lone surrogate ("\ud800" in the input JSON) cannot be written as UTF-8: it is shown as U+FFFD.
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _parse_line(line: str) -> TagInput:
@@ -51,8 +56,18 @@ def run_tag(input_stream: TextIO, output_stream: TextIO, error_stream: TextIO | 
             failed += 1
             print(f"muniwatch tag: line {number}: {exc}", file=errors)
             continue
-        tags = tag_item(item)
-        output_stream.write(json.dumps(tags.to_json_dict(), ensure_ascii=False) + "\n")
+        capped = cap_text(item.text, TAGGED_TEXT_CHARS)
+        try:
+            out = tag_item(replace(item, text=capped.text)).to_json_dict()
+        except Exception as exc:  # one line fails alone (pipeline.failures); the rest are tagged
+            failed += 1
+            print(f"muniwatch tag: line {number}: {type(exc).__name__}: {exc}", file=errors)
+            continue
+        if capped.truncated:
+            out["text_truncated"] = True
+            out["text_original_chars"] = capped.original_chars
+        line_out = json.dumps(out, ensure_ascii=False)
+        output_stream.write(_LONE_SURROGATE.sub("\ufffd", line_out) + "\n")
         tagged += 1
     if failed:
         print(f"muniwatch tag: {tagged} tagged, {failed} failed", file=errors)

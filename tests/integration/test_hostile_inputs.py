@@ -1,7 +1,8 @@
 """The hostile-input suite: every case in tests/fixtures/hostile/ is refused or neutralised.
 
 Each case is ``NAME.expect.json`` (what must happen and why) beside its data: ``NAME.xml`` or
-``NAME.html`` (a feed or a page, parsed from bytes), ``NAME.http.json`` (how the loopback server
+``NAME.html`` (a feed or a page, parsed from bytes), ``NAME.tag.json`` (lines for ``muniwatch
+tag``, long texts generated here), ``NAME.http.json`` (how the loopback server
 misbehaves: gzip bomb, 100 MB body, slow drip, redirects; big bodies are generated here, never
 committed), or ``NAME.feed.xml`` + ``NAME.page.html`` (run through the whole pipeline to a real
 SMTP server). Adding a case is adding files; this test walks the folder.
@@ -9,6 +10,7 @@ SMTP server). Adding a case is adding files; this test walks the folder.
 
 from __future__ import annotations
 
+import io
 import json
 import time
 import zlib
@@ -26,6 +28,7 @@ from pipeline.fetch.extract import extract_article
 from pipeline.runner import run_once
 from pipeline.settings import REPO_ROOT, Settings
 from pipeline.sources.feeds import parse_feed
+from pipeline.tagging.commands import run_tag
 from tests.support.builders import CA_DESK, write_config
 from tests.support.http import LoopbackHTTPServer
 from tests.support.smtp import LoopbackSMTPServer
@@ -83,6 +86,32 @@ def check_page(name: str, expect: dict[str, Any]) -> None:
         assert absent not in article.text and absent not in article.title
 
 
+def check_tag(name: str, expect: dict[str, Any]) -> None:
+    lines = []
+    for line in json.loads(_data(name).read_text(encoding="utf-8"))["lines"]:
+        line = dict(line)
+        line["text"] = line["text"] * line.pop("text_repeat", 1)
+        lines.append(json.dumps(line))
+    # A strict UTF-8 stream, as stdout is: what cannot be encoded raises, as it would for a user.
+    raw = io.BytesIO()
+    out = io.TextIOWrapper(raw, encoding="utf-8", errors="strict", newline="\n")
+    errors = io.StringIO()
+    code = run_tag(io.StringIO("\n".join(lines) + "\n"), out, errors)
+    out.flush()
+    results = [json.loads(row) for row in raw.getvalue().decode("utf-8").splitlines()]
+    assert code == expect["exit_code"], errors.getvalue()
+    assert [r["id"] for r in results] == expect["ids"]
+    text = raw.getvalue().decode("utf-8")
+    for absent in expect.get("absent", []):
+        assert absent not in text
+    for result in results:
+        if result["id"] in expect.get("truncated", {}):
+            assert result["text_truncated"] is True
+            assert result["text_original_chars"] == expect["truncated"][result["id"]]
+        else:
+            assert "text_truncated" not in result
+
+
 # --- a misbehaving server -----------------------------------------------------------------------
 
 
@@ -135,6 +164,17 @@ def _route(spec: dict[str, Any], server: LoopbackHTTPServer) -> str:
             )
 
         return server.add("/drip", handler=drip)
+    if behaviour == "slow_headers":
+
+        def drip_headers(request: BaseHTTPRequestHandler) -> None:
+            request.send_response_only(200)
+            request.flush_headers()
+            lines = (f"X-Drip-{n}: {n}\r\n".encode() for n in range(spec["headers"]))
+            _write_quietly(request, lines, spec["interval_s"])
+
+        return server.add("/drip-headers", handler=drip_headers)
+    if behaviour == "status":
+        return server.add("/status", status=spec["status"], headers=spec["headers"], body=b"")
     if behaviour == "redirect_loop":
         server.add("/b", status=302, headers={"Location": "/a"})
         return server.add("/a", status=302, headers={"Location": "/b"})
@@ -149,11 +189,14 @@ def check_http(name: str, expect: dict[str, Any], settings: Settings, server: Lo
     spec = json.loads(_data(name).read_text(encoding="utf-8"))
     url = _route(spec, server)
     client = SafeHTTPClient(settings, total_timeout_s=spec.get("client_total_timeout_s", 20.0))
+    started = time.monotonic()
     try:
         with pytest.raises(http_client.FetchError) as caught:
             client.get(url, expect=expect["expect"])
     finally:
         client.close()
+    # The deadline is a promise about the caller's wall clock, whatever the server does.
+    assert time.monotonic() - started < expect.get("max_wall_s", 60.0)
     error = caught.value
     assert type(error).__name__ == expect["error"], error.reason
     assert expect["reason_contains"] in error.reason
@@ -215,6 +258,8 @@ def test_hostile_case(
         check_feed(name, expect)
     elif via == "page":
         check_page(name, expect)
+    elif via == "tag":
+        check_tag(name, expect)
     elif via == "http":
         check_http(name, expect, offline_settings, http_server)
     elif via == "pipeline":

@@ -72,6 +72,7 @@ def test_sync_creates_updates_deactivates_and_reactivates(
         "unchanged": 0,
         "kept_unsubscribed": 0,
         "deactivated": 0,
+        "refused": 0,
     }
     again = sync_subscriptions(es, settings, load_subscriptions(first), now=SUBSCRIBED_AT)
     assert again["unchanged"] == 2 and again["created"] == again["updated"] == 0

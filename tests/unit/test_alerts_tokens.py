@@ -66,3 +66,20 @@ def test_an_empty_key_file_is_an_error_saying_what_to_do(offline_settings: Setti
     (settings.var_dir / KEY_FILE).write_text("\n")
     with pytest.raises(InvalidTokenError, match="delete it"):
         unsubscribe_secret(settings)
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        "ca-desk." + "é" * 43,
+        "ca-desk." + "A" * 42 + "\u0663",
+        "CA-DESK." + "A" * 43,
+        "ca-desk." + "A" * 43 + "\n" + "x",
+    ],
+)
+def test_a_token_of_the_wrong_form_is_refused_before_any_comparison(token: str) -> None:
+    """Issue 17 case 9: a non-ASCII token made hmac.compare_digest raise TypeError (a traceback
+    in the CLI, HTTP 500 from the endpoint)."""
+    secret = b"k" * 32
+    with pytest.raises(InvalidTokenError, match="not an unsubscribe token"):
+        verify_token(secret, token, "desk@example.org")

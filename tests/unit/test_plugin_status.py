@@ -199,3 +199,25 @@ def test_status_page_lists_failing_sources_first_with_the_alarm_ops_were_sent(
     page = _client(seeded).get("/status").text
     assert page.index("valley-courier") < page.index("aaa-fine"), "the broken source comes first"
     assert "3 failed polls in a row (HTTP 503)" in page
+
+
+def test_a_malformed_unsubscribe_token_is_refused_before_anything_is_read_or_written(
+    es: Elasticsearch, settings: Settings
+) -> None:
+    """Issue 17 case 9: a non-ASCII token made hmac.compare_digest raise (HTTP 500), and any POST
+    wrote index templates to Elasticsearch before the token was checked."""
+    from pipeline.alerts.subscriptions import sync_subscriptions
+    from pipeline.config import SubscriptionConfig
+
+    sync_subscriptions(es, settings, [SubscriptionConfig(id="ca-desk", email="desk@example.org")])
+    client = _client(settings)
+    for token in ("ca-desk." + "é" * 43, "ca-desk." + "A" * 42 + "\u0663", "ca-desk", "../x." + "A" * 43):
+        answer = client.post("/unsubscribe", params={"token": token})
+        assert answer.status_code == 400 and "not valid" in answer.text, token
+
+    # On an empty prefix, a POST with a forged token leaves Elasticsearch untouched.
+    fresh = settings.with_overrides(index_prefix=f"{settings.index_prefix}-untouched")
+    answer = _client(fresh).post("/unsubscribe", params={"token": "ca-desk." + "A" * 43})
+    assert answer.status_code == 400
+    assert not es.indices.exists_index_template(name=f"{fresh.index_prefix}-*").body
+    assert es.indices.resolve_index(name=f"{fresh.index_prefix}-*")["indices"] == []
