@@ -175,7 +175,9 @@ class SMTPTransport:
             raise TransientSendError(
                 f"recipient deferred: {detail}", code=codes[0] if codes else None
             ) from error
-        except ValueError as error:  # UnicodeEncodeError at RCPT: no SMTPUTF8 path (see config)
+        # UnicodeEncodeError at RCPT: no SMTPUTF8 path (see config). Not ValueError: a TLS
+        # certificate error is one too (ssl.SSLCertVerificationError), and it is the server's fault.
+        except UnicodeError as error:
             self._reset()
             raise PermanentSendError(
                 f"the address {recipient!r} cannot be sent to over ASCII SMTP ({type(error).__name__}); "
