@@ -173,6 +173,15 @@ class StoryView:
     def lead(self) -> str | None:
         return self.lead_item.lead if self.lead_item else None
 
+    @property
+    def coverage_sentence(self) -> str | None:
+        """The event sentence to quote: not a record's own (its "Record:" line says it already)."""
+        if not self.event_sentence or self.event_sentence in (self.lead or ""):
+            return None
+        if any(i.is_record and i.event_sentence == self.event_sentence for i in self.items):
+            return None
+        return self.event_sentence
+
 
 def place_label(jurisdiction: dict[str, Any] | None) -> str:
     """ "Glendale, CA", "Hudson County, NJ", or the state's own name for a state."""
@@ -307,7 +316,11 @@ def _attach_decision(view: StoryView) -> None:
             view.decision = DecisionDate(day=signed, phrase="the record")
             view.decision_source = f"the primary record, {record_item.source_label}"
             return
-    sources: list[tuple[str | None, ItemView | None]] = [(i.event_sentence, i) for i in view.items]
+    # A record's own text is not read for dates: its dates are the fields above, and a row no longer
+    # listed says when it was signed, not when it ended (ICE does not say).
+    sources: list[tuple[str | None, ItemView | None]] = [
+        (i.event_sentence, i) for i in view.items if not i.is_record
+    ]
     if view.event_sentence and not any(i.event_sentence == view.event_sentence for i in view.items):
         sources.append((view.event_sentence, None))  # whose it is is unknown: explicit dates only
     if view.lead_item is not None:
@@ -371,7 +384,8 @@ def _build_view(
         records=[
             (sentence, item.link)
             for item in views
-            if (sentence := record_sentence(item.record, state=jurisdiction.get("state"), title=item.title))
+            # the record's own state: a story's place is its first item's
+            if (sentence := record_sentence(item.record, state=item.state, title=item.title))
         ],
     )
 

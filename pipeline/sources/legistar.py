@@ -205,7 +205,8 @@ def _matter_item(
         + f". Source: {record['url']}"
     )
     when = record["passed_date"] or record["agenda_date"] or record["intro_date"]
-    published = datetime.fromisoformat(when).replace(tzinfo=UTC) if when else now
+    # Noon UTC: the same calendar day in every US time zone the e-mail reads dates in.
+    published = datetime.fromisoformat(when).replace(hour=12, tzinfo=UTC) if when else now
     return RecordItem(
         canonical_url=record["url"],
         url=record["url"],
