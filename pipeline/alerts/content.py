@@ -174,6 +174,12 @@ class StoryView:
         return self.lead_item.lead if self.lead_item else None
 
     @property
+    def has_coverage(self) -> bool:
+        """Whether any item is coverage (an article or post) rather than a primary record: a story of
+        records alone has no framing to report."""
+        return not self.items or any(not i.is_record for i in self.items)
+
+    @property
     def coverage_sentence(self) -> str | None:
         """The event sentence to quote: not a record's own (its "Record:" line says it already)."""
         if not self.event_sentence or self.event_sentence in (self.lead or ""):

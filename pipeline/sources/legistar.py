@@ -73,6 +73,16 @@ def _date(value: Any) -> str | None:
     return parsed.date().isoformat() if parsed else None
 
 
+def _name(matter: dict[str, Any]) -> str | None:
+    """The matter's name, or its title where the name is only the title cut short (as many clients'
+    are): the e-mail quotes it whole."""
+    name = str(matter.get("MatterName") or "").strip()
+    title = str(matter.get("MatterTitle") or "").strip()
+    if title and (not name or (title.startswith(name) and len(title) > len(name))):
+        return title
+    return name or None
+
+
 def matters(client: SafeHTTPClient, base: str, since: str) -> Iterator[dict[str, Any]]:
     """Every matter modified at or after ``since`` (``YYYY-MM-DDTHH:MM:SS``, UTC), page by page."""
     query = f"MatterLastModifiedUtc ge datetime'{since}'"
@@ -165,7 +175,7 @@ def _matter_item(
         "kind": "legistar",
         "matter_id": str(matter["MatterId"]),
         "matter_file": matter.get("MatterFile"),
-        "matter_name": matter.get("MatterName"),
+        "matter_name": _name(matter),
         "matter_type": matter.get("MatterTypeName"),
         "matter_status": status,
         "body": matter.get("MatterBodyName"),

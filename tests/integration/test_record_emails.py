@@ -128,6 +128,7 @@ def test_a_287g_list_change_is_mailed_as_the_record_with_agency_model_date_and_l
         text, _ = _parts(message)
         assert text.count("Record: ") == 1 and "(FL)" in text and "Florida" in text
         assert "Sentence in which the event was found" not in text
+        assert "Coverage framing" not in text  # records alone: no coverage whose framing to count
         assert not re.search(r"\((?!FL\))[A-Z]{2}\)", text), text
 
 
@@ -173,6 +174,6 @@ def test_a_legistar_matter_is_mailed_when_introduced_and_when_passed_with_its_fi
     messages = smtp_server.wait_for(2)
     text, html = _parts(messages[1])
     sentence = "City Council passed File 25-7001 “Resolution authorizing the City Manager"
-    assert f"Record: {sentence}" in text and "” on 10 June 2025." in text
+    assert f"Record: {sentence}" in text and "for the use of the City jail” on 10 June 2025." in text
     assert "10 June 2025 (from the primary record, glendale-council)" in text
     assert sentence in html and "Glendale (city, California)" in html and link in html
