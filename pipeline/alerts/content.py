@@ -114,6 +114,11 @@ class ItemView:
     def source_label(self) -> str:
         if self.handle:
             return f"@{self.handle.lstrip('@')}"
+        record = self.record or {}
+        if not self.site_name and record.get("kind") == "287g_list" and record.get("list"):
+            return f"ICE's 287(g) {record['list']} agencies list"
+        if not self.site_name and record.get("kind") == "legistar":
+            return f"Legistar, {record.get('body') or self.source_id}"
         return self.site_name or self.source_id
 
 

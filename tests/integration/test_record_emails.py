@@ -110,7 +110,7 @@ def test_a_287g_list_change_is_mailed_as_the_record_with_agency_model_date_and_l
     text, html = _one_with(messages, added)
     assert "Where: St. Johns County (county, Florida)" in text
     assert f"Record: {added}\n    {participating}\n" in text
-    assert "18 July 2025 (from the primary record, ice-287g-participating)" in text
+    assert "18 July 2025 (from the primary record, ICE's 287(g) participating agencies list)" in text
     assert added in html and f'<a href="{participating}">source</a>' in html
     assert "St. Johns County (county, Florida)" in html
 
@@ -175,5 +175,5 @@ def test_a_legistar_matter_is_mailed_when_introduced_and_when_passed_with_its_fi
     text, html = _parts(messages[1])
     sentence = "City Council passed File 25-7001 “Resolution authorizing the City Manager"
     assert f"Record: {sentence}" in text and "for the use of the City jail” on 10 June 2025." in text
-    assert "10 June 2025 (from the primary record, glendale-council)" in text
+    assert "10 June 2025 (from the primary record, Legistar, City Council)" in text
     assert sentence in html and "Glendale (city, California)" in html and link in html
