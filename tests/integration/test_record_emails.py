@@ -121,6 +121,8 @@ def test_a_287g_list_change_is_mailed_as_the_record_with_agency_model_date_and_l
     )
     text, html = _one_with(messages, removed)
     assert "Where: Florida (state)" in text and removed in html
+    # ICE does not say when an agreement ended: no date is made up (the signing date is not one).
+    assert "When:  the record gives no date of the decision; first reported 18 July 2025" in text
 
     # Each e-mail is about one Florida list change: no other state's agency shares its story, and the
     # record is said once (not again as "the sentence in which the event was found").
