@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from pipeline import config as config_module
-from pipeline.models import EVENTS, STANCES
+from pipeline.models import EVENTS, SOURCE_KINDS, STANCES
 from pipeline.settings import REPO_ROOT, SettingsError
 
 LOGGER = logging.getLogger("muniwatch")
@@ -212,6 +212,13 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--state", action="append", default=[], help="USPS code or name (CA, California)")
     add.add_argument("--stance", action="append", default=[], choices=STANCES)
     add.add_argument("--event", action="append", default=[], choices=EVENTS)
+    add.add_argument(
+        "--source-kind",
+        action="append",
+        default=[],
+        choices=SOURCE_KINDS,
+        help="only items from this kind of source (287g_list: ICE list changes only)",
+    )
     add.add_argument("--timezone", default="UTC")
     add.add_argument("--digest-hour", type=int, default=7)
     add.add_argument("--replace", action="store_true", help="redefine the subscription if the id exists")

@@ -28,6 +28,7 @@ Event = Literal[
 ]
 STANCES: tuple[Stance, ...] = get_args(Stance)
 EVENTS: tuple[Event, ...] = get_args(Event)
+SOURCE_KINDS: tuple[SourceKind, ...] = get_args(SourceKind)
 
 
 def parse_utc(value: datetime | str | float | None) -> datetime | None:

@@ -40,6 +40,7 @@ _OPTIONS = {
     "filter.states": "--state",
     "filter.stances": "--stance",
     "filter.events": "--event",
+    "filter.source_kinds": "--source-kind",
 }
 
 
@@ -55,6 +56,7 @@ def _config_from_args(args: argparse.Namespace) -> SubscriptionConfig:
                 "states": args.state,
                 "stances": args.stance,
                 "events": args.event,
+                "source_kinds": getattr(args, "source_kind", []),
             },
             "timezone": args.timezone,
             "digest_hour": args.digest_hour,

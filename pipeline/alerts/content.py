@@ -114,6 +114,11 @@ class ItemView:
     def source_label(self) -> str:
         if self.handle:
             return f"@{self.handle.lstrip('@')}"
+        record = self.record or {}
+        if not self.site_name and record.get("kind") == "287g_list" and record.get("list"):
+            return f"ICE's 287(g) {record['list']} agencies list"
+        if not self.site_name and record.get("kind") == "legistar":
+            return f"Legistar, {record.get('body') or self.source_id}"
         return self.site_name or self.source_id
 
 
@@ -172,6 +177,21 @@ class StoryView:
     @property
     def lead(self) -> str | None:
         return self.lead_item.lead if self.lead_item else None
+
+    @property
+    def has_coverage(self) -> bool:
+        """Whether any item is coverage (an article or post) rather than a primary record: a story of
+        records alone has no framing to report."""
+        return not self.items or any(not i.is_record for i in self.items)
+
+    @property
+    def coverage_sentence(self) -> str | None:
+        """The event sentence to quote: not a record's own (its "Record:" line says it already)."""
+        if not self.event_sentence or self.event_sentence in (self.lead or ""):
+            return None
+        if any(i.is_record and i.event_sentence == self.event_sentence for i in self.items):
+            return None
+        return self.event_sentence
 
 
 def place_label(jurisdiction: dict[str, Any] | None) -> str:
@@ -307,7 +327,11 @@ def _attach_decision(view: StoryView) -> None:
             view.decision = DecisionDate(day=signed, phrase="the record")
             view.decision_source = f"the primary record, {record_item.source_label}"
             return
-    sources: list[tuple[str | None, ItemView | None]] = [(i.event_sentence, i) for i in view.items]
+    # A record's own text is not read for dates: its dates are the fields above, and a row no longer
+    # listed says when it was signed, not when it ended (ICE does not say).
+    sources: list[tuple[str | None, ItemView | None]] = [
+        (i.event_sentence, i) for i in view.items if not i.is_record
+    ]
     if view.event_sentence and not any(i.event_sentence == view.event_sentence for i in view.items):
         sources.append((view.event_sentence, None))  # whose it is is unknown: explicit dates only
     if view.lead_item is not None:
@@ -371,7 +395,8 @@ def _build_view(
         records=[
             (sentence, item.link)
             for item in views
-            if (sentence := record_sentence(item.record, state=jurisdiction.get("state"), title=item.title))
+            # the record's own state: a story's place is its first item's
+            if (sentence := record_sentence(item.record, state=item.state, title=item.title))
         ],
     )
 

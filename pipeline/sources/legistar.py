@@ -9,6 +9,12 @@ withdrawn) updates the item and its story; only a change of consequence — the 
 failed — puts it back on the alerts queue, under an ``alert_key`` of its own so that the story is
 alerted once more for it, and once only. The cursor moves to the newest ``MatterLastModifiedUtc``
 seen; the first poll looks back ``FIRST_POLL_LOOKBACK``.
+
+Many clients leave ``MatterAgendaDate`` empty and put the matter on a meeting instead: for a matching,
+undecided matter without it, the poll reads the meetings (``/events``, at most ``MAX_EVENTS``) from the
+matter's introduction on and takes the date of the first whose ``/eventitems`` list it. Only matters
+modified since the cursor are looked up: a meeting added later without touching the matter is not seen.
+If ``/events`` fails, the matters are written without that date and the poll notes the problem.
 """
 
 from __future__ import annotations
@@ -36,6 +42,8 @@ from pipeline.sources.state import SourceState
 PAGE_SIZE = 100
 MAX_PAGES = 50
 FIRST_POLL_LOOKBACK = timedelta(days=30)
+# Meetings read per poll for agenda dates (each costs one /eventitems request).
+MAX_EVENTS = 40
 # Statuses (MatterStatusName, which each client words its own way) that are a decision.
 _PASSED = re.compile(r"\b(passed|adopted|approved|enacted|carried|ratified)\b", re.IGNORECASE)
 _FAILED = re.compile(r"\b(failed|defeated|rejected|denied|died|vetoed)\b", re.IGNORECASE)
@@ -73,6 +81,16 @@ def _date(value: Any) -> str | None:
     return parsed.date().isoformat() if parsed else None
 
 
+def _name(matter: dict[str, Any]) -> str | None:
+    """The matter's name, or its title where the name is only the title cut short (as many clients'
+    are): the e-mail quotes it whole."""
+    name = str(matter.get("MatterName") or "").strip()
+    title = str(matter.get("MatterTitle") or "").strip()
+    if title and (not name or (title.startswith(name) and len(title) > len(name))):
+        return title
+    return name or None
+
+
 def matters(client: SafeHTTPClient, base: str, since: str) -> Iterator[dict[str, Any]]:
     """Every matter modified at or after ``since`` (``YYYY-MM-DDTHH:MM:SS``, UTC), page by page."""
     query = f"MatterLastModifiedUtc ge datetime'{since}'"
@@ -93,6 +111,37 @@ def matters(client: SafeHTTPClient, base: str, since: str) -> Iterator[dict[str,
         yield from (row for row in rows if isinstance(row, dict))
         if len(rows) < PAGE_SIZE:
             return
+
+
+def _json_list(client: SafeHTTPClient, url: str, what: str) -> list[dict[str, Any]]:
+    fetched = client.get(url, expect="any")
+    try:
+        rows = json.loads(fetched.body)
+    except ValueError as error:
+        raise FetchError(f"Legistar's {what} answer is not JSON: {error}", url=url) from error
+    if not isinstance(rows, list):
+        raise FetchError(f"Legistar's {what} answer is not a list", url=url)
+    return [row for row in rows if isinstance(row, dict)]
+
+
+def event_agenda_dates(client: SafeHTTPClient, base: str, matter_ids: set[str], since: str) -> dict[str, str]:
+    """Matter id → the date (``YYYY-MM-DD``) of the first meeting from ``since`` on whose agenda lists
+    it: ``/events`` (filtered on ``EventDate``), then each event's ``/eventitems``. For matters
+    whose ``MatterAgendaDate`` is empty, as many clients leave it."""
+    query = f"EventDate ge datetime'{since}'"
+    url = f"{base}/events?$filter={quote(query)}&$orderby={quote('EventDate asc')}&$top={MAX_EVENTS}"
+    found: dict[str, str] = {}
+    for event in _json_list(client, url, "/events")[:MAX_EVENTS]:
+        if found.keys() >= matter_ids:
+            break
+        day, event_id = _date(event.get("EventDate")), event.get("EventId")
+        if not day or not isinstance(event_id, int):
+            continue
+        for entry in _json_list(client, f"{base}/events/{event_id}/eventitems", "/eventitems"):
+            matter = entry.get("EventItemMatterId")
+            if matter is not None and str(matter) in matter_ids:
+                found.setdefault(str(matter), day)
+    return found
 
 
 def matter_page(source: SourceConfig, matter: dict[str, Any]) -> str:
@@ -133,13 +182,26 @@ def poll_legistar(
         labels = rules.match(*texts)
         if labels:
             matching.append((matter, labels))
+    undated = {str(m["MatterId"]) for m, _ in matching if not m.get("MatterAgendaDate") and
+               outcome(m.get("MatterStatusName"), m.get("MatterPassedDate")) is None}  # fmt: skip
+    agendas: dict[str, str] = {}
+    if undated:
+        # Meetings from the earliest introduction of those matters on (else the first poll's look-back).
+        intros = [_date(m.get("MatterIntroDate")) for m, _ in matching if str(m["MatterId"]) in undated]
+        first = min((d for d in intros if d), default=(now - FIRST_POLL_LOOKBACK).date().isoformat())
+        try:
+            agendas = event_agenda_dates(client, source.legistar_base, undated, f"{first}T00:00:00")
+        except FetchError as error:
+            # The matters are still good; their agenda date is looked for again on the next poll.
+            poll.problem = f"agenda dates from /events not read: {error}"
     with lock or nullcontext():
         pages = {item_id(matter_page(source, m)): m for m, _ in matching}
         stored = existing_items(es, settings, list(pages))
         items: list[RecordItem] = []
         for matter, labels in matching:
             previous = (stored.get(item_id(matter_page(source, matter))) or {}).get("record")
-            item = _matter_item(source, matter, labels, jurisdiction, previous, now)
+            agenda = agendas.get(str(matter["MatterId"]))
+            item = _matter_item(source, matter, labels, jurisdiction, previous, now, agenda)
             if item is not None:
                 items.append(item)
         poll.changes = len(items)
@@ -158,6 +220,7 @@ def _matter_item(
     jurisdiction: dict[str, Any],
     previous: dict[str, Any] | None,
     now: datetime,
+    event_agenda: str | None = None,
 ) -> RecordItem | None:
     """The item for a matter, or None when nothing that matters changed since the stored one."""
     status = str(matter.get("MatterStatusName") or "") or None
@@ -165,12 +228,12 @@ def _matter_item(
         "kind": "legistar",
         "matter_id": str(matter["MatterId"]),
         "matter_file": matter.get("MatterFile"),
-        "matter_name": matter.get("MatterName"),
+        "matter_name": _name(matter),
         "matter_type": matter.get("MatterTypeName"),
         "matter_status": status,
         "body": matter.get("MatterBodyName"),
         "intro_date": _date(matter.get("MatterIntroDate")),
-        "agenda_date": _date(matter.get("MatterAgendaDate")),
+        "agenda_date": _date(matter.get("MatterAgendaDate")) or event_agenda,
         "passed_date": _date(matter.get("MatterPassedDate")),
         "last_modified": matter.get("MatterLastModifiedUtc"),
         "url": matter_page(source, matter),
@@ -205,7 +268,8 @@ def _matter_item(
         + f". Source: {record['url']}"
     )
     when = record["passed_date"] or record["agenda_date"] or record["intro_date"]
-    published = datetime.fromisoformat(when).replace(tzinfo=UTC) if when else now
+    # Noon UTC: the same calendar day in every US time zone the e-mail reads dates in.
+    published = datetime.fromisoformat(when).replace(hour=12, tzinfo=UTC) if when else now
     return RecordItem(
         canonical_url=record["url"],
         url=record["url"],

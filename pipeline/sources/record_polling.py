@@ -159,7 +159,8 @@ def _list_item(
         details.append("The agency's request was on ICE's pending list: the request was granted.")
     if change.change == "removed":
         details.append("ICE's list gives no reason for an agency that is no longer listed.")
-    signed_at = datetime.combine(row.date_signed, time(), tzinfo=UTC) if row.date_signed else None
+    # Noon UTC: the same calendar day in every US time zone the e-mail reads dates in.
+    signed_at = datetime.combine(row.date_signed, time(12), tzinfo=UTC) if row.date_signed else None
     published = signed_at if change.change in ("added", "support_model_added") and signed_at else now
     return RecordItem(
         canonical_url=f"{source.url}#{change.change}:{key}:{new_hash[:16]}",

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -28,7 +29,7 @@ from pipeline.store.indices import ensure_index
 from pipeline.store.items import BulkReport, bulk_write_items, jsonable, tag_fields
 from pipeline.stories.clustering import StoryCandidate, assign_stories
 from pipeline.stories.documents import update_stories
-from pipeline.stories.fingerprints import fingerprint
+from pipeline.stories.fingerprints import Fingerprint, fingerprint
 
 RECORDS_INDEX = "records"
 RECORD_TAGGER = "record"
@@ -70,10 +71,25 @@ class RecordItem:
     evidence: str = ""
     matched_rules: list[str] = field(default_factory=list)
 
+    def fingerprint(self) -> Fingerprint:
+        """The story-clustering signature of the record's own values (agency, model, date, file…) and
+        place, not of its text: every list change's text follows one template, so two agencies' changes
+        would read as copies of each other and share a story across states. A news article joins a
+        record's story by place and event (see :mod:`pipeline.stories.clustering`), not by wording."""
+        # Each word is prefixed with the place: records of two places share no shingle at all.
+        place = re.sub(r"\W+", "_", str(self.jurisdiction.get("key") or "unknown"))
+        values = " ".join(str(v) for k, v in sorted(self.record.items()) if v and k not in _NOT_DISTINCTIVE)
+        return fingerprint("", " ".join(f"{place}_{word}" for word in re.findall(r"\w+", values)))
+
+
+# Record fields every record of a source shares (or that change with every poll): left out of
+# the fingerprint.
+_NOT_DISTINCTIVE = frozenset({"kind", "list", "url", "alert_key", "last_modified", "previous_status"})
+
 
 def record_document(item: RecordItem, *, now: datetime, new: bool) -> dict[str, Any]:
     """The item document (DESIGN's fields plus ``record``). ``new``: first write (sets ingested_at)."""
-    print_ = fingerprint(item.title, item.text)
+    print_ = item.fingerprint()
     tags = tag_fields(
         {
             "relevant": True,
@@ -126,6 +142,7 @@ def write_record_items(
     """
     if not items:
         return BulkReport()
+    prints = {item.canonical_url: item.fingerprint() for item in items}
     candidates = [
         StoryCandidate(
             item_id=item_id(item.canonical_url),
@@ -135,6 +152,8 @@ def write_record_items(
             event=item.event,
             relevant=True,
             published_at=item.published_at,
+            minhash=prints[item.canonical_url].minhash,
+            lsh_bands=prints[item.canonical_url].bands,
         )
         for item in items
     ]

@@ -110,7 +110,7 @@ def test_email_tells_when_who_reported_what_and_the_records(
         (glendale, [
             "Glendale (city, California)",
             "Monday, 9 June 2025",
-            "from the primary record, glendale-council",  # the record's own date comes first
+            "from the primary record, Legistar, Glendale City Council",  # the record's own date comes first
             "Glendale City Council passed File 2025-123 “Termination of the ICE detention agreement” "
             "on 9 June 2025.",
             "The Glendale City Council voted 4-1 on Monday to end the city's contract to hold ICE detainees. "
