@@ -273,27 +273,13 @@ def heads_of(prefixes: tuple[str, ...]) -> tuple[str, ...]:
 Branch = tuple[re.Pattern[str], bool, tuple[str, ...], tuple[str, ...], tuple[str, ...]]
 
 
-class _HeadIndex:
-    """Which of a list of entries (branches, phrases) can match in a text, from the text's word heads:
-    those with no heads to go by, and those one of whose heads starts a word of the text. One set
-    intersection per text finds them, where testing every entry's heads costs a step per entry."""
-
-    def __init__(self, heads_per_entry: list[tuple[str, ...]]) -> None:
-        self.headless = [index for index, heads in enumerate(heads_per_entry) if not heads]
-        self.by_head: dict[str, list[int]] = {}
-        for index, heads in enumerate(heads_per_entry):
-            for head in heads:
-                self.by_head.setdefault(head, []).append(index)
-        self.heads = frozenset(self.by_head)
-
-    def live(self, text: str) -> list[int]:
-        """Indexes of the entries that can match in ``text``, in their order."""
-        if not self.heads:
-            return self.headless
-        live = set(self.headless)
-        for head in self.heads.intersection(word_heads(text)):
-            live.update(self.by_head[head])
-        return sorted(live)
+def _branch_start(branch: Branch, text: str, text_heads: frozenset[str]) -> int:
+    """Where the branch's regex must start running (-1: it cannot match: none of its heads starts a
+    word of the text, or none of its literals occurs)."""
+    heads, prefixes = branch[4], branch[3]
+    if heads and text_heads.isdisjoint(heads):
+        return -1
+    return first_possible_start(text, prefixes)
 
 
 def _branch_matches(branch: Branch, text: str, begin: int) -> Iterator[tuple[int, int]]:
@@ -341,21 +327,20 @@ class WordPattern:
             prefixes = () if flags & re.IGNORECASE else required_prefixes(core)
             heads = heads_of(prefixes) if boundary and many else ()
             self.branches.append((re.compile(core, flags), boundary, tuple(negatives), prefixes, heads))
-        self._index = _HeadIndex([branch[4] for branch in self.branches])
+        self.uses_heads = any(branch[4] for branch in self.branches)
 
-    def _live_branches(self, text: str) -> Iterator[tuple[Branch, int]]:
-        """The branches that can match in ``text``, each with where its regex must start running."""
-        for index in self._index.live(text):
-            branch = self.branches[index]
-            begin = first_possible_start(text, branch[3])
-            if begin >= 0:
-                yield branch, begin
+    def _text_heads(self, text: str) -> frozenset[str]:
+        """The text's word heads, read once per scan (not once per branch)."""
+        return word_heads(text) if self.uses_heads else frozenset()
 
     def spans(self, text: str) -> list[tuple[int, int]]:
         """Non-overlapping match spans, leftmost (and longest among equal starts) first, sorted."""
+        text_heads = self._text_heads(text)
         found: list[tuple[int, int]] = []
-        for branch, begin in self._live_branches(text):
-            found.extend((start, -end) for start, end in _branch_matches(branch, text, begin))
+        for branch in self.branches:
+            begin = _branch_start(branch, text, text_heads)
+            if begin >= 0:
+                found.extend((start, -end) for start, end in _branch_matches(branch, text, begin))
         found.sort()
         out: list[tuple[int, int]] = []
         for start, neg_end in found:
@@ -368,8 +353,12 @@ class WordPattern:
 
     def search(self, text: str) -> int | None:
         """Start of the first match, or None (each branch stops at its first match)."""
+        text_heads = self._text_heads(text)
         first: int | None = None
-        for branch, begin in self._live_branches(text):
+        for branch in self.branches:
+            begin = _branch_start(branch, text, text_heads)
+            if begin < 0:
+                continue
             for start, _end in _branch_matches(branch, text, begin):
                 if first is None or start < first:
                     first = start
@@ -387,13 +376,14 @@ class PhraseMatcher:
             for pattern, weight in phrases
             for prefixes in [required_prefixes(pattern)]
         ]
-        self._index = _HeadIndex([entry[3] for entry in self.entries])
 
     def finditer(self, text: str) -> list[tuple[int, int, float]]:
         """(start, end, weight) of every phrase occurrence, sorted by start."""
         out: list[tuple[int, int, float]] = []
-        for index in self._index.live(text):
-            regex, weight, prefixes, _heads = self.entries[index]
+        text_heads = word_heads(text)
+        for regex, weight, prefixes, heads in self.entries:
+            if heads and text_heads.isdisjoint(heads):
+                continue
             begin = first_possible_start(text, prefixes)
             if begin >= 0:
                 out.extend(
