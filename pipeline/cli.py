@@ -212,6 +212,11 @@ def build_parser() -> argparse.ArgumentParser:
     stack = commands.add_parser("stack", help="local stack: Elasticsearch, Airflow, SMTP sink, demo feeds")
     stack.add_argument("action", choices=["up", "down", "status"])
     stack.add_argument("--no-demo", action="store_true", help="poll config/sources.yaml, not the demo feeds")
+    stack.add_argument(
+        "--distributed",
+        action="store_true",
+        help="CeleryExecutor on Postgres and Redis, two workers, a 3-node Elasticsearch (README: Scaling out)",
+    )
 
     check = commands.add_parser("config", help="validate the configuration files")
     check.add_argument("action", choices=["check"])
