@@ -5,7 +5,7 @@ the same Java, as the same system user when started by root), three processes fo
 ``muniwatch-distributed``: HTTP on 9221–9223 and transport on 9321–9323 by default, beside — never
 on — the shared single node at 9200. Every node is master-eligible and holds data, so the cluster
 keeps a quorum (2 of 3) and stays writable (yellow) when one node dies; indices get one replica
-(``replicate``), so no shard is lost with it. Heap 512 MB per node: 1.5 GB of the 24 GB machine.
+(``prepare_replicated``), so no shard is lost with it. Heap 512 MB per node: 1.5 GB of the 24 GB machine.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,8 @@ from pathlib import Path
 import httpx
 
 from pipeline.local import es_local
+from pipeline.settings import Settings
+from pipeline.tasks import ConfigPaths
 
 LOGGER = logging.getLogger(__name__)
 
@@ -232,13 +235,39 @@ def down(var_dir: Path, timeout: float = 60.0) -> list[str]:
     return lines
 
 
-def replicate(url: str, index_pattern: str, replicas: int = 1) -> None:
-    """Give the project's existing indices ``replicas`` copies (the templates ship with 0)."""
-    answer = httpx.put(
-        f"{url}/{index_pattern}/_settings",
-        json={"index": {"number_of_replicas": replicas}},
-        params={"expand_wildcards": "all"},
-        timeout=30.0,
-    )
-    if answer.status_code >= 400:
-        raise ClusterError(f"cannot set {replicas} replica(s) on {index_pattern}: {answer.text[:300]}")
+def prepare_replicated(settings: Settings, paths: ConfigPaths, replicas: int = 1) -> None:
+    """The project's indices in place, each with ``replicas`` copies (the templates ship with 0).
+
+    Index settings outlive the templates' later puts; a new index version (``muniwatch reindex``)
+    starts with 0 again, so run this after a reindex too.
+    """
+    from pipeline import tasks
+    from pipeline.store.client import make_client
+
+    tasks.prepare(settings, paths)
+    es = make_client(settings)
+    try:
+        es.indices.put_settings(
+            index=f"{settings.index_prefix}-*",
+            settings={"index": {"number_of_replicas": replicas}},
+            expand_wildcards="all",
+        )
+    finally:
+        es.close()
+
+
+def main() -> int:
+    """``python -m pipeline.local.cluster replicate``: docker-compose's init runs it against its cluster."""
+    from pipeline.airflow_settings import config_paths_from_airflow
+    from pipeline.settings import load_settings
+
+    if sys.argv[1:] != ["replicate"]:
+        print("usage: python -m pipeline.local.cluster replicate", file=sys.stderr)
+        return 2
+    prepare_replicated(load_settings(), config_paths_from_airflow(environ=os.environ))
+    print("indices in place with one replica each")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -308,8 +308,8 @@ def airflow_environment(
         AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE=str(home / "passwords.json"),
         AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_SERVER_PORT=str(SCHEDULER_HEALTH_PORT),
         AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_SERVER_HOST="127.0.0.1",
-        AIRFLOW__API__HOST="127.0.0.1",
         AIRFLOW__API__PORT=str(AIRFLOW_PORT),
+        AIRFLOW__API__HOST="127.0.0.1",
         AIRFLOW__API__BASE_URL=f"http://127.0.0.1:{AIRFLOW_PORT}",
         AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT="8391",
         AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT="8393",
@@ -383,12 +383,9 @@ def wait_healthy(env: dict[str, str], names: list[str], timeout: float = START_T
 
 def _prepare_indices(env: dict[str, str]) -> None:
     """Indices in place with one replica each, before the first task writes to them."""
-    from pipeline import tasks
     from pipeline.settings import load_settings
 
-    settings = load_settings(env)
-    tasks.prepare(settings, airflow_settings.config_paths_from_airflow(environ=env))
-    cluster.replicate(cluster.nodes(settings.var_dir)[0].url, f"{settings.index_prefix}-*")
+    cluster.prepare_replicated(load_settings(env), airflow_settings.config_paths_from_airflow(environ=env))
 
 
 def up(
