@@ -215,7 +215,7 @@ def build_parser() -> argparse.ArgumentParser:
     stack.add_argument(
         "--distributed",
         action="store_true",
-        help="CeleryExecutor on Postgres and Redis, two workers, a 3-node Elasticsearch (README: Scaling out)",
+        help="CeleryExecutor on Postgres + Redis, two workers, 3-node Elasticsearch (README: Scaling out)",
     )
 
     check = commands.add_parser("config", help="validate the configuration files")
