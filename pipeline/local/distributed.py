@@ -16,6 +16,8 @@ single node on 9200 or ``make up`` (8080). ``down`` stops what ``up`` started, b
 
 from __future__ import annotations
 
+import concurrent.futures
+import contextlib
 import json
 import os
 import shutil
@@ -64,7 +66,7 @@ class Process:
             return None
         # The API server renames itself (setproctitle) to "airflow api_server -- host:... port:...".
         markers = {self.marker, self.marker.replace("-", "_")}
-        return pid if any(marker.encode() in cmdline for marker in markers) else None
+        return pid if alive(pid) and any(marker.encode() in cmdline for marker in markers) else None
 
     def start(self, env: dict[str, str]) -> int:
         running = self.pid()
@@ -90,12 +92,24 @@ class Process:
             return False
         os.killpg(pid, sig)
         deadline = time.monotonic() + STOP_TIMEOUT_S
-        while time.monotonic() < deadline and Path(f"/proc/{pid}").exists():
+        while time.monotonic() < deadline and alive(pid):
             time.sleep(0.25)
-        if Path(f"/proc/{pid}").exists():
+        if alive(pid):
             os.killpg(pid, signal.SIGKILL)
+        alive(pid)  # reap
         self.pid_file.unlink(missing_ok=True)
         return True
+
+
+def alive(pid: int) -> bool:
+    """The process runs (a zombie, dead but not yet reaped by its parent, does not)."""
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)  # reap it if it is our child
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state not in {"Z", "X"}
 
 
 def stack_dir(var_dir: Path) -> Path:
@@ -412,6 +426,9 @@ def up(
         _airflow_cli(env, "db", "migrate")
         _airflow_cli(env, "pools", "import", str(AIRFLOW_CONFIG_DIR / "pools.json"))
         _airflow_cli(env, "variables", "import", str(AIRFLOW_CONFIG_DIR / "variables.json"))
+    # The API server first: a task a worker takes before it answers fails its first try.
+    processes["airflow-apiserver"].start(service_environment(env, "airflow-apiserver"))
+    wait_healthy(env, ["airflow-apiserver"])
     for name, process in processes.items():
         process.start(service_environment(env, name))
     wait_healthy(env, list(processes))
@@ -431,9 +448,16 @@ def up(
 def down(settings: Settings) -> list[str]:
     """Stop what ``up`` started (recorded pids), and nothing else."""
     var_dir = settings.var_dir
-    lines = []
-    for name, process in reversed(airflow_processes(var_dir).items()):
-        lines.append(f"{name}: {'stopped' if process.stop() else 'was not running'}")
+    # All Airflow processes at once: each may take its time to finish (a worker its task).
+    with concurrent.futures.ThreadPoolExecutor() as pool:
+        stopped = dict(
+            zip(
+                airflow_processes(var_dir),
+                pool.map(Process.stop, airflow_processes(var_dir).values()),
+                strict=True,
+            )
+        )
+    lines = [f"{name}: {'stopped' if was else 'was not running'}" for name, was in stopped.items()]
     lines.append(f"Redis: {'stopped' if redis_process(var_dir).stop() else 'was not running'}")
     lines.append(f"PostgreSQL: {'stopped' if _postgres_stop(var_dir) else 'was not running'}")
     lines += cluster.down(var_dir)
