@@ -121,3 +121,14 @@ def test_the_reporters_endpoint_is_its_own_service(compose: dict[str, Any]) -> N
     for required in ("MUNIWATCH_PUBLIC_URL", "MUNIWATCH_MAIL_FROM"):
         assert env[required].startswith(f"${{{required}:?"), f"{required} must be required"
         assert re.search(rf"^{required}=\S", (REPO_ROOT / ".env.example").read_text(), re.M)
+
+
+def test_make_up_binds_the_airflow_ui_to_loopback(tmp_path: Path) -> None:
+    from pipeline.local import stack
+    from pipeline.settings import load_settings
+
+    env = stack.airflow_environment(load_settings({"MUNIWATCH_VAR_DIR": str(tmp_path)}), demo=False)
+    assert env["AIRFLOW__API__HOST"] == "127.0.0.1"
+    distributed_env = distributed.airflow_environment(tmp_path, config_dir=tmp_path)
+    assert distributed_env["AIRFLOW__API__HOST"] == "127.0.0.1"
+    assert distributed_env["AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_SERVER_HOST"] == "127.0.0.1"
