@@ -482,12 +482,6 @@ def status(settings: Settings) -> list[str]:
     return lines
 
 
-def api_health() -> dict[str, object]:
-    answer = httpx.get(f"http://127.0.0.1:{AIRFLOW_PORT}/api/v2/monitor/health", timeout=10.0)
-    body: dict[str, object] = answer.json()
-    return body
-
-
 def stack_command(action: str, settings: Settings) -> int:
     """``muniwatch stack up|down|status --distributed``."""
     try:
