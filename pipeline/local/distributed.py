@@ -28,8 +28,6 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
-
 from pipeline import airflow_settings
 from pipeline.local import cluster, services
 from pipeline.settings import REPO_ROOT, Settings
