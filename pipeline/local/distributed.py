@@ -230,7 +230,13 @@ def postgres_down(var_dir: Path, *, restart: bool = False) -> bool:
     if postgres_pid(var_dir) is None:
         return False
     action = "restart" if restart else "stop"
-    extra = ["-o", f"-p {POSTGRES_PORT} -h 127.0.0.1 -k {postgres_dir(var_dir)}"] if restart else []
+    data = postgres_dir(var_dir)
+    # -l: the restarted server must not inherit (and hold open) the pipe we read pg_ctl's output from.
+    extra = (
+        ["-o", f"-p {POSTGRES_PORT} -h 127.0.0.1 -k {data}", "-l", str(data / "postgres.log")]
+        if restart
+        else []
+    )
     _pg(var_dir, "pg_ctl", "-D", str(postgres_dir(var_dir)), "-m", "fast", "-w", *extra, action)
     return True
 
