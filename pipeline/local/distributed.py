@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
+import hashlib
 import json
 import os
 import shutil
@@ -29,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline import airflow_settings
-from pipeline.local import cluster, services
+from pipeline.local import cluster, es_local, services
 from pipeline.settings import REPO_ROOT, Settings
 
 POSTGRES_PORT = int(os.environ.get("MUNIWATCH_DISTRIBUTED_PG_PORT", "5433"))
@@ -153,7 +154,16 @@ def _pg_user() -> str | None:
 
 
 def postgres_dir(var_dir: Path) -> Path:
-    return stack_dir(var_dir) / "postgres"
+    """``var/distributed/postgres``, or a system folder when ``postgres`` cannot reach the checkout."""
+    preferred = stack_dir(var_dir) / "postgres"
+    user = _pg_user()
+    if user is None:
+        return preferred
+    preferred.parent.mkdir(parents=True, exist_ok=True)
+    if es_local._user_can_traverse(user, preferred.parent):
+        return preferred
+    digest = hashlib.sha256(str(preferred).encode()).hexdigest()[:12]
+    return Path("/var/lib/muniwatch") / f"postgres-{digest}"
 
 
 def _pg(var_dir: Path, tool: str, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
