@@ -42,6 +42,9 @@ AIRFLOW_SETTINGS: MappingProxyType[str, str] = MappingProxyType(
         # after this many seconds without a heartbeat (Airflow's default, 300 s, idles for minutes).
         "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": "60",
         "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT_DETECTION_INTERVAL": "10",
+        # A task whose broker message was lost (Redis restarted without persistence while it was
+        # queued) is queued again after this many seconds instead of Airflow's 600.
+        "AIRFLOW__SCHEDULER__TASK_QUEUED_TIMEOUT": "180",
         "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "30",
         "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
     }
