@@ -7,6 +7,7 @@ UV_VERSION := 0.13.9
 STAMP := $(VENV)/.installed
 
 .PHONY: setup lock run demo test gazetteer-sources lint typecheck unit integration e2e up down bench es-up es-down es-status clean
+.PHONY: up-distributed down-distributed test-distributed
 
 setup: $(STAMP)
 
@@ -43,8 +44,9 @@ typecheck: setup
 	$(BIN)/mypy
 
 # The whole suite: lint, types, then every test against real servers started on loopback.
+# The distributed stack's test is its own target (several minutes; see the README, Scaling out).
 test: setup es-up lint typecheck gazetteer-sources
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -m "not distributed"
 
 # The gazetteer's build-time input from npm (Census county polygons), so the test that rebuilds
 # pipeline/data/gazetteer.tsv.gz and compares it runs; without npm that one test skips.
@@ -65,6 +67,15 @@ up: setup
 	$(BIN)/muniwatch stack up
 down: setup
 	$(BIN)/muniwatch stack down
+
+# CeleryExecutor on Postgres + Redis, two workers, a 3-node Elasticsearch (README: Scaling out).
+up-distributed: setup
+	$(BIN)/muniwatch stack up --distributed
+down-distributed: setup
+	$(BIN)/muniwatch stack down --distributed
+# Starts its own distributed stack (var/distributed-test), runs the faults, stops it.
+test-distributed: setup
+	$(BIN)/pytest -q -m distributed tests/distributed
 
 bench: setup es-up
 	$(BIN)/python -m bench

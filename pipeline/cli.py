@@ -247,6 +247,11 @@ def build_parser() -> argparse.ArgumentParser:
     stack = commands.add_parser("stack", help="local stack: Elasticsearch, Airflow, SMTP sink, demo feeds")
     stack.add_argument("action", choices=["up", "down", "status"])
     stack.add_argument("--no-demo", action="store_true", help="poll config/sources.yaml, not the demo feeds")
+    stack.add_argument(
+        "--distributed",
+        action="store_true",
+        help="CeleryExecutor on Postgres + Redis, two workers, 3-node Elasticsearch (README: Scaling out)",
+    )
 
     serve = commands.add_parser("serve", help="the reporter-facing web service (unsubscribe, digest preview)")
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")

@@ -389,6 +389,10 @@ def serve_demo(port: int, config_dir: Path) -> None:
 
 def stack_command(args: argparse.Namespace) -> int:
     settings = load_settings()
+    if getattr(args, "distributed", False):
+        from pipeline.local import distributed
+
+        return distributed.stack_command(args.action, settings)
     try:
         if args.action == "up":
             lines = up(settings, demo=not getattr(args, "no_demo", False))

@@ -14,7 +14,11 @@ REQUEST_TIMEOUT_S = 30.0
 
 
 def make_client(settings: Settings) -> Elasticsearch:
-    """A client for ``settings.es_url`` (credentials may be in the URL) with retries on timeouts."""
+    """A client for ``settings.es_url`` (credentials may be in the URL) with retries on timeouts.
+
+    ``es_url`` may list several nodes of one cluster, comma-separated: the client spreads requests
+    over them and retries a request on another node when one is down.
+    """
     options: dict[str, Any] = {
         "request_timeout": REQUEST_TIMEOUT_S,
         "retry_on_timeout": True,
@@ -23,4 +27,5 @@ def make_client(settings: Settings) -> Elasticsearch:
     }
     if settings.es_ca_certs:  # docker-compose: TLS with the stack's own CA
         options["ca_certs"] = settings.es_ca_certs
-    return Elasticsearch(settings.es_url, **options)
+    hosts = [url.strip() for url in settings.es_url.split(",") if url.strip()]
+    return Elasticsearch(hosts, **options)

@@ -1,0 +1,123 @@
+"""``python -m bench.distributed``: items/s through the distributed stack, one Celery worker vs two.
+
+Starts the loopback distributed stack (``pipeline.local.distributed``: Postgres, Redis, three
+Elasticsearch nodes, Airflow on the CeleryExecutor) with its own var folder
+(``var/bench-distributed``), then runs the same kind of work twice on fresh feeds — first with
+``airflow-worker-2`` stopped, then with both workers: ``--feeds`` feeds, each its own source group
+(so ``muniwatch_poll`` maps one task per feed), ``--pages`` generated article pages spread over them.
+Each run is timed from triggering ``muniwatch_poll`` to the moment no item of the run is pending any
+more and the ``muniwatch_enrich`` run it started has finished. Prints one JSON object; stops the stack.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bench.corpus import pipeline_corpus
+from bench.server import BenchServer
+from pipeline.local import cluster, distributed
+from pipeline.local.airflow_api import AirflowAPI
+from pipeline.settings import REPO_ROOT, load_settings
+from pipeline.store.client import make_client
+
+VAR_DIR = REPO_ROOT / "var" / "bench-distributed"
+PREFIX = "mwbench-dist"
+RUN_TIMEOUT_S = 900.0
+
+
+def _write_config(folder: Path, server: BenchServer, feeds: list[str], run: str) -> None:
+    sources = [
+        {
+            "id": f"{run}-{n}",
+            "kind": "rss",
+            "url": server.url(path),
+            "group": f"{run}-{n}",
+            "interval": "30s",
+            "fetch_budget": 10_000,
+        }
+        for n, path in enumerate(feeds)
+    ]
+    (folder / "sources.yaml").write_text(yaml.safe_dump({"sources": sources}))
+    (folder / "subscriptions.yaml").write_text(yaml.safe_dump({"subscriptions": []}))
+    (folder / "watchlists.yaml").write_text((REPO_ROOT / "config" / "watchlists.yaml").read_text())
+
+
+def _counts(run: str) -> tuple[int, int]:
+    """(items of this run, of which still pending)."""
+    settings = load_settings({"MUNIWATCH_ES_URL": cluster.es_url(VAR_DIR), "MUNIWATCH_INDEX_PREFIX": PREFIX})
+    es = make_client(settings)
+    try:
+        index = settings.index("items")
+        es.indices.refresh(index=index)
+        mine = {"prefix": {"source_id": f"{run}-"}}
+        total = es.count(index=index, query=mine)["count"]
+        pending = es.count(index=index, query={"bool": {"filter": [mine, {"term": {"status": "pending"}}]}})
+        return int(total), int(pending["count"])
+    finally:
+        es.close()
+
+
+def timed_run(api: AirflowAPI, run: str, started_enrich_runs: int) -> dict[str, Any]:
+    start = time.monotonic()
+    api.trigger("muniwatch_poll")
+    deadline = start + RUN_TIMEOUT_S
+    while time.monotonic() < deadline:
+        total, pending = _counts(run)
+        enrich = api.runs("muniwatch_enrich")
+        finished = [r for r in enrich if r["state"] in {"success", "failed"}]
+        if total and not pending and len(finished) > started_enrich_runs and enrich[0]["state"] != "running":
+            elapsed = time.monotonic() - start
+            return {"items": total, "seconds": round(elapsed, 1), "items_per_s": round(total / elapsed, 3)}
+        time.sleep(2)
+    raise TimeoutError(f"run {run} did not finish within {RUN_TIMEOUT_S:.0f}s")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pages", type=int, default=80)
+    parser.add_argument("--feeds", type=int, default=8)
+    args = parser.parse_args(argv)
+    config_dir = VAR_DIR / "config"
+    config_dir.mkdir(parents=True, exist_ok=True)
+    settings = load_settings({"MUNIWATCH_VAR_DIR": str(VAR_DIR)})
+    servers = [BenchServer({}), BenchServer({})]
+    corpora = [
+        pipeline_corpus(s.base_url, args.pages, feeds=args.feeds, seed=21 + n) for n, s in enumerate(servers)
+    ]
+    for server, corpus in zip(servers, corpora, strict=True):
+        server.start({**{p: page.body for p, page in corpus.pages.items()}, **corpus.feeds})
+    result: dict[str, Any] = {"pages": args.pages, "feeds": args.feeds}
+    try:
+        _write_config(config_dir, servers[0], list(corpora[0].feeds), "one")
+        distributed.up(settings, config_dir=config_dir, index_prefix=PREFIX)
+        api = AirflowAPI(VAR_DIR)
+        # Let the runs the stack starts by itself (first poll, hourly alerts) pass first.
+        time.sleep(60)
+        worker_2 = distributed.airflow_processes(VAR_DIR)["airflow-worker-2"]
+        worker_2.stop()
+        result["one_worker"] = timed_run(api, "one", len(api.runs("muniwatch_enrich")))
+        env = distributed.airflow_environment(VAR_DIR, config_dir=config_dir, index_prefix=PREFIX)
+        worker_2.start(distributed.service_environment(env, "airflow-worker-2"))
+        distributed.wait_healthy(env, ["airflow-worker-2"])
+        _write_config(config_dir, servers[1], list(corpora[1].feeds), "two")
+        result["two_workers"] = timed_run(api, "two", len(api.runs("muniwatch_enrich")))
+        result["two_vs_one"] = round(
+            result["two_workers"]["items_per_s"] / result["one_worker"]["items_per_s"], 2
+        )
+    finally:
+        for server in servers:
+            server.stop()
+        distributed.down(settings)
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,512 @@
+"""The distributed stack on loopback: ``muniwatch stack up|down|status --distributed``.
+
+What runs (the services of ``pipeline.local.services``, each only if it is not running yet):
+
+- PostgreSQL, Airflow's metadata DB and Celery result backend: a cluster of its own in
+  ``var/distributed/postgres`` on 127.0.0.1:5433 (Debian's ``postgresql`` package);
+- Redis, the Celery broker, on 127.0.0.1:6380, no persistence (Debian's ``redis-server``);
+- Elasticsearch, three nodes on 9221–9223 (``pipeline.local.cluster``), indices with one replica;
+- Airflow 3.3 on the CeleryExecutor: api-server (UI on 127.0.0.1:8281), scheduler, dag-processor,
+  triggerer, and two Celery workers ``worker-1@host`` and ``worker-2@host`` as separate processes.
+
+Missing Debian packages are installed when run as root (``apt-get install -y postgresql
+redis-server``); otherwise the error says what to install. Ports never collide with the shared
+single node on 9200 or ``make up`` (8080). ``down`` stops what ``up`` started, by recorded pids.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from pipeline import airflow_settings
+from pipeline.local import cluster, es_local, services
+from pipeline.settings import REPO_ROOT, Settings
+
+POSTGRES_PORT = int(os.environ.get("MUNIWATCH_DISTRIBUTED_PG_PORT", "5433"))
+REDIS_PORT = int(os.environ.get("MUNIWATCH_DISTRIBUTED_REDIS_PORT", "6380"))
+AIRFLOW_PORT = int(os.environ.get("MUNIWATCH_DISTRIBUTED_AIRFLOW_PORT", "8281"))
+SCHEDULER_HEALTH_PORT = 8294
+INDEX_PREFIX = "muniwatch-distributed"
+START_TIMEOUT_S = 300.0
+STOP_TIMEOUT_S = 30.0
+AIRFLOW_CONFIG_DIR = REPO_ROOT / "config" / "airflow"
+
+
+class DistributedError(RuntimeError):
+    """A part of the distributed stack cannot start; the message says which and what to do."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Process:
+    """A long-running process we started, found again by its pid file and a word of its cmdline."""
+
+    name: str
+    argv: list[str]
+    pid_file: Path
+    log: Path
+    marker: str
+
+    def pid(self) -> int | None:
+        try:
+            pid = int(self.pid_file.read_text().strip())
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
+        except (OSError, ValueError):
+            return None
+        # The API server renames itself (setproctitle) to "airflow api_server -- host:... port:...".
+        markers = {self.marker, self.marker.replace("-", "_")}
+        return pid if alive(pid) and any(marker.encode() in cmdline for marker in markers) else None
+
+    def start(self, env: dict[str, str]) -> int:
+        running = self.pid()
+        if running is not None:
+            return running
+        self.log.parent.mkdir(parents=True, exist_ok=True)
+        with self.log.open("ab") as log:
+            process = subprocess.Popen(
+                self.argv,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                cwd=REPO_ROOT,
+                start_new_session=True,  # its own group: stop/kill reach its children
+            )
+        self.pid_file.write_text(f"{process.pid}\n")
+        return process.pid
+
+    def stop(self, sig: signal.Signals = signal.SIGTERM) -> bool:
+        pid = self.pid()
+        if pid is None:
+            return False
+        os.killpg(pid, sig)
+        deadline = time.monotonic() + STOP_TIMEOUT_S
+        while time.monotonic() < deadline and alive(pid):
+            time.sleep(0.25)
+        if alive(pid):
+            os.killpg(pid, signal.SIGKILL)
+        alive(pid)  # reap
+        self.pid_file.unlink(missing_ok=True)
+        return True
+
+
+def alive(pid: int) -> bool:
+    """The process runs (a zombie, dead but not yet reaped by its parent, does not)."""
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)  # reap it if it is our child
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state not in {"Z", "X"}
+
+
+def stack_dir(var_dir: Path) -> Path:
+    return var_dir / "distributed"
+
+
+def airflow_home(var_dir: Path) -> Path:
+    return stack_dir(var_dir) / "airflow"
+
+
+# --- Debian packages ------------------------------------------------------------------------------
+
+
+def _postgres_bin() -> Path | None:
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: int(p.parts[-3]))
+    return found[-1].parent if found else None
+
+
+def ensure_packages() -> None:
+    """PostgreSQL and Redis from Debian packages; installed here when missing and we are root."""
+    found = {"postgresql": _postgres_bin(), "redis-server": shutil.which("redis-server")}
+    missing = [package for package, where in found.items() if not where]
+    if not missing:
+        return
+    if os.geteuid() != 0 or not shutil.which("apt-get"):
+        raise DistributedError(
+            f"{' and '.join(missing)} not installed: run `sudo apt-get install -y {' '.join(missing)}` "
+            "(Debian/Ubuntu; elsewhere your system's PostgreSQL 13+ and Redis 6+) and try again"
+        )
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    for argv in (["apt-get", "update"], ["apt-get", "install", "-y", *missing]):
+        done = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            raise DistributedError(f"{' '.join(argv)} failed:\n{(done.stderr or done.stdout)[-2000:]}")
+
+
+# --- PostgreSQL --------------------------------------------------------------------------------------
+
+
+def _pg_user() -> str | None:
+    """Postgres refuses to run as root: as root, run it as Debian's ``postgres`` user."""
+    return "postgres" if os.geteuid() == 0 else None
+
+
+def postgres_dir(var_dir: Path) -> Path:
+    """``var/distributed/postgres``, or a system folder when ``postgres`` cannot reach the checkout."""
+    preferred = stack_dir(var_dir) / "postgres"
+    user = _pg_user()
+    if user is None:
+        return preferred
+    preferred.parent.mkdir(parents=True, exist_ok=True)
+    if es_local._user_can_traverse(user, preferred.parent):
+        return preferred
+    digest = hashlib.sha256(str(preferred).encode()).hexdigest()[:12]
+    return Path("/var/lib/muniwatch") / f"postgres-{digest}"
+
+
+def _pg(var_dir: Path, tool: str, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    binary = _postgres_bin()
+    assert binary is not None
+    done = subprocess.run(
+        [str(binary / tool), *args],
+        user=_pg_user(),
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd="/",
+        timeout=120,
+    )
+    if check and done.returncode != 0:
+        raise DistributedError(f"PostgreSQL {tool} failed:\n{(done.stderr or done.stdout)[-2000:]}")
+    return done
+
+
+def postgres_pid(var_dir: Path) -> int | None:
+    try:
+        pid = int((postgres_dir(var_dir) / "postmaster.pid").read_text().split()[0])
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except (OSError, ValueError, IndexError):
+        return None
+    return pid if str(postgres_dir(var_dir)).encode() in cmdline else None
+
+
+def postgres_up(var_dir: Path) -> None:
+    data = postgres_dir(var_dir)
+    if postgres_pid(var_dir) is not None:
+        return
+    if not (data / "PG_VERSION").exists():
+        data.mkdir(parents=True, exist_ok=True)
+        user = _pg_user()
+        if user:
+            shutil.chown(data, user)
+            data.chmod(0o700)
+        _pg(var_dir, "initdb", "-D", str(data), "-U", "airflow", "--auth=trust", "-E", "UTF8")
+    options = f"-p {POSTGRES_PORT} -h 127.0.0.1 -k {data}"
+    _pg(
+        var_dir,
+        "pg_ctl",
+        "-D",
+        str(data),
+        "-l",
+        str(data / "postgres.log"),
+        "-w",
+        "-t",
+        "60",
+        "-o",
+        options,
+        "start",
+    )
+    exists = _pg(
+        var_dir,
+        "psql",
+        "-h",
+        "127.0.0.1",
+        "-p",
+        str(POSTGRES_PORT),
+        "-U",
+        "airflow",
+        "-d",
+        "postgres",
+        "-tAc",
+        "SELECT 1 FROM pg_database WHERE datname = 'airflow'",
+    )
+    if exists.stdout.strip() != "1":
+        _pg(var_dir, "createdb", "-h", "127.0.0.1", "-p", str(POSTGRES_PORT), "-U", "airflow", "airflow")
+
+
+def postgres_down(var_dir: Path, *, restart: bool = False) -> bool:
+    if postgres_pid(var_dir) is None:
+        return False
+    action = "restart" if restart else "stop"
+    data = postgres_dir(var_dir)
+    # -l: the restarted server must not inherit (and hold open) the pipe we read pg_ctl's output from.
+    extra = (
+        ["-o", f"-p {POSTGRES_PORT} -h 127.0.0.1 -k {data}", "-l", str(data / "postgres.log")]
+        if restart
+        else []
+    )
+    _pg(var_dir, "pg_ctl", "-D", str(postgres_dir(var_dir)), "-m", "fast", "-w", *extra, action)
+    return True
+
+
+# --- Redis and Airflow processes ---------------------------------------------------------------------
+
+
+def redis_process(var_dir: Path) -> Process:
+    directory = stack_dir(var_dir) / "redis"
+    return Process(
+        name="Redis",
+        argv=[
+            shutil.which("redis-server") or "redis-server",
+            "--port",
+            str(REDIS_PORT),
+            "--bind",
+            "127.0.0.1",
+            "--dir",
+            str(directory),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--daemonize",
+            "no",
+        ],
+        pid_file=directory / "redis.pid",
+        log=directory / "redis.log",
+        marker=f":{REDIS_PORT}",
+    )
+
+
+def airflow_processes(var_dir: Path) -> dict[str, Process]:
+    airflow = str(Path(sys.executable).parent / "airflow")
+    logs = stack_dir(var_dir) / "logs"
+    return {
+        spec.name: Process(
+            name=spec.name,
+            argv=[airflow, *spec.command],
+            pid_file=logs / f"{spec.name}.pid",
+            log=logs / f"{spec.name}.log",
+            marker=" ".join(spec.command),
+        )
+        for spec in services.SERVICES
+    }
+
+
+def _secrets(var_dir: Path) -> dict[str, str]:
+    """Generated once per stack and kept (0600): every process must share them."""
+    path = stack_dir(var_dir) / "secrets.json"
+    if path.exists():
+        stored: dict[str, str] = json.loads(path.read_text())
+        return stored
+    values = services.generate_secrets()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch(mode=0o600)
+    path.write_text(json.dumps(values))
+    return values
+
+
+def airflow_environment(
+    var_dir: Path,
+    *,
+    config_dir: Path | None = None,
+    smtp_port: int | None = None,
+    index_prefix: str = INDEX_PREFIX,
+) -> dict[str, str]:
+    """The environment of every Airflow process (and so every task) of the loopback stack."""
+    home = airflow_home(var_dir)
+    db = f"airflow@127.0.0.1:{POSTGRES_PORT}/airflow"
+    nodes = cluster.nodes(var_dir)
+    secret = _secrets(var_dir)
+    env = dict(os.environ)
+    env.update(services.AIRFLOW_SETTINGS)
+    env.update(
+        AIRFLOW_HOME=str(home),
+        AIRFLOW__CORE__DAGS_FOLDER=str(REPO_ROOT / "dags"),
+        AIRFLOW__CORE__PLUGINS_FOLDER=str(REPO_ROOT / "plugins"),
+        AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=f"postgresql+psycopg2://{db}",
+        AIRFLOW__CELERY__RESULT_BACKEND=f"db+postgresql+psycopg2://{db}",
+        AIRFLOW__CELERY__BROKER_URL=f"redis://127.0.0.1:{REDIS_PORT}/0",
+        AIRFLOW__CORE__EXECUTION_API_SERVER_URL=f"http://127.0.0.1:{AIRFLOW_PORT}/execution/",
+        AIRFLOW__CORE__FERNET_KEY=secret["AIRFLOW_FERNET_KEY"],
+        AIRFLOW__API_AUTH__JWT_SECRET=secret["AIRFLOW_JWT_SECRET"],
+        AIRFLOW__API__SECRET_KEY=secret["AIRFLOW_API_SECRET_KEY"],
+        AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS="admin:admin",
+        AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE=str(home / "passwords.json"),
+        AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_SERVER_PORT=str(SCHEDULER_HEALTH_PORT),
+        AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_SERVER_HOST="127.0.0.1",
+        AIRFLOW__API__PORT=str(AIRFLOW_PORT),
+        AIRFLOW__API__HOST="127.0.0.1",
+        AIRFLOW__API__BASE_URL=f"http://127.0.0.1:{AIRFLOW_PORT}",
+        AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT="8391",
+        AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT="8393",
+        AIRFLOW_CONN_ELASTICSEARCH_DEFAULT=json.dumps(
+            {"conn_type": "elasticsearch", "host": "127.0.0.1", "port": nodes[0].http_port}
+        ),
+        # Every node: tasks fail over to a live node when one dies (the Connection names only one).
+        MUNIWATCH_ES_URL=cluster.es_url(var_dir),
+        MUNIWATCH_VAR_DIR=str(var_dir),
+        MUNIWATCH_CONFIG_DIR=str(config_dir or REPO_ROOT / "config"),
+        MUNIWATCH_INDEX_PREFIX=index_prefix,
+        PATH=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
+        PYTHONPATH=os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH", "")])),
+    )
+    if smtp_port is not None:
+        env["AIRFLOW_CONN_SMTP_DEFAULT"] = json.dumps(
+            {
+                "conn_type": "smtp",
+                "host": "127.0.0.1",
+                "port": smtp_port,
+                "extra": {"disable_ssl": True, "disable_tls": True},
+            }
+        )
+    else:
+        env.pop("AIRFLOW_CONN_SMTP_DEFAULT", None)
+    if config_dir is not None:  # the test's and demo's feeds are served on loopback
+        hosts = {h for h in env.get("MUNIWATCH_ALLOW_HOSTS", "").split(",") if h} | {"127.0.0.1"}
+        env["MUNIWATCH_ALLOW_HOSTS"] = ",".join(sorted(hosts))
+    return env
+
+
+def service_environment(env: dict[str, str], name: str) -> dict[str, str]:
+    return {**env, **services.service(name).loopback_env}
+
+
+def _airflow_cli(env: dict[str, str], *args: str) -> str:
+    airflow = str(Path(sys.executable).parent / "airflow")
+    done = subprocess.run(
+        [airflow, *args], env=env, capture_output=True, text=True, check=False, cwd=REPO_ROOT
+    )
+    if done.returncode != 0:
+        raise DistributedError(f"airflow {' '.join(args)} failed:\n{(done.stderr or done.stdout)[-3000:]}")
+    return done.stdout
+
+
+def healthy(env: dict[str, str], name: str) -> bool:
+    """Run the service's health check (the one docker-compose runs) in its environment."""
+    check = services.service(name).healthcheck
+    done = subprocess.run(
+        ["bash", "-c", check],
+        env=service_environment(env, name),
+        capture_output=True,
+        check=False,
+        cwd=REPO_ROOT,
+        timeout=120,
+    )
+    return done.returncode == 0
+
+
+def wait_healthy(env: dict[str, str], names: list[str], timeout: float = START_TIMEOUT_S) -> None:
+    deadline = time.monotonic() + timeout
+    waiting = list(names)
+    while waiting and time.monotonic() < deadline:
+        waiting = [name for name in waiting if not healthy(env, name)]
+        if waiting:
+            time.sleep(3.0)
+    if waiting:
+        logs = stack_dir(Path(env["MUNIWATCH_VAR_DIR"])) / "logs"
+        raise DistributedError(f"not healthy after {timeout:.0f}s: {', '.join(waiting)}; see {logs}/*.log")
+
+
+def _prepare_indices(env: dict[str, str]) -> None:
+    """Indices in place with one replica each, before the first task writes to them."""
+    from pipeline.settings import load_settings
+
+    cluster.prepare_replicated(load_settings(env), airflow_settings.config_paths_from_airflow(environ=env))
+
+
+def up(
+    settings: Settings,
+    *,
+    config_dir: Path | None = None,
+    smtp_port: int | None = None,
+    index_prefix: str = INDEX_PREFIX,
+) -> list[str]:
+    """Start what is not running; return lines saying where everything is."""
+    var_dir = settings.var_dir
+    ensure_packages()
+    stack_dir(var_dir).mkdir(parents=True, exist_ok=True)
+    postgres_up(var_dir)
+    redis = redis_process(var_dir)
+    redis.pid_file.parent.mkdir(parents=True, exist_ok=True)
+    env = airflow_environment(var_dir, config_dir=config_dir, smtp_port=smtp_port, index_prefix=index_prefix)
+    redis.start(env)
+    health = cluster.up(var_dir)
+    _prepare_indices(env)
+    processes = airflow_processes(var_dir)
+    if any(process.pid() is None for process in processes.values()):
+        airflow_home(var_dir).mkdir(parents=True, exist_ok=True)
+        _airflow_cli(env, "db", "migrate")
+        _airflow_cli(env, "pools", "import", str(AIRFLOW_CONFIG_DIR / "pools.json"))
+        _airflow_cli(env, "variables", "import", str(AIRFLOW_CONFIG_DIR / "variables.json"))
+    # The API server first: a task a worker takes before it answers fails its first try.
+    processes["airflow-apiserver"].start(service_environment(env, "airflow-apiserver"))
+    wait_healthy(env, ["airflow-apiserver"])
+    for name, process in processes.items():
+        process.start(service_environment(env, name))
+    wait_healthy(env, list(processes))
+    return [
+        f"PostgreSQL: 127.0.0.1:{POSTGRES_PORT} (data {postgres_dir(var_dir)})",
+        f"Redis: 127.0.0.1:{REDIS_PORT}",
+        f"Elasticsearch cluster {cluster.CLUSTER_NAME}: {health.get('status')}, "
+        f"{health.get('number_of_nodes')} nodes, MUNIWATCH_ES_URL={cluster.es_url(var_dir)}",
+        f"index prefix: {index_prefix}",
+        f"Airflow UI: http://127.0.0.1:{AIRFLOW_PORT}/ "
+        f"(user admin, password in {airflow_home(var_dir) / 'passwords.json'})",
+        f"Celery workers: worker-1, worker-2; logs in {stack_dir(var_dir) / 'logs'}",
+        "stop everything with `make down-distributed`",
+    ]
+
+
+def down(settings: Settings) -> list[str]:
+    """Stop what ``up`` started (recorded pids), and nothing else."""
+    var_dir = settings.var_dir
+    # All Airflow processes at once: each may take its time to finish (a worker its task).
+    with concurrent.futures.ThreadPoolExecutor() as pool:
+        stopped = dict(
+            zip(
+                airflow_processes(var_dir),
+                pool.map(Process.stop, airflow_processes(var_dir).values()),
+                strict=True,
+            )
+        )
+    lines = [f"{name}: {'stopped' if was else 'was not running'}" for name, was in stopped.items()]
+    lines.append(f"Redis: {'stopped' if redis_process(var_dir).stop() else 'was not running'}")
+    lines.append(f"PostgreSQL: {'stopped' if _postgres_stop(var_dir) else 'was not running'}")
+    lines += cluster.down(var_dir)
+    return lines
+
+
+def _postgres_stop(var_dir: Path) -> bool:
+    return _postgres_bin() is not None and postgres_down(var_dir)
+
+
+def status(settings: Settings) -> list[str]:
+    var_dir = settings.var_dir
+    pg_pid = postgres_pid(var_dir)
+    lines = [f"PostgreSQL: {f'running, pid {pg_pid}' if pg_pid else 'not running'}"]
+    for process in [redis_process(var_dir), *airflow_processes(var_dir).values()]:
+        pid = process.pid()
+        lines.append(f"{process.name}: " + (f"running, pid {pid}" if pid else "not running"))
+    for node in cluster.nodes(var_dir):
+        lines.append(
+            f"Elasticsearch {node.name} ({node.url}): " + ("running" if node.pid() else "not running")
+        )
+    return lines
+
+
+def stack_command(action: str, settings: Settings) -> int:
+    """``muniwatch stack up|down|status --distributed``."""
+    try:
+        if action == "up":
+            lines = up(settings)
+        elif action == "down":
+            lines = down(settings)
+        else:
+            lines = status(settings)
+    except (DistributedError, cluster.ClusterError) as error:
+        print(f"muniwatch stack {action} --distributed: {error}", file=sys.stderr)
+        return 1
+    print("\n".join(lines))
+    return 0

@@ -1,0 +1,277 @@
+"""The distributed stack end to end, then its faults one at a time with the pipeline running.
+
+Four feeds in four source groups on a loopback server → ``muniwatch_poll`` maps one task per group
+over the two Celery workers → ``muniwatch_enrich`` → ``muniwatch_alerts`` → an SMTP server on
+loopback. Each phase publishes one new article per feed and checks, from Elasticsearch and from
+the SMTP server (not from logs), that every article is indexed once and every story mailed once:
+
+1. both workers ran poll tasks (task instances' hostnames ``worker-1`` and ``worker-2``);
+2. one Elasticsearch node SIGKILLed while ``enrich_and_index`` runs: the cluster goes yellow;
+3. the Celery worker running ``enrich_and_index`` SIGKILLed: Airflow retries it on the other worker;
+4. Redis restarted between runs: the next run proceeds;
+5. Postgres restarted: the scheduler goes on without a manual step.
+
+The phases build on each other (the counts are cumulative), so they run in file order.
+"""
+
+from __future__ import annotations
+
+import signal
+import time
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import yaml
+
+from pipeline.local import cluster, distributed
+from pipeline.store.client import make_client
+from tests.distributed.conftest import INDEX_PREFIX, VAR_DIR, Stack
+from tests.support.builders import FeedItem, rss_feed
+from tests.support.http import Route
+
+pytestmark = pytest.mark.distributed
+
+FIXTURE_PAGE = (
+    Path(__file__).resolve().parents[1] / "fixtures" / "airflow" / "pages" / "fresno-ends-ice-contract.html"
+)
+FEEDS = ("north", "south", "east", "west")
+# One California county per article: each article is its own story, so stories = articles.
+COUNTIES = (
+    "Kern",
+    "Tulare",
+    "Merced",
+    "Madera",
+    "Stanislaus",
+    "Yolo",
+    "Butte",
+    "Shasta",
+    "Placer",
+    "Sonoma",
+    "Napa",
+    "Marin",
+    "Solano",
+    "Monterey",
+    "Ventura",
+    "Riverside",
+    "Sutter",
+    "Tehama",
+    "Mendocino",
+    "Humboldt",
+)
+# Pages answer slowly, so enrich_and_index runs long enough to be hit mid-task.
+SLOW_PAGE_S = 4.0
+WORDS = ("harbor", "budget", "orchard", "tunnel", "parade", "quarry", "museum", "ferry", "clinic", "mural")
+PHASE_TIMEOUT_S = 420.0
+
+_published: dict[str, list[FeedItem]] = {feed: [] for feed in FEEDS}
+
+
+def _page(county: str, number: int) -> bytes:
+    """The fixture article, moved to ``county``, with wording of its own (so it is its own story)."""
+    filler = " ".join(WORDS[(number * 7 + i * 3) % len(WORDS)] + str(number * 100 + i) for i in range(80))
+    text = (
+        FIXTURE_PAGE.read_text(encoding="utf-8").replace("Fresno", county).replace("FRESNO", county.upper())
+    )
+    return text.replace("</article>", f"<p>{filler}</p><p>{filler[::-1]}</p></article>").encode()
+
+
+def publish(stack: Stack, *, slow: bool = False) -> int:
+    """One new article on every feed; returns how many articles exist now."""
+    for feed in FEEDS:
+        number = sum(len(items) for items in _published.values())
+        county = COUNTIES[number]
+        path = f"/news/{county.lower()}.html"
+        stack.feeds.add(path, Route(body=_page(county, number), delay_s=SLOW_PAGE_S if slow else 0.0))
+        title = f"{county} County supervisors vote to end ICE contract at county jail"
+        _published[feed].append(FeedItem(title, stack.feeds.url(path)))
+        stack.feeds.add(
+            f"/feeds/{feed}.xml", body=rss_feed(_published[feed]), content_type="application/rss+xml"
+        )
+    return sum(len(items) for items in _published.values())
+
+
+def write_config(stack: Stack) -> None:
+    sources = [
+        {
+            "id": f"{feed}-courier",
+            "kind": "rss",
+            "url": stack.feeds.url(f"/feeds/{feed}.xml"),
+            "home_state": "CA",
+            "group": feed,
+            "interval": "30s",
+        }
+        for feed in FEEDS
+    ]
+    watchlists = [{"id": "ice", "rules": ['"ICE contract"', "ICE AND (detainer OR jail OR contract)"]}]
+    subscriptions = [
+        {"id": "ca-desk", "email": "ca-desk@example.org", "mode": "immediate", "filter": {"states": ["CA"]}}
+    ]
+    for name, body in (("sources", sources), ("watchlists", watchlists), ("subscriptions", subscriptions)):
+        (stack.config_dir / f"{name}.yaml").write_text(yaml.safe_dump({name: body}))
+
+
+def indexed_stories(stack: Stack) -> tuple[int, set[str]]:
+    """(relevant indexed items, their story ids) as Elasticsearch has them."""
+    es = make_client(stack.settings.with_overrides(es_url=cluster.es_url(VAR_DIR), index_prefix=INDEX_PREFIX))
+    try:
+        index = f"{INDEX_PREFIX}-items"
+        es.indices.refresh(index=index)
+        hits = es.search(
+            index=index,
+            size=500,
+            query={"bool": {"filter": [{"term": {"status": "indexed"}}, {"term": {"relevant": True}}]}},
+            source_includes=["canonical_url", "story_id"],
+        )["hits"]["hits"]
+    finally:
+        es.close()
+    urls = [hit["_source"]["canonical_url"] for hit in hits]
+    assert len(urls) == len(set(urls)), f"an article indexed twice: {Counter(urls).most_common(3)}"
+    return len(hits), {hit["_source"]["story_id"] for hit in hits}
+
+
+def mailed_stories(stack: Stack) -> list[str]:
+    with stack.smtp.lock:
+        return [str(message["X-Muniwatch-Story"]) for message in stack.smtp.messages]
+
+
+def sent_deliveries(stack: Stack) -> list[str]:
+    """Story ids of the deliveries Elasticsearch records as sent (one per subscription × story)."""
+    es = make_client(stack.settings.with_overrides(es_url=cluster.es_url(VAR_DIR), index_prefix=INDEX_PREFIX))
+    try:
+        index = f"{INDEX_PREFIX}-deliveries"
+        es.indices.refresh(index=index)
+        hits = es.search(index=index, size=500, query={"term": {"status": "sent"}})["hits"]["hits"]
+    finally:
+        es.close()
+    return [hit["_source"]["story_id"] for hit in hits]
+
+
+def wait_until(what: str, check: Callable[[], bool], timeout: float = PHASE_TIMEOUT_S) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if check():
+                return
+        except (httpx.HTTPError, OSError):
+            pass  # a node or the API mid-restart: ask again
+        time.sleep(3)
+    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+
+
+def assert_all_indexed_and_mailed_once(stack: Stack, articles: int) -> None:
+    # A story that later merges into another keeps the e-mail it had: every story the items point
+    # at now was mailed, and no story was mailed twice.
+    def done() -> bool:
+        count, stories = indexed_stories(stack)
+        return count == articles and stories <= set(mailed_stories(stack))
+
+    wait_until(f"{articles} articles indexed and mailed", done)
+    time.sleep(10)  # a late duplicate would arrive now
+    count, stories = indexed_stories(stack)
+    mailed = mailed_stories(stack)
+    assert count == articles
+    assert stories <= set(mailed)
+    assert len(mailed) == len(set(mailed)), f"a story mailed twice: {Counter(mailed).most_common(3)}"
+    assert sorted(sent_deliveries(stack)) == sorted(mailed)
+
+
+def running_task(stack: Stack, dag_id: str, task_id: str) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+
+    def running() -> bool:
+        for run in stack.api.runs(dag_id)[:2]:
+            for ti in stack.api.task_instances(dag_id, run["dag_run_id"]):
+                if ti["task_id"] == task_id and ti["state"] == "running" and ti.get("hostname"):
+                    found.update(ti)
+                    return True
+        return False
+
+    wait_until(f"{dag_id}.{task_id} running", running, timeout=300)
+    return found
+
+
+def test_poll_fans_out_over_both_workers_and_every_story_is_mailed(stack: Stack) -> None:
+    articles = publish(stack)
+    write_config(stack)
+    distributed.up(
+        stack.settings, config_dir=stack.config_dir, smtp_port=stack.smtp.port, index_prefix=INDEX_PREFIX
+    )
+    stack.api.trigger("muniwatch_poll")
+    assert_all_indexed_and_mailed_once(stack, articles)
+
+    hosts = {
+        ti["hostname"]
+        for run in stack.api.runs("muniwatch_poll")
+        for ti in stack.api.task_instances("muniwatch_poll", run["dag_run_id"])
+        if ti["task_id"] == "poll_group" and ti["state"] == "success"
+    }
+    assert {"worker-1", "worker-2"} <= hosts
+
+
+def test_an_elasticsearch_node_killed_mid_enrich_loses_and_doubles_nothing(stack: Stack) -> None:
+    articles = publish(stack, slow=True)
+    stack.api.trigger("muniwatch_poll")
+    running_task(stack, "muniwatch_enrich", "enrich_and_index")
+    victim = cluster.nodes(VAR_DIR)[0]  # the node the Airflow Connection names
+    cluster.kill_node(victim)
+    survivor = cluster.nodes(VAR_DIR)[1].url
+    seen: list[object] = []
+
+    def yellow_with_two_nodes() -> bool:
+        health = cluster.health(survivor) or {}
+        seen.append(health.get("status"))
+        return health.get("number_of_nodes") == 2 and health.get("status") == "yellow"
+
+    wait_until("a yellow cluster of two nodes", yellow_with_two_nodes, timeout=120)
+    assert_all_indexed_and_mailed_once(stack, articles)
+
+
+def test_a_worker_killed_mid_task_is_retried_on_the_other_worker(stack: Stack) -> None:
+    articles = publish(stack, slow=True)
+    stack.api.trigger("muniwatch_poll")
+    victim = running_task(stack, "muniwatch_enrich", "enrich_and_index")
+    processes = distributed.airflow_processes(VAR_DIR)
+    killed = f"airflow-{victim['hostname']}"
+    assert processes[killed].stop(signal.SIGKILL)
+    assert_all_indexed_and_mailed_once(stack, articles)
+
+    tries = stack.api.tries("muniwatch_enrich", victim["dag_run_id"], "enrich_and_index")
+    final = max(tries, key=lambda ti: ti["try_number"])
+    assert final["state"] == "success" and final["try_number"] >= 2
+    assert final["hostname"] != victim["hostname"] and final["hostname"].startswith("worker-")
+    env = distributed.airflow_environment(
+        VAR_DIR, config_dir=stack.config_dir, smtp_port=stack.smtp.port, index_prefix=INDEX_PREFIX
+    )
+    processes[killed].start(distributed.service_environment(env, killed))
+
+
+def idle(stack: Stack) -> bool:
+    """No run of the pipeline's DAGs is queued or running (Redis holds none of their tasks)."""
+    dags = ("muniwatch_poll", "muniwatch_enrich", "muniwatch_alerts", "muniwatch_maintenance")
+    return all(run["state"] not in {"queued", "running"} for dag in dags for run in stack.api.runs(dag)[:3])
+
+
+def test_after_a_redis_restart_the_next_run_proceeds(stack: Stack) -> None:
+    # Between runs, as the fault is meant: a restart mid-run loses the queued messages of that run
+    # (no persistence), which Airflow re-queues only after task_queued_timeout (180 s).
+    wait_until("no DAG run in flight", lambda: idle(stack), timeout=300)
+    redis = distributed.redis_process(VAR_DIR)
+    assert redis.stop()
+    env = distributed.airflow_environment(
+        VAR_DIR, config_dir=stack.config_dir, smtp_port=stack.smtp.port, index_prefix=INDEX_PREFIX
+    )
+    redis.start(env)
+    articles = publish(stack)
+    stack.api.trigger("muniwatch_poll")
+    assert_all_indexed_and_mailed_once(stack, articles)
+
+
+def test_after_a_postgres_restart_the_scheduler_goes_on(stack: Stack) -> None:
+    assert distributed.postgres_down(VAR_DIR, restart=True)
+    articles = publish(stack)
+    stack.api.trigger("muniwatch_poll")
+    assert_all_indexed_and_mailed_once(stack, articles)
