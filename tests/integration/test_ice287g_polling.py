@@ -18,18 +18,12 @@ from pipeline.store.indices import ensure_index
 from pipeline.stories.clustering import StoryCandidate, assign_stories
 from pipeline.tasks import ConfigPaths
 from tests.support.http import LoopbackHTTPServer, Route
+from tests.support.shared_sources import ICE_287G
 from tests.support.xlsx import xlsx_bytes
 
 pytestmark = pytest.mark.integration
 
-REAL = (
-    next(
-        (p for p in (REPO_ROOT.parent / "shared", REPO_ROOT.parent.parent / "shared") if p.is_dir()),
-        Path("/-"),
-    )
-    / "sources"
-    / "ice-287g"
-)
+REAL = ICE_287G
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # (participating, pending, day of the poll): the versions in date order.
 VERSIONS = [

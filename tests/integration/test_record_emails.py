@@ -22,18 +22,12 @@ from pipeline.settings import Settings
 from pipeline.tasks import ConfigPaths
 from tests.support.fake_legistar import FakeLegistar
 from tests.support.http import LoopbackHTTPServer, Route
+from tests.support.shared_sources import ICE_287G
 from tests.support.smtp import LoopbackSMTPServer
 
 pytestmark = pytest.mark.integration
 
-REAL = (
-    next(
-        (p for p in (REPO_ROOT.parent / "shared", REPO_ROOT.parent.parent / "shared") if p.is_dir()),
-        Path("/-"),
-    )
-    / "sources"
-    / "ice-287g"
-)
+REAL = ICE_287G
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 

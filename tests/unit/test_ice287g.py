@@ -9,24 +9,15 @@ from __future__ import annotations
 import itertools
 from collections import Counter
 from datetime import date
-from pathlib import Path
 
 import pytest
 
-from pipeline.settings import REPO_ROOT
 from pipeline.sources.ice287g import diff, headline, jurisdiction_of, snapshot
 from pipeline.sources.workbook import AgencyRow, ListName, WorkbookError, read_workbook
+from tests.support.shared_sources import ICE_287G
 from tests.support.xlsx import xlsx_bytes
 
-# ``../shared`` next to the repository (or next to the worktrees' folder).
-REAL = (
-    next(
-        (p for p in (REPO_ROOT.parent / "shared", REPO_ROOT.parent.parent / "shared") if p.is_dir()),
-        Path("/nonexistent"),
-    )
-    / "sources"
-    / "ice-287g"
-)
+REAL = ICE_287G
 needs_real = pytest.mark.skipif(not REAL.is_dir(), reason="real ICE workbooks not available")
 PARTICIPATING = ["05292025am", "06272025am", "07092025am", "07182025pm"]
 PENDING = ["05302025pm", "06272025am", "07092025am", "07182025pm"]
