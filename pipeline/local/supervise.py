@@ -16,10 +16,12 @@ restarting it; SIGKILL to the group ends both.
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 from types import FrameType
 
 FIRST_BACKOFF_S = 2.0
@@ -38,6 +40,21 @@ def next_backoff(previous: float, ran_for: float) -> float:
 def _log(name: str, message: str) -> None:
     stamp = time.strftime("%Y-%m-%dT%H:%M:%S%z")
     print(f"[{stamp}] supervise {name}: {message}", file=sys.stderr, flush=True)
+
+
+def _end_leftovers(name: str) -> None:
+    """Kill what the exited run left in our group: an orphaned helper (the scheduler's health-check
+    server) would hold its port, and the next run could not serve it. A container restart does the same."""
+    ours = os.getpgrp()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            if os.getpgid(int(entry.name)) == ours:
+                os.kill(int(entry.name), signal.SIGKILL)
+                _log(name, f"killed pid {entry.name}, left over from the exited run")
+        except (ProcessLookupError, PermissionError):
+            continue
 
 
 def supervise(name: str, command: list[str]) -> int:
@@ -59,6 +76,7 @@ def supervise(name: str, command: list[str]) -> int:
         if stopping:
             break
         ran_for = time.monotonic() - started
+        _end_leftovers(name)
         backoff = next_backoff(backoff, ran_for)
         _log(name, f"exited with status {status} after {ran_for:.0f}s; restarting in {backoff:.0f}s")
         deadline = time.monotonic() + backoff

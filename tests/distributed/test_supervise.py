@@ -30,7 +30,8 @@ def wait_for(what: str, condition: Callable[[], bool], timeout: float = 15.0) ->
 
 def supervised_sleeper(tmp_path: Path) -> tuple[distributed.Process, Path]:
     starts = tmp_path / "starts"
-    script = f"echo $$ >> {starts}; exec sleep 300"
+    # A helper left behind in the background, as the scheduler's health-check server is when it dies.
+    script = f"sleep 300 & echo $$ >> {starts}; echo $! >> {tmp_path / 'helpers'}; wait"
     process = distributed.Process(
         name="sleeper",
         argv=[
@@ -66,6 +67,8 @@ def test_a_killed_process_is_restarted_and_down_stops_everything(tmp_path: Path)
         second = pids(starts)[1]
         assert distributed.alive(second) and not distributed.alive(first)
         assert "exited with status -9" in process.log.read_text()
+        helpers = [int(line) for line in (tmp_path / "helpers").read_text().split()]
+        assert not distributed.alive(helpers[0]), "the dead run's helper outlived it"
     finally:
         supervisor = process.pid()
         assert process.stop()
