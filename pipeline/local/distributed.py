@@ -11,7 +11,9 @@ What runs (the services of ``pipeline.local.services``, each only if it is not r
 
 Missing Debian packages are installed when run as root (``apt-get install -y postgresql
 redis-server``); otherwise the error says what to install. Ports never collide with the shared
-single node on 9200 or ``make up`` (8080). ``down`` stops what ``up`` started, by recorded pids.
+single node on 9200 or ``make up`` (8080). Each Airflow process runs under
+``pipeline.local.supervise``, which starts it again when it exits (``services.RESTART_POLICY``).
+``down`` stops what ``up`` started, by recorded pids (each supervisor's process group).
 """
 
 from __future__ import annotations
@@ -285,7 +287,17 @@ def airflow_processes(var_dir: Path) -> dict[str, Process]:
     return {
         spec.name: Process(
             name=spec.name,
-            argv=[airflow, *spec.command],
+            # Under a restart loop, as compose's `restart: always` (services.RESTART_POLICY).
+            argv=[
+                sys.executable,
+                "-m",
+                "pipeline.local.supervise",
+                "--name",
+                spec.name,
+                "--",
+                airflow,
+                *spec.command,
+            ],
             pid_file=logs / f"{spec.name}.pid",
             log=logs / f"{spec.name}.log",
             marker=" ".join(spec.command),

@@ -76,6 +76,12 @@ AIRFLOW_DEPLOYMENT_KEYS = frozenset(
 
 WORKER_HOSTNAME_VARIABLE = "MUNIWATCH_WORKER_HOSTNAME"
 
+# Every Airflow service is started again whenever it exits: the scheduler, for one, exits when the
+# metadata database goes away (a Postgres restart) and must come back without a manual step.
+# docker-compose says `restart: always`; on loopback ``pipeline.local.supervise`` runs each process
+# in a restart loop (back-off 2 s, doubling up to 30 s while it keeps exiting within a minute).
+RESTART_POLICY = "always"
+
 
 @dataclass(frozen=True, kw_only=True)
 class Service:

@@ -132,3 +132,13 @@ def test_make_up_binds_the_airflow_ui_to_loopback(tmp_path: Path) -> None:
     distributed_env = distributed.airflow_environment(tmp_path, config_dir=tmp_path)
     assert distributed_env["AIRFLOW__API__HOST"] == "127.0.0.1"
     assert distributed_env["AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_SERVER_HOST"] == "127.0.0.1"
+
+
+@pytest.mark.parametrize("spec", services.SERVICES, ids=lambda s: s.name)
+def test_the_restart_policy_is_the_loopback_one(compose: dict[str, Any], spec: services.Service) -> None:
+    # Loopback runs every Airflow process under pipeline.local.supervise, which always restarts it.
+    assert compose["services"][spec.name].get("restart") == services.RESTART_POLICY
+    assert distributed.airflow_processes(Path("var"))[spec.name].argv[1:3] == [
+        "-m",
+        "pipeline.local.supervise",
+    ]
