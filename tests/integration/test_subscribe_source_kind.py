@@ -13,15 +13,6 @@ from pipeline.settings import Settings
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture()
-def cli_env(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
-    monkeypatch.setenv("MUNIWATCH_ES_URL", settings.es_url)
-    monkeypatch.setenv("MUNIWATCH_INDEX_PREFIX", settings.index_prefix)
-    monkeypatch.setenv("MUNIWATCH_UNSUBSCRIBE_SECRET", str(settings.unsubscribe_secret))
-    monkeypatch.setenv("MUNIWATCH_VAR_DIR", str(settings.var_dir))
-    return settings
-
-
 def test_a_list_changes_only_subscription_is_stored_and_listed(
     cli_env: Settings, es: Elasticsearch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -50,16 +50,6 @@ def _token(settings: Settings, subscription_id: str, email: str) -> str:
     return make_token(unsubscribe_secret(settings), subscription_id, email)
 
 
-@pytest.fixture()
-def cli_env(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
-    """The environment the `muniwatch` command reads, pointed at this test's prefix."""
-    monkeypatch.setenv("MUNIWATCH_ES_URL", settings.es_url)
-    monkeypatch.setenv("MUNIWATCH_INDEX_PREFIX", settings.index_prefix)
-    monkeypatch.setenv("MUNIWATCH_UNSUBSCRIBE_SECRET", str(settings.unsubscribe_secret))
-    monkeypatch.setenv("MUNIWATCH_VAR_DIR", str(settings.var_dir))
-    return settings
-
-
 def test_sync_creates_updates_deactivates_and_reactivates(
     es: Elasticsearch, settings: Settings, tmp_path: Path
 ) -> None:
