@@ -7,8 +7,8 @@ translation is unit-testable without a metadata database.
 Precedence, lowest to highest (DESIGN, "Environment"):
 
 1. the defaults of :func:`pipeline.settings.load_settings`;
-2. the Connections: ``elasticsearch_default`` → ``MUNIWATCH_ES_URL``, ``smtp_default`` →
-   ``MUNIWATCH_SMTP_URL``;
+2. the Connections: ``elasticsearch_default`` → ``MUNIWATCH_ES_URL`` (and its extra ``api_key`` →
+   ``MUNIWATCH_ES_API_KEY``), ``smtp_default`` → ``MUNIWATCH_SMTP_URL``;
 3. Variables named like the environment variables, lowercased: ``muniwatch_index_prefix`` →
    ``MUNIWATCH_INDEX_PREFIX``, ``muniwatch_kibana_url`` → ``MUNIWATCH_KIBANA_URL``, …;
 4. non-empty ``MUNIWATCH_*`` environment variables.
@@ -44,6 +44,7 @@ FETCH_POOL = "muniwatch_fetch"
 # plus the configuration file locations. The DAGs ask Airflow for exactly these.
 SETTING_VARIABLES = (
     "muniwatch_es_url",
+    "muniwatch_es_api_key",
     "muniwatch_index_prefix",
     "muniwatch_smtp_url",
     "muniwatch_outbox",
@@ -206,6 +207,10 @@ def merged_environment(
     merged: dict[str, str] = {}
     if es is not None:
         merged["MUNIWATCH_ES_URL"] = es_url_from_connection(es)
+        # A managed cluster's API key rides in the Connection's extras ({"api_key": "..."}), where
+        # Airflow masks it, rather than in a Variable.
+        if api_key := str(es.extra.get("api_key") or "").strip():
+            merged["MUNIWATCH_ES_API_KEY"] = api_key
     if smtp is not None:
         merged["MUNIWATCH_SMTP_URL"] = smtp_url_from_connection(smtp)
     for name, value in (variables or {}).items():

@@ -55,6 +55,9 @@ class Settings:
     es_url: str = DEFAULT_ES_URL
     # CA bundle for an Elasticsearch with TLS (docker-compose); None: system trust store.
     es_ca_certs: str | None = None
+    # An API key (the base64 "id:key" Elasticsearch hands out), sent as ``Authorization: ApiKey``:
+    # what managed offerings issue instead of a password. A secret: never logged or printed.
+    es_api_key: str | None = field(default=None, repr=False)
     index_prefix: str = DEFAULT_INDEX_PREFIX
     smtp_url: str | None = None
     outbox: Path = field(default_factory=lambda: REPO_ROOT / DEFAULT_OUTBOX)
@@ -116,6 +119,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     return Settings(
         es_url=es_url,
         es_ca_certs=env.get("MUNIWATCH_ES_CA_CERTS", "").strip() or None,
+        es_api_key=env.get("MUNIWATCH_ES_API_KEY", "").strip() or None,
         index_prefix=prefix,
         smtp_url=smtp_url,
         outbox=outbox,

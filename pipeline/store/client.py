@@ -14,7 +14,10 @@ REQUEST_TIMEOUT_S = 30.0
 
 
 def make_client(settings: Settings) -> Elasticsearch:
-    """A client for ``settings.es_url`` (credentials may be in the URL) with retries on timeouts.
+    """A client for ``settings.es_url`` with retries on timeouts.
+
+    Credentials: a user and password in the URL, or ``settings.es_api_key`` (a managed cluster's
+    API key; it wins over a URL password, which should then not be set).
 
     ``es_url`` may list several nodes of one cluster, comma-separated: the client spreads requests
     over them and retries a request on another node when one is down.
@@ -27,5 +30,7 @@ def make_client(settings: Settings) -> Elasticsearch:
     }
     if settings.es_ca_certs:  # docker-compose: TLS with the stack's own CA
         options["ca_certs"] = settings.es_ca_certs
+    if settings.es_api_key:
+        options["api_key"] = settings.es_api_key
     hosts = [url.strip() for url in settings.es_url.split(",") if url.strip()]
     return Elasticsearch(hosts, **options)
