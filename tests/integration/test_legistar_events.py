@@ -12,11 +12,9 @@ from typing import Any
 import pytest
 from elasticsearch import Elasticsearch
 
-from pipeline.config import REPO_ROOT
 from pipeline.runner import run_once
 from pipeline.settings import Settings
-from pipeline.tasks import ConfigPaths
-from tests.support.fake_legistar import FakeLegistar
+from tests.support.fake_legistar import FakeLegistar, glendale_config
 
 pytestmark = pytest.mark.integration
 
@@ -43,24 +41,6 @@ def legistar() -> Iterator[FakeLegistar]:
     fake.close()
 
 
-def _paths(tmp_path: Path, base: str) -> ConfigPaths:
-    (tmp_path / "sources.yaml").write_text(
-        "sources:\n"
-        "  - {id: glendale-council, kind: legistar, client: glendaleca,\n"
-        f"     jurisdiction: {{name: Glendale, type: city, state: CA}}, url: '{base}'}}\n",
-        encoding="utf-8",
-    )
-    (tmp_path / "subscriptions.yaml").write_text(
-        "subscriptions:\n  - {id: ca-desk, email: desk@example.org, filter: {states: [CA]}}\n",
-        encoding="utf-8",
-    )
-    return ConfigPaths(
-        sources=tmp_path / "sources.yaml",
-        watchlists=REPO_ROOT / "config" / "watchlists.yaml",
-        subscriptions=tmp_path / "subscriptions.yaml",
-    )
-
-
 def _records(es: Elasticsearch, settings: Settings) -> dict[str, dict[str, Any]]:
     es.indices.refresh(index=settings.index("items"))
     hits = es.search(index=settings.index("items"), query={"term": {"source_kind": "legistar"}})["hits"][
@@ -72,7 +52,9 @@ def _records(es: Elasticsearch, settings: Settings) -> dict[str, dict[str, Any]]
 def test_an_undated_matter_takes_the_date_of_the_meeting_that_lists_it(
     es: Elasticsearch, settings: Settings, legistar: FakeLegistar, tmp_path: Path
 ) -> None:
-    summary = run_once(settings, _paths(tmp_path, legistar.base), now=datetime(2025, 6, 4, 8, tzinfo=UTC))
+    summary = run_once(
+        settings, glendale_config(tmp_path, legistar.base), now=datetime(2025, 6, 4, 8, tzinfo=UTC)
+    )
     assert summary.ok, summary.problems
     records = _records(es, settings)
     assert records["7001"]["agenda_date"] == "2025-06-17"
@@ -90,7 +72,9 @@ def test_without_events_the_matters_are_written_and_the_poll_says_why_there_is_n
         return (500, {"Message": "An error has occurred."}) if "/events" in path else answer(path)
 
     legistar._answer = events_down  # type: ignore[method-assign]
-    summary = run_once(settings, _paths(tmp_path, legistar.base), now=datetime(2025, 6, 4, 8, tzinfo=UTC))
+    summary = run_once(
+        settings, glendale_config(tmp_path, legistar.base), now=datetime(2025, 6, 4, 8, tzinfo=UTC)
+    )
     assert summary.ok, summary.problems
     records = _records(es, settings)
     assert set(records) == {"7001", "7002"} and "agenda_date" not in records["7001"]

@@ -12,12 +12,10 @@ from typing import Any
 import pytest
 from elasticsearch import Elasticsearch
 
-from pipeline.config import REPO_ROOT
 from pipeline.runner import run_once
 from pipeline.settings import Settings
 from pipeline.stories.clustering import StoryCandidate, assign_stories
-from pipeline.tasks import ConfigPaths
-from tests.support.fake_legistar import FakeLegistar
+from tests.support.fake_legistar import FakeLegistar, glendale_config
 
 pytestmark = pytest.mark.integration
 
@@ -45,24 +43,6 @@ def legistar() -> Iterator[FakeLegistar]:
     fake.close()
 
 
-def _paths(tmp_path: Path, base: str) -> ConfigPaths:
-    (tmp_path / "sources.yaml").write_text(
-        "sources:\n"
-        "  - {id: glendale-council, kind: legistar, client: glendaleca,\n"
-        f"     jurisdiction: {{name: Glendale, type: city, state: CA}}, url: '{base}'}}\n",
-        encoding="utf-8",
-    )
-    (tmp_path / "subscriptions.yaml").write_text(
-        "subscriptions:\n  - {id: ca-desk, email: desk@example.org, filter: {states: [CA]}}\n",
-        encoding="utf-8",
-    )
-    return ConfigPaths(
-        sources=tmp_path / "sources.yaml",
-        watchlists=REPO_ROOT / "config" / "watchlists.yaml",
-        subscriptions=tmp_path / "subscriptions.yaml",
-    )
-
-
 def _items(es: Elasticsearch, settings: Settings) -> list[dict[str, Any]]:
     es.indices.refresh(index=settings.index("items"))
     query = {"term": {"source_kind": "legistar"}}
@@ -72,7 +52,7 @@ def _items(es: Elasticsearch, settings: Settings) -> list[dict[str, Any]]:
 def test_a_matter_is_one_item_updated_in_place_and_its_passage_alerts_exactly_once(
     es: Elasticsearch, settings: Settings, legistar: FakeLegistar, tmp_path: Path
 ) -> None:
-    paths = _paths(tmp_path, legistar.base)
+    paths = glendale_config(tmp_path, legistar.base)
     first = run_once(settings, paths, now=datetime(2025, 6, 4, 8, tzinfo=UTC))
     assert first.ok, first.problems
     # Paged through all 130 recent matters, from the look-back on.
@@ -129,7 +109,7 @@ def test_a_matter_is_one_item_updated_in_place_and_its_passage_alerts_exactly_on
 def test_a_legistar_server_error_is_the_source_failing_with_its_reason(
     es: Elasticsearch, settings: Settings, legistar: FakeLegistar, tmp_path: Path
 ) -> None:
-    paths = _paths(tmp_path, legistar.base.replace("glendaleca", "nosuchclient"))
+    paths = glendale_config(tmp_path, legistar.base.replace("glendaleca", "nosuchclient"))
     summary = run_once(settings, paths, now=datetime(2025, 6, 4, 8, tzinfo=UTC))
     row = summary.sources["glendale-council"]
     assert row.errors == 1 and "404" in row.note

@@ -18,8 +18,12 @@ import threading
 import uuid
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from pipeline.config import REPO_ROOT
+from pipeline.tasks import ConfigPaths
 
 _FILTER = re.compile(r"^MatterLastModifiedUtc\s+(ge|gt|lt|le)\s+datetime'([0-9T:.-]+)'$")
 MAX_TOP = 1000
@@ -138,3 +142,22 @@ class FakeLegistar:
             event = next((e for e in self.events if e["EventId"] == int(found.group(1))), None)
             return (200, event.get("items", [])) if event else (404, {"Message": "Event not found"})
         return 404, {"Message": "No HTTP resource was found that matches the request URI."}
+
+
+def glendale_config(folder: Path, base: str) -> ConfigPaths:
+    """Configuration for one Legistar source (Glendale, CA's council at ``base``) and a CA desk."""
+    (folder / "sources.yaml").write_text(
+        "sources:\n"
+        "  - {id: glendale-council, kind: legistar, client: glendaleca,\n"
+        f"     jurisdiction: {{name: Glendale, type: city, state: CA}}, url: '{base}'}}\n",
+        encoding="utf-8",
+    )
+    (folder / "subscriptions.yaml").write_text(
+        "subscriptions:\n  - {id: ca-desk, email: desk@example.org, filter: {states: [CA]}}\n",
+        encoding="utf-8",
+    )
+    return ConfigPaths(
+        sources=folder / "sources.yaml",
+        watchlists=REPO_ROOT / "config" / "watchlists.yaml",
+        subscriptions=folder / "subscriptions.yaml",
+    )
