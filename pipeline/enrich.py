@@ -39,8 +39,8 @@ from pipeline.fetch.client import SafeHTTPClient, is_transient
 from pipeline.models import Rejected
 from pipeline.settings import Settings
 from pipeline.sources.state import EnrichCounts, record_enrich
+from pipeline.store.bulk import bulk_write_items
 from pipeline.store.indices import ensure_indices
-from pipeline.store.items import bulk_write_items
 from pipeline.store.pending import FetchBudget, count_waiting, needs_fetch, pending_items, source_of
 from pipeline.store.quarantine import quarantine, register_replay
 from pipeline.stories.clustering import KnownItems, StoryCandidate, assign_stories, update_stories

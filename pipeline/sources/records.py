@@ -25,8 +25,9 @@ from elasticsearch import Elasticsearch, NotFoundError
 
 from pipeline.models import item_id
 from pipeline.settings import Settings
+from pipeline.store.bulk import BulkReport, bulk_write_items
 from pipeline.store.indices import ensure_index
-from pipeline.store.items import BulkReport, bulk_write_items, jsonable, tag_fields
+from pipeline.store.items import jsonable, tag_fields
 from pipeline.stories.clustering import StoryCandidate, assign_stories
 from pipeline.stories.documents import update_stories
 from pipeline.stories.fingerprints import Fingerprint, fingerprint

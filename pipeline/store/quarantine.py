@@ -171,7 +171,7 @@ def replay(
 # not imported at the top, because each of them imports this module to quarantine its failures.
 REPLAY_MODULES = (
     "pipeline.enrich",
-    "pipeline.store.items",
+    "pipeline.store.bulk",
     "pipeline.sources.polling",
     "pipeline.alerts.delivery",
     "pipeline.alerts.run",

@@ -14,9 +14,10 @@ from elasticsearch import Elasticsearch
 
 from pipeline.models import Article, FeedEntry, item_id
 from pipeline.settings import Settings
+from pipeline.store.bulk import IndexingUnavailable, RetryPolicy, bulk_write_items
 from pipeline.store.client import make_client
 from pipeline.store.indices import current_index, ensure_index
-from pipeline.store.items import IndexingUnavailable, RetryPolicy, build_item_document, bulk_write_items
+from pipeline.store.items import build_item_document
 from tests.support.builders import harbor_vale_tags
 
 pytestmark = pytest.mark.integration

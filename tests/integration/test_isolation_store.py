@@ -14,8 +14,9 @@ from elasticsearch import Elasticsearch
 from pipeline.limits import STORED_SUMMARY_CHARS, STORED_TEXT_CHARS
 from pipeline.models import Article, FeedEntry, PostInfo, Rejected, item_id
 from pipeline.settings import Settings
+from pipeline.store.bulk import RetryPolicy, bulk_write_items
 from pipeline.store.client import make_client
-from pipeline.store.items import RetryPolicy, build_item_document, bulk_write_items
+from pipeline.store.items import build_item_document
 from pipeline.store.quarantine import open_records, quarantine
 from tests.integration.test_indexing_writes import TAGS, document
 from tests.support.es_proxy import SizeLimitingProxy

@@ -12,8 +12,9 @@ from elasticsearch import Elasticsearch
 
 from pipeline.models import Article, FeedEntry, PostInfo, item_id
 from pipeline.settings import Settings
+from pipeline.store.bulk import bulk_write_items
 from pipeline.store.indices import ensure_index, load_template
-from pipeline.store.items import build_item_document, bulk_write_items
+from pipeline.store.items import build_item_document
 from pipeline.store.quarantine import open_records, replay
 from tests.support.builders import harbor_vale_tags
 

@@ -12,9 +12,10 @@ from elasticsearch import Elasticsearch
 
 from pipeline.models import Article, FeedEntry, item_id
 from pipeline.settings import Settings
+from pipeline.store.bulk import bulk_write_items
 from pipeline.store.client import make_client
 from pipeline.store.indices import alias_indices, current_index
-from pipeline.store.items import build_item_document, bulk_write_items
+from pipeline.store.items import build_item_document
 from pipeline.store.reindex import ReindexError, reindex_items
 from tests.support.builders import harbor_vale_tags
 

@@ -18,7 +18,8 @@ from elasticsearch import Elasticsearch
 
 from pipeline.models import Article, FeedEntry, PostInfo, item_id
 from pipeline.settings import Settings
-from pipeline.store.items import build_item_document, bulk_write_items
+from pipeline.store.bulk import bulk_write_items
+from pipeline.store.items import build_item_document
 from pipeline.stories.clustering import StoryCandidate, assign_stories, story_id_for, update_stories
 
 pytestmark = pytest.mark.integration

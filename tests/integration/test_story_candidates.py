@@ -15,7 +15,8 @@ import pytest
 from elasticsearch import Elasticsearch
 
 from pipeline.settings import Settings
-from pipeline.store.items import build_item_document, bulk_write_items
+from pipeline.store.bulk import bulk_write_items
+from pipeline.store.items import build_item_document
 from pipeline.stories.candidates import KnownItem
 from pipeline.stories.clustering import KnownItems, assign_stories
 from tests.integration.test_stories_grouping import (

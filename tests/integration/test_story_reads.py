@@ -14,7 +14,8 @@ import pytest
 from elasticsearch import Elasticsearch
 
 from pipeline.settings import Settings
-from pipeline.store.items import build_item_document, bulk_write_items
+from pipeline.store.bulk import bulk_write_items
+from pipeline.store.items import build_item_document
 from pipeline.stories.candidates import search_candidates
 from pipeline.stories.clustering import assign_stories, update_stories
 from tests.integration.test_stories_grouping import NOW, _article, _candidate, _tags, load_fixtures
