@@ -4,10 +4,9 @@
 ids given, e.g. one Airflow task per ``group``): feeds through the project's HTTP client with
 conditional GET, X accounts and searches through tweepy (``pipeline.sources.x``). Each entry the
 intake gate admits (``pipeline.sources.gate``: every entry of a search source, entries of outlet
-feeds whose title + summary touch the topic) becomes an item document in ``{prefix}-items`` with
-``status: pending``, written with a bulk ``create`` and ``_id = item_id(canonical_url)``: a 409
-means another source or an earlier run already has it (fetched, or kept as ``unmatched``),
-counted as a duplicate and never fetched again. Entries the gate turns away are counted
+feeds whose title + summary touch the topic) becomes a pending item in ``{prefix}-items``
+(``pipeline.sources.pending``); one another source or an earlier run already has is counted as a
+duplicate and never fetched again. Entries the gate turns away are counted
 (``off_topic``). A social post is an item of its own; the articles it links to are enqueued with it.
 
 Per-source state and health go to ``{prefix}-sources`` (``pipeline.sources.state``). Entries that
@@ -33,13 +32,12 @@ from elasticsearch import Elasticsearch
 
 from pipeline.config import RECORD_KINDS, PipelineConfig, SourceConfig
 from pipeline.fetch.client import FetchError, SafeHTTPClient
-from pipeline.models import FeedEntry, Rejected, item_id
-from pipeline.rules.language import RuleSet
+from pipeline.models import Rejected
 from pipeline.settings import Settings
-from pipeline.sources.feeds import parse_feed
-from pipeline.sources.gate import Admission, IntakeGate
-from pipeline.sources.harvest import Harvest
+from pipeline.sources.gate import IntakeGate
+from pipeline.sources.harvest import Harvest, harvest_feed
 from pipeline.sources.known import capped_new_items
+from pipeline.sources.pending import Enqueued, enqueue, pending_documents
 from pipeline.sources.record_polling import poll_record_source
 from pipeline.sources.records import RecordPoll
 from pipeline.sources.state import (
@@ -53,7 +51,6 @@ from pipeline.sources.state import (
     record_success,
     save_states,
 )
-from pipeline.sources.urls import URLError, canonical_url
 from pipeline.sources.x import harvest_x, make_x_client
 from pipeline.store.indices import ensure_index
 from pipeline.store.quarantine import quarantine, register_replay
@@ -64,14 +61,9 @@ LOGGER = logging.getLogger(__name__)
 OUTCOME_LOGGER = logging.getLogger(f"{__name__}.outcome")
 
 POLL_THREADS = 8
-BULK_CHUNK = 500
 REASONS_KEPT = 10
 NO_X_TOKEN = "no X bearer token (set MUNIWATCH_X_BEARER_TOKEN)"
 X_KINDS = frozenset({"x_account", "x_search"})
-
-
-class NotAFeed(FetchError):
-    """The body parsed to nothing that looks like a feed (an HTML page, garbage)."""
 
 
 @dataclass(kw_only=True)
@@ -145,105 +137,6 @@ class PollReport:
 # --- harvesting one source -------------------------------------------------------------------
 
 
-def harvest_feed(client: SafeHTTPClient, source: SourceConfig, state: SourceState) -> Harvest:
-    """Fetch (conditional GET) and parse one RSS/Atom source. Raises FetchError/NotAFeed."""
-    assert source.url is not None
-    fetched = client.get(source.url, etag=state.etag, last_modified=state.last_modified, expect="feed")
-    if fetched.not_modified:
-        # Keep the validators we sent unless the server sent fresh ones.
-        return Harvest(
-            not_modified=True,
-            status=fetched.status,
-            etag=fetched.etag or state.etag,
-            last_modified=fetched.last_modified or state.last_modified,
-        )
-    feed = parse_feed(
-        fetched.body, source=source, feed_url=fetched.final_url, content_type=fetched.content_type
-    )
-    if not feed.version and feed.total == 0:
-        problem = (feed.problem or "nothing readable").removeprefix("not a feed: ")
-        raise NotAFeed(f"not a feed: {problem}", url=source.url, status=fetched.status)
-    return Harvest(
-        entries=feed.entries,
-        rejected=feed.rejected,
-        status=fetched.status,
-        etag=fetched.etag,
-        last_modified=fetched.last_modified,
-        problem=feed.problem,
-    )
-
-
-def _documents(entry: FeedEntry, admission: Admission, now: datetime) -> list[tuple[str, dict[str, Any]]]:
-    """The pending item for an admitted entry, plus one per article a post links to."""
-    labels = admission.labels
-    watchlists = RuleSet.watchlists_of(labels)
-    base = {
-        "source_id": entry.source_id,
-        "source_ids": [entry.source_id],
-        "source_kind": entry.source_kind,
-        "home_state": entry.home_state,
-        "matched_rules": labels,
-        "watchlists": watchlists,
-        "gate": admission.gate,
-        "status": "pending",
-        "attempts": 0,
-        "discovered_at": now.isoformat(),
-        "ingested_at": now.isoformat(),
-        "updated_at": now.isoformat(),
-    }
-    published = entry.published_at.isoformat() if entry.published_at else None
-    documents: list[tuple[str, dict[str, Any]]] = []
-    linked: list[tuple[str, str]] = []
-    if entry.post is not None:
-        for url in entry.post.linked_urls:
-            try:
-                linked.append((url, canonical_url(url)))
-            except URLError:
-                continue
-    doc: dict[str, Any] = {
-        **base,
-        "url": entry.url,
-        "canonical_url": entry.canonical_url,
-        "title": entry.title,
-        "feed_title": entry.title,
-        "summary": entry.summary,
-        "published_at": published,
-        "author": entry.author,
-        "kind": entry.kind,
-    }
-    if entry.post is not None:
-        post = entry.post
-        doc["post"] = {
-            "platform": post.platform,
-            "post_id": post.post_id,
-            "author": post.author,
-            "handle": post.handle,
-            "text": post.text,
-            "linked_urls": [c for _, c in linked],
-            "linked_item_ids": [item_id(c) for _, c in linked],
-            "linked_url": linked[0][1] if linked else None,
-        }
-    documents.append((entry.id, doc))
-    for url, canonical in linked:
-        if canonical == entry.canonical_url:
-            continue
-        documents.append(
-            (
-                item_id(canonical),
-                {
-                    **base,
-                    "url": url,
-                    "canonical_url": canonical,
-                    "title": "",
-                    "summary": entry.summary,
-                    "published_at": published,
-                    "kind": "article",
-                },
-            )
-        )
-    return documents
-
-
 def _harvest(
     source: SourceConfig,
     state: SourceState,
@@ -267,46 +160,6 @@ def _harvest(
     except Exception as error:
         LOGGER.exception("polling %s failed unexpectedly", source.id)
         return FetchError(f"internal error while polling: {type(error).__name__}: {error}")
-
-
-@dataclass(kw_only=True)
-class _Enqueued:
-    created: list[str] = field(default_factory=list)
-    duplicates: int = 0
-    refused: list[Rejected] = field(default_factory=list)
-
-
-def enqueue(
-    es: Elasticsearch, settings: Settings, documents: Sequence[tuple[str, str, dict[str, Any]]]
-) -> dict[str, _Enqueued]:
-    """Bulk-create pending items ``(source_id, item_id, document)`` in order; per source: new ids,
-    duplicates (409: already there) and documents Elasticsearch refused (with the reason)."""
-    outcome: dict[str, _Enqueued] = {}
-    for start in range(0, len(documents), BULK_CHUNK):
-        chunk = documents[start : start + BULK_CHUNK]
-        operations: list[dict[str, Any]] = []
-        for _, doc_id, doc in chunk:
-            operations.append({"create": {"_index": settings.index("items"), "_id": doc_id}})
-            operations.append({k: v for k, v in doc.items() if v is not None})
-        response = es.bulk(operations=operations)
-        for (source_id, doc_id, doc), item in zip(chunk, response["items"], strict=True):
-            counts = outcome.setdefault(source_id, _Enqueued())
-            result = item["create"]
-            status = int(result.get("status", 0))
-            if 200 <= status < 300:
-                counts.created.append(doc_id)
-            elif status == 409:
-                counts.duplicates += 1
-            else:
-                error = result.get("error") or {}
-                reason = (
-                    f"Elasticsearch refused the item ({status}): {error.get('type')}: {error.get('reason')}"
-                )
-                counts.refused.append(
-                    Rejected(stage="poll", key=doc["canonical_url"], reason=reason, source_id=source_id,
-                             payload={"item_id": doc_id, "document": doc})
-                )  # fmt: skip
-    return outcome
 
 
 # --- all sources -----------------------------------------------------------------------------
@@ -442,7 +295,7 @@ def _admitted(
         entry.matched_rules = admission.labels
         result.candidates += 1
         result.matched += bool(admission.labels)
-        documents.extend((source.id, doc_id, doc) for doc_id, doc in _documents(entry, admission, now))
+        documents.extend((source.id, doc_id, doc) for doc_id, doc in pending_documents(entry, admission, now))
     return documents
 
 
@@ -451,7 +304,7 @@ def _record(
     harvest: Harvest | FetchError | RecordPoll,
     result: SourcePollResult,
     state: SourceState,
-    enqueued: dict[str, _Enqueued],
+    enqueued: dict[str, Enqueued],
     now: datetime,
 ) -> list[Rejected]:
     """Record one source's poll in its result and state; returns its entries to quarantine."""
@@ -461,7 +314,7 @@ def _record(
     if isinstance(harvest, RecordPoll):
         _record_polled(state, source, result, harvest, now)
         return []
-    counts = enqueued.get(source.id, _Enqueued())
+    counts = enqueued.get(source.id, Enqueued())
     refused = harvest.rejected + counts.refused
     result.rejected_reasons = [r.reason for r in refused[:REASONS_KEPT]]
     result.status, result.not_modified, result.problem = (
