@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from pipeline.tagging.document import Document
-from pipeline.tagging.gazetteer import Place, norm
+from pipeline.tagging.gazetteer import Place, load_gazetteer, norm
 from pipeline.tagging.lexicons import WordPattern
 from pipeline.tagging.mentions import Mention
 from pipeline.tagging.places import PlaceFinding
@@ -48,11 +48,15 @@ _IMMIGRATION = WordPattern(_IMMIGRATION_RE.pattern)
 _STATE_GOV_RE = re.compile(
     r"\bgov\.|\b(?:governor|legislature|general assembly|attorney general|state law|statewide|sanctuary state"
     r"|state agencies|executive order|state['’]s \d+ counties|all \d+ counties|all (?:of )?the state['’]s"
-    r"|state senate|state house|(?:senate|house|assembly) (?:committee|panel|judiciary)|[sh]\.?b\.? ?\d+)\b",
+    r"|state senate|state house|(?:senate|house|assembly) (?:committee|panel|judiciary)|[sh]\.?b\.? ?\d+"
+    # a legislature or governor acting without the word: "lawmakers will vote", "signed the bill into
+    # law", bills numbered the Rhode Island or New Jersey way ("S410", "A1234")
+    r"|lawmakers|legislators|into law|[sha]\d{2,4})\b",
     re.IGNORECASE,
 )
 _STATEWIDE_HEADLINE_RE = re.compile(r"\b(?:all|every) (?:\w+ ){0,2}(?:sheriffs|counties)\b", re.IGNORECASE)
 
+_LOCAL_POLICE_AFTER_RE = re.compile(r"(?:['’]s)?\s+(?:police (?:department|dept\b|chief)|pd\b)")
 _SUBURB_AFTER_RE = re.compile(r"[\s-]+(?:suburbs?|area|metro)\b")
 
 SCORE_MENTION = 1.0
@@ -270,6 +274,43 @@ def eligible(cand: Candidate) -> bool:
     return cand.place.kind != "state" or cand.score >= SCORE_GOV
 
 
+def _county_named_like_its_state(doc: Document, m: Mention) -> Mention:
+    """ "the Hawaii Police Department", "Oklahoma police chief": a state has state police or a
+    highway patrol, not a police department, so the name is its same-named county's (Hawaii
+    County, Oklahoma County, Utah County, ...), when the state has one."""
+    if m.kind != "state" or m.resolved is None or not _LOCAL_POLICE_AFTER_RE.match(doc.lower, m.end):
+        return m
+    county = next(
+        (c for c in load_gazetteer().counties(f"{m.resolved.name} County") if c.state == m.resolved.state),
+        None,
+    )
+    if county is None:
+        return m
+    return replace(m, kind="county", candidates=(county,), resolved=county, cues={*m.cues, "gov"})
+
+
+def _merge_bare_names_into_acting_county(doc: Document, by_key: dict[str, Candidate]) -> None:
+    """ "Santa Clara County supervisors ... ICE detainers ignored by Santa Clara": when a county acts
+    as a government and a place of the same name lies in it, the bare name is the county's short
+    form, not its seat. Mentions of the place that name a city government ("City of Tulsa", "Tulsa
+    police") stay the place's. (In the training items, whenever both were candidates the county
+    was the jurisdiction.)"""
+    counties = [
+        c for c in by_key.values() if c.place.kind == "county" and any(_gov_cue(doc, m) for m in c.mentions)
+    ]
+    for county in counties:
+        base = norm(county.place.name).rsplit(" ", 1)[0]
+        for key, cand in list(by_key.items()):
+            place = cand.place
+            if place.kind != "place" or place.county != county.place.ref or norm(place.name) != base:
+                continue
+            bare = [m for m in cand.mentions if not _gov_cue(doc, m) and "town" not in m.cues]
+            cand.mentions = [m for m in cand.mentions if m not in bare]
+            county.mentions = sorted([*county.mentions, *bare], key=lambda m: m.start)
+            if not cand.mentions:
+                del by_key[key]
+
+
 def choose_jurisdiction(
     doc: Document,
     finding: PlaceFinding,
@@ -286,8 +327,11 @@ def choose_jurisdiction(
     for m in finding.mentions:
         if m.resolved is None or "qualifier" in m.cues:
             continue
+        m = _county_named_like_its_state(doc, m)
+        assert m.resolved is not None
         cand = by_key.setdefault(m.resolved.key, Candidate(place=m.resolved))
         cand.mentions.append(m)
+    _merge_bare_names_into_acting_county(doc, by_key)
     topics = _Topics(doc)
     for cand in by_key.values():
         if cand.place.kind == "state":
@@ -305,6 +349,37 @@ def choose_jurisdiction(
     return pick_jurisdiction(doc, finding, ranked, ranker)
 
 
+def _named_only_in_dateline(cand: Candidate) -> bool:
+    return bool(cand.mentions) and all("dateline" in m.cues for m in cand.mentions)
+
+
+def _named_on_topic(doc: Document, cand: Candidate, topics: _Topics) -> bool:
+    """Named in running text (not a dateline, not "this X suburb") in a sentence about
+    immigration enforcement."""
+    return any(
+        "dateline" not in m.cues
+        and not _SUBURB_AFTER_RE.match(doc.text[m.end : m.end + 10])
+        and topics.immigration(doc.sentence_index(m.start))
+        for m in cand.mentions
+    )
+
+
+def _datelines_last(doc: Document, order: list[Candidate]) -> list[Candidate]:
+    """A place named only in the dateline ("WASHINGTON –", "HOUSTON –") is where the reporter or
+    the agency's press office sits: it yields to any other place the text names on the topic (in
+    the training items no dateline-only place was the jurisdiction when another was named). When no
+    other place is named on the topic ("GLENDALE, Ariz. — Police in this Phoenix suburb ..."), the
+    dateline is all there is and keeps its rank."""
+    if not order or not _named_only_in_dateline(order[0]):
+        return order
+    topics = _Topics(doc)
+    if not any(_named_on_topic(doc, c, topics) for c in order[1:] if not _named_only_in_dateline(c)):
+        return order
+    return [c for c in order if not _named_only_in_dateline(c)] + [
+        c for c in order if _named_only_in_dateline(c)
+    ]
+
+
 def pick_jurisdiction(
     doc: Document,
     finding: PlaceFinding,
@@ -315,8 +390,10 @@ def pick_jurisdiction(
     the tagger scores them once and lets its learned ranker reorder them."""
     pool = sorted((c for c in ranked if eligible(c)), key=lambda c: -c.score)
     if ranker is not None and ranked:
-        learned = ranker.rank(doc, finding, ranked)
+        learned = _datelines_last(doc, ranker.rank(doc, finding, ranked))
         pool = [learned[0], *(c for c in learned[1:] if eligible(c))]
+    else:
+        pool = _datelines_last(doc, pool)
     if not pool:
         return JurisdictionResult(main=None, others=[], evidence="", candidates=ranked)
     main = pool[0]
