@@ -57,7 +57,24 @@ _STATE_GOV_RE = re.compile(
 _STATEWIDE_HEADLINE_RE = re.compile(r"\b(?:all|every) (?:\w+ ){0,2}(?:sheriffs|counties)\b", re.IGNORECASE)
 
 _LOCAL_POLICE_AFTER_RE = re.compile(r"(?:['’]s)?\s+(?:police (?:department|dept\b|chief)|pd\b)")
+# "this Phoenix suburb", "the Portland area": the place is named to locate another.
 _SUBURB_AFTER_RE = re.compile(r"[\s-]+(?:suburbs?|area|metro)\b")
+# "Orange County's 1st sanctuary city", "Dallas County's largest town": the county locates a city.
+_COUNTY_LOCATES_AFTER_RE = re.compile(
+    r"['’]s\s+(?:\S+\s+){0,2}\W?(?:city|town|suburb|village)\b"
+    r"(?!\s+(?:council|hall|manager|attorney|government|officials|police|staff|clerk|leaders|board))",
+    re.IGNORECASE,
+)
+
+
+def _named_as_context(doc: Document, m: Mention) -> bool:
+    """Whether the mention only locates another place ("this Phoenix suburb", "Orange County's
+    first sanctuary city")."""
+    after = doc.text[m.end : m.end + 40]
+    return bool(
+        _SUBURB_AFTER_RE.match(after) or (m.kind == "county" and _COUNTY_LOCATES_AFTER_RE.match(after))
+    )
+
 
 SCORE_MENTION = 1.0
 SCORE_MENTION_CAP = 5.0
@@ -171,7 +188,7 @@ def _score_local(doc: Document, cand: Candidate, topics: _Topics) -> None:
         if "dateline" in m.cues:
             datelines += 1
             score -= 0.5  # the reporter's location: often the actor itself, often just a nearby seat
-        if _SUBURB_AFTER_RE.match(doc.text[m.end : m.end + 10]):
+        if _named_as_context(doc, m):
             suburbs += 1
             continue  # "this Phoenix suburb": the place named is context, not the actor
         if doc.in_headline(m.start):
@@ -196,9 +213,12 @@ def _score_local(doc: Document, cand: Candidate, topics: _Topics) -> None:
     if doc.url_words:
         if cand.place.kind == "county":
             base = norm(cand.place.name.removesuffix(" County"))
-            named = re.search(rf"\b{re.escape(base)} count", doc.url_words.lower())
+            # "mahoning-co-joins-...": slugs shorten "County" to "Co"
+            named = re.search(rf"\b{re.escape(base)} co(?:unt|\b)", doc.url_words.lower())
         else:
-            named = re.search(rf"\b{re.escape(norm(cand.place.name))}\b(?! count)", doc.url_words.lower())
+            named = re.search(
+                rf"\b{re.escape(norm(cand.place.name))}\b(?! co(?:unt|\b))", doc.url_words.lower()
+            )
         if named:
             score += SCORE_URL
     cand.score = score
@@ -358,7 +378,7 @@ def _named_on_topic(doc: Document, cand: Candidate, topics: _Topics) -> bool:
     immigration enforcement."""
     return any(
         "dateline" not in m.cues
-        and not _SUBURB_AFTER_RE.match(doc.text[m.end : m.end + 10])
+        and not _named_as_context(doc, m)
         and topics.immigration(doc.sentence_index(m.start))
         for m in cand.mentions
     )
