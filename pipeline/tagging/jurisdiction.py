@@ -151,9 +151,15 @@ class _Topics:
         return self._state_gov[index]
 
     def state_action(self, index: int) -> bool:
-        """A state government acting on immigration enforcement in sentence ``index`` (the
-        immigration test first: it is one scan per item, the other one search per sentence)."""
-        return self.immigration(index) and self.state_gov(index)
+        """A state government acting (sentence ``index``) on immigration enforcement (named there
+        or in a sentence next to it in the paragraph: "Pennsylvania lawmakers will vote on SB 10.
+        It would force local police to hold immigrants for ICE.")."""
+        return self.state_gov(index) and any(
+            self.immigration(near)
+            for near in (index - 1, index, index + 1)
+            if 0 <= near < len(self.doc.sentences)
+            and self.doc.sentences[near].paragraph == self.doc.sentences[index].paragraph
+        )
 
 
 def to_jurisdiction(place: Place, *, town: bool = False) -> Jurisdiction:
