@@ -6,6 +6,11 @@ County", "Mayor of X"), sentences about immigration enforcement, and frequency. 
 (the reporter's location). A state is a candidate only when its own government acts (governor,
 legislature, attorney general, state law, "all N counties", "<State> sheriffs").
 
+Before scoring, a few ways of naming change whose candidate a mention is: "Hawaii Police Department"
+is the same-named county's (a state has no police department), and a bare "Santa Clara" counts for
+an acting "Santa Clara County" that contains the place. After ranking, a place named only in a
+dateline yields to one named on the topic.
+
 Those hand-set weights are today's rule resolver. Each candidate also keeps the signals its score was
 made of (``Candidate.signals``); a learned ``JurisdictionRanker`` (pipeline/tagging/ranker.py) can
 order the candidates from them instead.
@@ -154,12 +159,14 @@ class _Topics:
         """A state government acting (sentence ``index``) on immigration enforcement (named there
         or in a sentence next to it in the paragraph: "Pennsylvania lawmakers will vote on SB 10.
         It would force local police to hold immigrants for ICE.")."""
-        return self.state_gov(index) and any(
-            self.immigration(near)
+        sentences = self.doc.sentences
+        paragraph = sentences[index].paragraph
+        on_topic = any(
+            self.immigration(near)  # one scan per item, looked up; state_gov is a search per sentence
             for near in (index - 1, index, index + 1)
-            if 0 <= near < len(self.doc.sentences)
-            and self.doc.sentences[near].paragraph == self.doc.sentences[index].paragraph
+            if 0 <= near < len(sentences) and sentences[near].paragraph == paragraph
         )
+        return on_topic and self.state_gov(index)
 
 
 def to_jurisdiction(place: Place, *, town: bool = False) -> Jurisdiction:
@@ -300,19 +307,17 @@ def eligible(cand: Candidate) -> bool:
     return cand.place.kind != "state" or cand.score >= SCORE_GOV
 
 
-def _county_named_like_its_state(doc: Document, m: Mention) -> Mention:
+def _county_named_like_its_state(doc: Document, m: Mention, place: Place) -> tuple[Mention, Place]:
     """ "the Hawaii Police Department", "Oklahoma police chief": a state has state police or a
     highway patrol, not a police department, so the name is its same-named county's (Hawaii
     County, Oklahoma County, Utah County, ...), when the state has one."""
-    if m.kind != "state" or m.resolved is None or not _LOCAL_POLICE_AFTER_RE.match(doc.lower, m.end):
-        return m
-    county = next(
-        (c for c in load_gazetteer().counties(f"{m.resolved.name} County") if c.state == m.resolved.state),
-        None,
-    )
+    if place.kind != "state" or not _LOCAL_POLICE_AFTER_RE.match(doc.lower, m.end):
+        return m, place
+    counties = load_gazetteer().counties(f"{place.name} County")
+    county = next((c for c in counties if c.state == place.state), None)
     if county is None:
-        return m
-    return replace(m, kind="county", candidates=(county,), resolved=county, cues={*m.cues, "gov"})
+        return m, place
+    return replace(m, kind="county", candidates=(county,), resolved=county, cues={*m.cues, "gov"}), county
 
 
 def _merge_bare_names_into_acting_county(doc: Document, by_key: dict[str, Candidate]) -> None:
@@ -330,8 +335,9 @@ def _merge_bare_names_into_acting_county(doc: Document, by_key: dict[str, Candid
             place = cand.place
             if place.kind != "place" or place.county != county.place.ref or norm(place.name) != base:
                 continue
-            bare = [m for m in cand.mentions if not _gov_cue(doc, m) and "town" not in m.cues]
-            cand.mentions = [m for m in cand.mentions if m not in bare]
+            as_city = [m for m in cand.mentions if _gov_cue(doc, m) or "town" in m.cues]
+            bare = [m for m in cand.mentions if not (_gov_cue(doc, m) or "town" in m.cues)]
+            cand.mentions = as_city
             county.mentions = sorted([*county.mentions, *bare], key=lambda m: m.start)
             if not cand.mentions:
                 del by_key[key]
@@ -353,9 +359,8 @@ def choose_jurisdiction(
     for m in finding.mentions:
         if m.resolved is None or "qualifier" in m.cues:
             continue
-        m = _county_named_like_its_state(doc, m)
-        assert m.resolved is not None
-        cand = by_key.setdefault(m.resolved.key, Candidate(place=m.resolved))
+        m, place = _county_named_like_its_state(doc, m, m.resolved)
+        cand = by_key.setdefault(place.key, Candidate(place=place))
         cand.mentions.append(m)
     _merge_bare_names_into_acting_county(doc, by_key)
     topics = _Topics(doc)
