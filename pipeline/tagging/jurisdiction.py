@@ -143,6 +143,7 @@ class _Topics:
         self.doc = doc
         self._immigration: set[int] | None = None
         self._state_gov: dict[int, bool] = {}
+        self._state_action: dict[int, bool] = {}
 
     def immigration(self, index: int) -> bool:
         if self._immigration is None:
@@ -159,14 +160,16 @@ class _Topics:
         """A state government acting (sentence ``index``) on immigration enforcement (named there
         or in a sentence next to it in the paragraph: "Pennsylvania lawmakers will vote on SB 10.
         It would force local police to hold immigrants for ICE.")."""
-        sentences = self.doc.sentences
-        paragraph = sentences[index].paragraph
-        on_topic = any(
-            self.immigration(near)  # one scan per item, looked up; state_gov is a search per sentence
-            for near in (index - 1, index, index + 1)
-            if 0 <= near < len(sentences) and sentences[near].paragraph == paragraph
-        )
-        return on_topic and self.state_gov(index)
+        if index not in self._state_action:
+            sentences = self.doc.sentences
+            paragraph = sentences[index].paragraph
+            on_topic = any(
+                self.immigration(near)  # one scan per item, looked up; state_gov is a search per sentence
+                for near in (index - 1, index, index + 1)
+                if 0 <= near < len(sentences) and sentences[near].paragraph == paragraph
+            )
+            self._state_action[index] = on_topic and self.state_gov(index)
+        return self._state_action[index]
 
 
 def to_jurisdiction(place: Place, *, town: bool = False) -> Jurisdiction:
@@ -326,21 +329,20 @@ def _merge_bare_names_into_acting_county(doc: Document, by_key: dict[str, Candid
     form, not its seat. Mentions of the place that name a city government ("City of Tulsa", "Tulsa
     police") stay the place's. (In the training items, whenever both were candidates the county
     was the jurisdiction.)"""
-    counties = [
-        c for c in by_key.values() if c.place.kind == "county" and any(_gov_cue(doc, m) for m in c.mentions)
-    ]
-    for county in counties:
-        base = norm(county.place.name).rsplit(" ", 1)[0]
-        for key, cand in list(by_key.items()):
-            place = cand.place
-            if place.kind != "place" or place.county != county.place.ref or norm(place.name) != base:
-                continue
-            as_city = [m for m in cand.mentions if _gov_cue(doc, m) or "town" in m.cues]
-            bare = [m for m in cand.mentions if not (_gov_cue(doc, m) or "town" in m.cues)]
-            cand.mentions = as_city
-            county.mentions = sorted([*county.mentions, *bare], key=lambda m: m.start)
-            if not cand.mentions:
-                del by_key[key]
+    places = {
+        (c.place.county, norm(c.place.name)): key for key, c in by_key.items() if c.place.kind == "place"
+    }
+    for county in [c for c in by_key.values() if c.place.kind == "county"]:
+        key = places.get((county.place.ref, norm(county.place.name).rsplit(" ", 1)[0]))
+        if key is None or key not in by_key or not any(_gov_cue(doc, m) for m in county.mentions):
+            continue
+        cand = by_key[key]
+        as_city = [m for m in cand.mentions if _gov_cue(doc, m) or "town" in m.cues]
+        bare = [m for m in cand.mentions if not (_gov_cue(doc, m) or "town" in m.cues)]
+        cand.mentions = as_city
+        county.mentions = sorted([*county.mentions, *bare], key=lambda m: m.start)
+        if not cand.mentions:
+            del by_key[key]
 
 
 def choose_jurisdiction(
