@@ -6,6 +6,11 @@ County", "Mayor of X"), sentences about immigration enforcement, and frequency. 
 (the reporter's location). A state is a candidate only when its own government acts (governor,
 legislature, attorney general, state law, "all N counties", "<State> sheriffs").
 
+Before scoring, a few ways of naming change whose candidate a mention is: "Hawaii Police Department"
+is the same-named county's (a state has no police department), and a bare "Santa Clara" counts for
+an acting "Santa Clara County" that contains the place. After ranking, a place named only in a
+dateline yields to one named on the topic.
+
 Those hand-set weights are today's rule resolver. Each candidate also keeps the signals its score was
 made of (``Candidate.signals``); a learned ``JurisdictionRanker`` (pipeline/tagging/ranker.py) can
 order the candidates from them instead.
@@ -15,11 +20,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from pipeline.tagging.document import Document
-from pipeline.tagging.gazetteer import Place, norm
+from pipeline.tagging.gazetteer import Place, load_gazetteer, norm
 from pipeline.tagging.lexicons import WordPattern
 from pipeline.tagging.mentions import Mention
 from pipeline.tagging.places import PlaceFinding
@@ -48,12 +53,33 @@ _IMMIGRATION = WordPattern(_IMMIGRATION_RE.pattern)
 _STATE_GOV_RE = re.compile(
     r"\bgov\.|\b(?:governor|legislature|general assembly|attorney general|state law|statewide|sanctuary state"
     r"|state agencies|executive order|state['’]s \d+ counties|all \d+ counties|all (?:of )?the state['’]s"
-    r"|state senate|state house|(?:senate|house|assembly) (?:committee|panel|judiciary)|[sh]\.?b\.? ?\d+)\b",
+    r"|state senate|state house|(?:senate|house|assembly) (?:committee|panel|judiciary)|[sh]\.?b\.? ?\d+"
+    # a legislature or governor acting without the word: "lawmakers will vote", "signed the bill into
+    # law", bills numbered the Rhode Island or New Jersey way ("S410", "A1234")
+    r"|lawmakers|legislators|into law|[sha]\d{2,4})\b",
     re.IGNORECASE,
 )
 _STATEWIDE_HEADLINE_RE = re.compile(r"\b(?:all|every) (?:\w+ ){0,2}(?:sheriffs|counties)\b", re.IGNORECASE)
 
+_LOCAL_POLICE_AFTER_RE = re.compile(r"(?:['’]s)?\s+(?:police (?:department|dept\b|chief)|pd\b)")
+# "this Phoenix suburb", "the Portland area": the place is named to locate another.
 _SUBURB_AFTER_RE = re.compile(r"[\s-]+(?:suburbs?|area|metro)\b")
+# "Orange County's 1st sanctuary city", "Dallas County's largest town": the county locates a city.
+_COUNTY_LOCATES_AFTER_RE = re.compile(
+    r"['’]s\s+(?:\S+\s+){0,2}\W?(?:city|town|suburb|village)\b"
+    r"(?!\s+(?:council|hall|manager|attorney|government|officials|police|staff|clerk|leaders|board))",
+    re.IGNORECASE,
+)
+
+
+def _named_as_context(doc: Document, m: Mention) -> bool:
+    """Whether the mention only locates another place ("this Phoenix suburb", "Orange County's
+    first sanctuary city")."""
+    after = doc.text[m.end : m.end + 40]
+    return bool(
+        _SUBURB_AFTER_RE.match(after) or (m.kind == "county" and _COUNTY_LOCATES_AFTER_RE.match(after))
+    )
+
 
 SCORE_MENTION = 1.0
 SCORE_MENTION_CAP = 5.0
@@ -117,6 +143,7 @@ class _Topics:
         self.doc = doc
         self._immigration: set[int] | None = None
         self._state_gov: dict[int, bool] = {}
+        self._state_action: dict[int, bool] = {}
 
     def immigration(self, index: int) -> bool:
         if self._immigration is None:
@@ -130,9 +157,19 @@ class _Topics:
         return self._state_gov[index]
 
     def state_action(self, index: int) -> bool:
-        """A state government acting on immigration enforcement in sentence ``index`` (the
-        immigration test first: it is one scan per item, the other one search per sentence)."""
-        return self.immigration(index) and self.state_gov(index)
+        """A state government acting (sentence ``index``) on immigration enforcement (named there
+        or in a sentence next to it in the paragraph: "Pennsylvania lawmakers will vote on SB 10.
+        It would force local police to hold immigrants for ICE.")."""
+        if index not in self._state_action:
+            sentences = self.doc.sentences
+            paragraph = sentences[index].paragraph
+            on_topic = any(
+                self.immigration(near)  # one scan per item, looked up; state_gov is a search per sentence
+                for near in (index - 1, index, index + 1)
+                if 0 <= near < len(sentences) and sentences[near].paragraph == paragraph
+            )
+            self._state_action[index] = on_topic and self.state_gov(index)
+        return self._state_action[index]
 
 
 def to_jurisdiction(place: Place, *, town: bool = False) -> Jurisdiction:
@@ -167,7 +204,7 @@ def _score_local(doc: Document, cand: Candidate, topics: _Topics) -> None:
         if "dateline" in m.cues:
             datelines += 1
             score -= 0.5  # the reporter's location: often the actor itself, often just a nearby seat
-        if _SUBURB_AFTER_RE.match(doc.text[m.end : m.end + 10]):
+        if _named_as_context(doc, m):
             suburbs += 1
             continue  # "this Phoenix suburb": the place named is context, not the actor
         if doc.in_headline(m.start):
@@ -192,9 +229,12 @@ def _score_local(doc: Document, cand: Candidate, topics: _Topics) -> None:
     if doc.url_words:
         if cand.place.kind == "county":
             base = norm(cand.place.name.removesuffix(" County"))
-            named = re.search(rf"\b{re.escape(base)} count", doc.url_words.lower())
+            # "mahoning-co-joins-...": slugs shorten "County" to "Co"
+            named = re.search(rf"\b{re.escape(base)} co(?:unt|\b)", doc.url_words.lower())
         else:
-            named = re.search(rf"\b{re.escape(norm(cand.place.name))}\b(?! count)", doc.url_words.lower())
+            named = re.search(
+                rf"\b{re.escape(norm(cand.place.name))}\b(?! co(?:unt|\b))", doc.url_words.lower()
+            )
         if named:
             score += SCORE_URL
     cand.score = score
@@ -270,6 +310,41 @@ def eligible(cand: Candidate) -> bool:
     return cand.place.kind != "state" or cand.score >= SCORE_GOV
 
 
+def _county_named_like_its_state(doc: Document, m: Mention, place: Place) -> tuple[Mention, Place]:
+    """ "the Hawaii Police Department", "Oklahoma police chief": a state has state police or a
+    highway patrol, not a police department, so the name is its same-named county's (Hawaii
+    County, Oklahoma County, Utah County, ...), when the state has one."""
+    if place.kind != "state" or not _LOCAL_POLICE_AFTER_RE.match(doc.lower, m.end):
+        return m, place
+    counties = load_gazetteer().counties(f"{place.name} County")
+    county = next((c for c in counties if c.state == place.state), None)
+    if county is None:
+        return m, place
+    return replace(m, kind="county", candidates=(county,), resolved=county, cues={*m.cues, "gov"}), county
+
+
+def _merge_bare_names_into_acting_county(doc: Document, by_key: dict[str, Candidate]) -> None:
+    """ "Santa Clara County supervisors ... ICE detainers ignored by Santa Clara": when a county acts
+    as a government and a place of the same name lies in it, the bare name is the county's short
+    form, not its seat. Mentions of the place that name a city government ("City of Tulsa", "Tulsa
+    police") stay the place's. (In the training items, whenever both were candidates the county
+    was the jurisdiction.)"""
+    places = {
+        (c.place.county, norm(c.place.name)): key for key, c in by_key.items() if c.place.kind == "place"
+    }
+    for county in [c for c in by_key.values() if c.place.kind == "county"]:
+        key = places.get((county.place.ref, norm(county.place.name).rsplit(" ", 1)[0]))
+        if key is None or key not in by_key or not any(_gov_cue(doc, m) for m in county.mentions):
+            continue
+        cand = by_key[key]
+        as_city = [m for m in cand.mentions if _gov_cue(doc, m) or "town" in m.cues]
+        bare = [m for m in cand.mentions if not (_gov_cue(doc, m) or "town" in m.cues)]
+        cand.mentions = as_city
+        county.mentions = sorted([*county.mentions, *bare], key=lambda m: m.start)
+        if not cand.mentions:
+            del by_key[key]
+
+
 def choose_jurisdiction(
     doc: Document,
     finding: PlaceFinding,
@@ -286,8 +361,10 @@ def choose_jurisdiction(
     for m in finding.mentions:
         if m.resolved is None or "qualifier" in m.cues:
             continue
-        cand = by_key.setdefault(m.resolved.key, Candidate(place=m.resolved))
+        m, place = _county_named_like_its_state(doc, m, m.resolved)
+        cand = by_key.setdefault(place.key, Candidate(place=place))
         cand.mentions.append(m)
+    _merge_bare_names_into_acting_county(doc, by_key)
     topics = _Topics(doc)
     for cand in by_key.values():
         if cand.place.kind == "state":
@@ -305,6 +382,37 @@ def choose_jurisdiction(
     return pick_jurisdiction(doc, finding, ranked, ranker)
 
 
+def _named_only_in_dateline(cand: Candidate) -> bool:
+    return bool(cand.mentions) and all("dateline" in m.cues for m in cand.mentions)
+
+
+def _named_on_topic(doc: Document, cand: Candidate, topics: _Topics) -> bool:
+    """Named in running text (not a dateline, not "this X suburb") in a sentence about
+    immigration enforcement."""
+    return any(
+        "dateline" not in m.cues
+        and not _named_as_context(doc, m)
+        and topics.immigration(doc.sentence_index(m.start))
+        for m in cand.mentions
+    )
+
+
+def _datelines_last(doc: Document, order: list[Candidate]) -> list[Candidate]:
+    """A place named only in the dateline ("WASHINGTON –", "HOUSTON –") is where the reporter or
+    the agency's press office sits: it yields to any other place the text names on the topic (in
+    the training items no dateline-only place was the jurisdiction when another was named). When no
+    other place is named on the topic ("GLENDALE, Ariz. — Police in this Phoenix suburb ..."), the
+    dateline is all there is and keeps its rank."""
+    if not order or not _named_only_in_dateline(order[0]):
+        return order
+    topics = _Topics(doc)
+    if not any(_named_on_topic(doc, c, topics) for c in order[1:] if not _named_only_in_dateline(c)):
+        return order
+    return [c for c in order if not _named_only_in_dateline(c)] + [
+        c for c in order if _named_only_in_dateline(c)
+    ]
+
+
 def pick_jurisdiction(
     doc: Document,
     finding: PlaceFinding,
@@ -315,8 +423,10 @@ def pick_jurisdiction(
     the tagger scores them once and lets its learned ranker reorder them."""
     pool = sorted((c for c in ranked if eligible(c)), key=lambda c: -c.score)
     if ranker is not None and ranked:
-        learned = ranker.rank(doc, finding, ranked)
+        learned = _datelines_last(doc, ranker.rank(doc, finding, ranked))
         pool = [learned[0], *(c for c in learned[1:] if eligible(c))]
+    else:
+        pool = _datelines_last(doc, pool)
     if not pool:
         return JurisdictionResult(main=None, others=[], evidence="", candidates=ranked)
     main = pool[0]

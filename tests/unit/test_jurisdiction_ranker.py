@@ -24,8 +24,9 @@ pytestmark = pytest.mark.unit
 
 # 5-fold CV on train.jsonl (157 items labelled relevant with a jurisdiction) at the commit that
 # added the ranker: ranker 0.866, rules 0.841 (find_places given the item's URL; other fold seeds
-# give 0.847-0.866). Raise when it improves, never lower quietly.
-FLOOR_CV_ACCURACY = 0.86
+# give 0.847-0.866); after the candidate fixes of 2026-12-03: ranker 0.892, rules 0.879. Raise when
+# it improves, never lower quietly.
+FLOOR_CV_ACCURACY = 0.88
 
 
 @pytest.fixture(scope="module")
