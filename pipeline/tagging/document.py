@@ -1,7 +1,10 @@
-"""Shared text analysis: headline, sentences, quoted spans and whose voice each sentence carries.
+"""Shared text analysis: headline, sentences, quoted spans, whose voice each sentence carries, and
+the text's words.
 
-Every tagging step reads the same ``Document`` built once per item by ``analyse``; nothing here
-knows about places, stance or events.
+Every tagging step reads the same ``Document`` built once per item by ``analyse``: the text is split
+into sentences and into lower-cased words (with their offsets) once, and the lexicons, the
+classifiers and the evidence ranking all read those words. Nothing here knows about places, stance
+or events.
 """
 
 from __future__ import annotations
@@ -20,6 +23,10 @@ VOICE_QUOTED = 0.0
 VOICE_QUOTED_PRESS_RELEASE = 0.6
 
 _PARA_RE = re.compile(r"[^\n]+")
+# A word of lower-cased text: letters and digits, with an apostrophe inside ("sheriff's", "don't").
+_WORD_RE = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?")
+# "287(g)", "287 (g)", "287(g )": the program's name is one word, "287g".
+_287G_RE = re.compile(r"287\s?\(\s?g\s?\)")
 _SENT_SPLIT_RE = re.compile(r"(?<=[.!?…])[\"”’)\]]*\s+(?=[\"“‘(\[]?[A-Z0-9])")
 _ABBREVIATIONS = (
     "Mr|Mrs|Ms|Dr|Gov|Sen|Rep|Reps|Lt|Gen|Col|Sgt|Capt|St|Ft|Mt|Jr|Sr|Inc|Co|Corp|No|vs|Ave|Blvd"
@@ -81,12 +88,25 @@ class Document:
     sentences: list[Sentence]
     quotes: list[tuple[int, int]]
     press_release: bool
+    # The words of ``lower`` ("287(g)" as "287g"), where each starts, and whether it is quoted.
+    words: list[str]
+    word_starts: list[int]
+    word_quoted: list[bool]
     _starts: list[int] = field(default_factory=list)
     _quote_starts: list[int] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self._starts = [s.start for s in self.sentences]
         self._quote_starts = [q[0] for q in self.quotes]
+
+    def words_between(self, start: int, end: int, *, unquoted: bool = False) -> list[str]:
+        """The words that start in ``text[start:end]`` (with ``unquoted``: those outside quotes)."""
+        first = bisect.bisect_left(self.word_starts, start)
+        last = bisect.bisect_left(self.word_starts, end, first)
+        if not unquoted:
+            return self.words[first:last]
+        quoted = self.word_quoted
+        return [self.words[i] for i in range(first, last) if not quoted[i]]
 
     def sentence_at(self, offset: int) -> Sentence:
         index = max(0, bisect.bisect_right(self._starts, offset) - 1)
@@ -107,6 +127,30 @@ class Document:
 
     def in_headline(self, offset: int) -> bool:
         return offset < self.headline_end
+
+
+def words(lower: str) -> list[str]:
+    """The words of a lower-cased text ("287(g)" is one word, "287g")."""
+    return [word for _start, word in _words_at(lower)]
+
+
+def _words_at(lower: str) -> list[tuple[int, str]]:
+    """(offset, word) of every word. "287(g)" becomes "287g" padded with spaces to its own length,
+    so the offsets stay those of the text."""
+    if "287" in lower:
+        lower = _287G_RE.sub(lambda m: " 287g".ljust(len(m.group())), lower)
+    return [(m.start(), m.group()) for m in _WORD_RE.finditer(lower)]
+
+
+def _quoted_flags(starts: list[int], quotes: list[tuple[int, int]]) -> list[bool]:
+    """For each word start (sorted): whether it lies inside one of the sorted, disjoint ``quotes``."""
+    flags = []
+    index = 0
+    for start in starts:
+        while index < len(quotes) and quotes[index][1] <= start:
+            index += 1
+        flags.append(index < len(quotes) and quotes[index][0] <= start)
+    return flags
 
 
 def _paragraphs(text: str) -> Iterator[tuple[int, int]]:
@@ -252,6 +296,8 @@ def analyse(*, title: str, text: str, url: str = "") -> Document:
         pieces.append(" " * (q_end - q_start))
         cursor = q_end
     pieces.append(lower[cursor:])
+    located = _words_at(lower)
+    word_starts = [start for start, _word in located]
     return Document(
         text=full,
         lower=lower,
@@ -262,4 +308,7 @@ def analyse(*, title: str, text: str, url: str = "") -> Document:
         sentences=sentences,
         quotes=quotes,
         press_release=press_release,
+        words=[word for _start, word in located],
+        word_starts=word_starts,
+        word_quoted=_quoted_flags(word_starts, quotes),
     )

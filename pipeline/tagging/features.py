@@ -16,7 +16,7 @@ import math
 from dataclasses import dataclass
 
 from pipeline.models import EVENTS
-from pipeline.tagging.document import Document, analyse
+from pipeline.tagging.document import Document, analyse, words
 from pipeline.tagging.event import EventResult, classify_event
 from pipeline.tagging.gazetteer import load_gazetteer
 from pipeline.tagging.jurisdiction import JurisdictionResult, choose_jurisdiction
@@ -91,6 +91,13 @@ def whole_text(analysis: ItemAnalysis) -> str:
     return f"{lead} \n {lead} \n {doc.lower}"
 
 
+def whole_words(analysis: ItemAnalysis) -> list[str]:
+    """The words of ``whole_text`` (the text's own words are split once, in ``Document``)."""
+    doc = analysis.doc
+    lead = words(doc.headline.lower()) + words(doc.url_words.lower())
+    return lead + lead + doc.words
+
+
 def stance_text(analysis: ItemAnalysis) -> str:
     """Stance view: the headline, then the whole text with quoted speech masked (blanked out).
 
@@ -101,11 +108,18 @@ def stance_text(analysis: ItemAnalysis) -> str:
     return f"{doc.headline.lower()} \n {doc.masked_lower}"
 
 
-def sentence_text(analysis: ItemAnalysis, index: int, *, own_voice: bool) -> str:
-    """One sentence, lower-cased (quotes masked for the own voice): the unit of evidence spans."""
+def stance_words(analysis: ItemAnalysis) -> list[str]:
+    """The words of ``stance_text``."""
+    doc = analysis.doc
+    return words(doc.headline.lower()) + [
+        w for w, quoted in zip(doc.words, doc.word_quoted, strict=True) if not quoted
+    ]
+
+
+def sentence_words(analysis: ItemAnalysis, index: int, *, own_voice: bool) -> list[str]:
+    """The words of one sentence (outside quotes for the own voice): the unit of evidence spans."""
     sentence = analysis.doc.sentences[index]
-    source = analysis.doc.masked_lower if own_voice else analysis.doc.lower
-    return source[sentence.start : sentence.end]
+    return analysis.doc.words_between(sentence.start, sentence.end, unquoted=own_voice)
 
 
 def _log(value: float) -> float:

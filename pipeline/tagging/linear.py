@@ -9,7 +9,6 @@ neither imports scikit-learn nor unpickles anything. ``predict`` reproduces scik
 from __future__ import annotations
 
 import math
-import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -17,18 +16,11 @@ from itertools import repeat
 from operator import mul
 from typing import Any
 
+from pipeline.tagging.document import words
+
 # Stored numbers keep 6 decimals: the model file stays small and identical from run to run.
 DIGITS = 6
-_TOKEN_RE = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?")
-_287G_RE = re.compile(r"287\s?\(\s?g\s?\)")
 CHAR_SIZES = (3, 4, 5)
-
-
-def words(text: str) -> list[str]:
-    """The words of a lower-cased text ("287(g)" is one word, "287g")."""
-    if "287" in text:
-        text = _287G_RE.sub(" 287g ", text)
-    return _TOKEN_RE.findall(text)
 
 
 def terms(text: str, max_n: int = 2, chars: bool = False) -> list[str]:
@@ -94,12 +86,15 @@ class LinearModel:
 
     def vector(self, term_list: Sequence[str], dense: Mapping[str, float]) -> dict[int, float]:
         """Sparse input vector: sublinear TF-IDF (l2-normalised) of known terms, then dense features."""
+        return self.vector_of_counts(Counter(term_list), dense)
+
+    def vector_of_counts(self, counts: Mapping[str, int], dense: Mapping[str, float]) -> dict[int, float]:
+        """``vector`` of already counted terms (one count serves models that read the same text;
+        terms a model does not know, such as 2-grams for a 1-gram model, are skipped)."""
         known = self._known
-        weights: dict[int, float] = {}
-        # Unknown terms (most of a text's n-grams) are dropped before counting, in C.
-        for term, n in Counter(filter(known.__contains__, term_list)).items():
-            index, idf = known[term]
-            weights[index] = (1.0 + math.log(n)) * idf
+        # In vocabulary order: the sums below come out the same in every process.
+        found = sorted((known[term], counts[term]) for term in counts.keys() & known.keys())
+        weights = {index: (1.0 + math.log(n)) * idf for (index, idf), n in found}
         norm = math.sqrt(sum(map(mul, weights.values(), weights.values())))
         out = {i: w / norm for i, w in weights.items()} if norm else {}
         base = len(self.vocabulary)
@@ -129,7 +124,11 @@ class LinearModel:
 
     def predict(self, term_list: Sequence[str], dense: Mapping[str, float]) -> tuple[str, float]:
         """The most probable label and its probability."""
-        probs = self.probabilities(self.vector(term_list, dense))
+        return self.predict_counts(Counter(term_list), dense)
+
+    def predict_counts(self, counts: Mapping[str, int], dense: Mapping[str, float]) -> tuple[str, float]:
+        """``predict`` of already counted terms."""
+        probs = self.probabilities(self.vector_of_counts(counts, dense))
         label = max(self.labels, key=lambda lab: probs[lab])
         return label, probs[label]
 
@@ -195,21 +194,27 @@ class LinearModel:
 
 
 def fit_linear(
-    texts: Sequence[str],
+    texts: Sequence[str | list[str]],
     dense_rows: Sequence[Mapping[str, float]],
     labels: Sequence[str],
     *,
     options: FitOptions,
     seed: int,
 ) -> LinearModel:
-    """Fit TF-IDF + logistic regression with scikit-learn and keep the numbers (deterministic)."""
+    """Fit TF-IDF + logistic regression with scikit-learn and keep the numbers (deterministic).
+
+    ``texts`` are lower-cased texts or their ``words``."""
     import numpy as np
     from scipy import sparse
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
 
     vectorizer = TfidfVectorizer(
-        analyzer=lambda text: terms(text, options.max_n, options.chars),
+        analyzer=lambda text: (
+            terms(text, options.max_n, options.chars)
+            if isinstance(text, str)
+            else terms_of_words(text, options.max_n, options.chars)
+        ),
         min_df=options.min_df,
         max_features=options.max_features,
         sublinear_tf=True,
