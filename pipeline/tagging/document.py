@@ -88,10 +88,11 @@ class Document:
     sentences: list[Sentence]
     quotes: list[tuple[int, int]]
     press_release: bool
-    # The words of ``lower`` ("287(g)" as "287g"), where each starts, and whether it is quoted.
+    # ``lower`` and ``masked_lower`` with "287(g)" written "287g" (same offsets), and their words.
+    word_text: str
+    own_word_text: str
     words: list[str]
-    word_starts: list[int]
-    word_quoted: list[bool]
+    own_words: list[str]
     _starts: list[int] = field(default_factory=list)
     _quote_starts: list[int] = field(default_factory=list)
 
@@ -99,14 +100,11 @@ class Document:
         self._starts = [s.start for s in self.sentences]
         self._quote_starts = [q[0] for q in self.quotes]
 
-    def words_between(self, start: int, end: int, *, unquoted: bool = False) -> list[str]:
-        """The words that start in ``text[start:end]`` (with ``unquoted``: those outside quotes)."""
-        first = bisect.bisect_left(self.word_starts, start)
-        last = bisect.bisect_left(self.word_starts, end, first)
-        if not unquoted:
-            return self.words[first:last]
-        quoted = self.word_quoted
-        return [self.words[i] for i in range(first, last) if not quoted[i]]
+    def sentence_words(self, index: int, *, own_voice: bool = False) -> list[str]:
+        """The words of sentence ``index`` (with ``own_voice``: outside quotes)."""
+        sentence = self.sentences[index]
+        text = self.own_word_text if own_voice else self.word_text
+        return _WORD_RE.findall(text, sentence.start, sentence.end)
 
     def sentence_at(self, offset: int) -> Sentence:
         index = max(0, bisect.bisect_right(self._starts, offset) - 1)
@@ -131,26 +129,13 @@ class Document:
 
 def words(lower: str) -> list[str]:
     """The words of a lower-cased text ("287(g)" is one word, "287g")."""
-    return [word for _start, word in _words_at(lower)]
+    return _WORD_RE.findall(_one_word_287g(lower))
 
 
-def _words_at(lower: str) -> list[tuple[int, str]]:
-    """(offset, word) of every word. "287(g)" becomes "287g" padded with spaces to its own length,
-    so the offsets stay those of the text."""
-    if "287" in lower:
-        lower = _287G_RE.sub(lambda m: " 287g".ljust(len(m.group())), lower)
-    return [(m.start(), m.group()) for m in _WORD_RE.finditer(lower)]
-
-
-def _quoted_flags(starts: list[int], quotes: list[tuple[int, int]]) -> list[bool]:
-    """For each word start (sorted): whether it lies inside one of the sorted, disjoint ``quotes``."""
-    flags = []
-    index = 0
-    for start in starts:
-        while index < len(quotes) and quotes[index][1] <= start:
-            index += 1
-        flags.append(index < len(quotes) and quotes[index][0] <= start)
-    return flags
+def _one_word_287g(lower: str) -> str:
+    """``lower`` with "287(g)" written " 287g" padded with spaces to its own length (the offsets stay
+    those of the text)."""
+    return _287G_RE.sub(lambda m: " 287g".ljust(len(m.group())), lower) if "287" in lower else lower
 
 
 def _paragraphs(text: str) -> Iterator[tuple[int, int]]:
@@ -296,19 +281,20 @@ def analyse(*, title: str, text: str, url: str = "") -> Document:
         pieces.append(" " * (q_end - q_start))
         cursor = q_end
     pieces.append(lower[cursor:])
-    located = _words_at(lower)
-    word_starts = [start for start, _word in located]
+    masked_lower = "".join(pieces)
+    word_text, own_word_text = _one_word_287g(lower), _one_word_287g(masked_lower)
     return Document(
         text=full,
         lower=lower,
-        masked_lower="".join(pieces),
+        masked_lower=masked_lower,
         headline=headline,
         headline_end=headline_end,
         url_words=url_words(url),
         sentences=sentences,
         quotes=quotes,
         press_release=press_release,
-        words=[word for _start, word in located],
-        word_starts=word_starts,
-        word_quoted=_quoted_flags(word_starts, quotes),
+        word_text=word_text,
+        own_word_text=own_word_text,
+        words=_WORD_RE.findall(word_text),
+        own_words=_WORD_RE.findall(own_word_text),
     )

@@ -111,15 +111,12 @@ def stance_text(analysis: ItemAnalysis) -> str:
 def stance_words(analysis: ItemAnalysis) -> list[str]:
     """The words of ``stance_text``."""
     doc = analysis.doc
-    return words(doc.headline.lower()) + [
-        w for w, quoted in zip(doc.words, doc.word_quoted, strict=True) if not quoted
-    ]
+    return words(doc.headline.lower()) + doc.own_words
 
 
 def sentence_words(analysis: ItemAnalysis, index: int, *, own_voice: bool) -> list[str]:
     """The words of one sentence (outside quotes for the own voice): the unit of evidence spans."""
-    sentence = analysis.doc.sentences[index]
-    return analysis.doc.words_between(sentence.start, sentence.end, unquoted=own_voice)
+    return analysis.doc.sentence_words(index, own_voice=own_voice)
 
 
 def _log(value: float) -> float:
