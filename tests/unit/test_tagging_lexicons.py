@@ -1,5 +1,5 @@
-"""The lexicon scans skip branches by their literal prefixes and word heads, and find exactly what
-running every branch's regex over the whole text finds (the reference is written out here)."""
+"""The lexicon scans try a branch only where its literal prefix occurs, and find exactly what trying
+every branch's regex at every position finds (the reference is written out here)."""
 
 from __future__ import annotations
 
@@ -111,16 +111,17 @@ _GLUE = (" ", " ", " ", "", "-", ", ", ". ", "\n", "'", "’", '"', "(")
 
 
 def reference_spans(pattern: WordPattern, text: str) -> list[tuple[int, int]]:
-    """``WordPattern.spans`` with every branch run over the whole text (no skipping)."""
+    """``WordPattern.spans`` with every branch tried at every position (no literal index)."""
     found = []
-    for regex, boundary, negatives, *_skipping in pattern.branches:
-        for match in regex.finditer(text):
-            start = match.start()
+    for regex, boundary, negatives in pattern.branches:
+        for start in range(len(text)):
             if boundary and not at_word_start(text, start):
                 continue
             if any(text[max(0, start - len(n)) : start] == n for n in negatives):
                 continue
-            found.append((start, -match.end()))
+            match = regex.match(text, start)
+            if match is not None:
+                found.append((start, -match.end()))
     out: list[tuple[int, int]] = []
     for start, neg_end in sorted(found):
         if not out or start >= out[-1][1]:
@@ -130,17 +131,17 @@ def reference_spans(pattern: WordPattern, text: str) -> list[tuple[int, int]]:
 
 def reference_phrases(matcher: PhraseMatcher, text: str) -> list[tuple[int, int, float]]:
     out = [
-        (m.start(), m.end(), weight)
-        for regex, weight, *_skipping in matcher.entries
-        for m in regex.finditer(text)
-        if at_word_start(text, m.start())
+        (start, match.end(), weight)
+        for regex, weight in matcher.entries
+        for start in range(len(text))
+        if at_word_start(text, start) and (match := regex.match(text, start)) is not None
     ]
     return sorted(out)
 
 
 @settings(max_examples=150, deadline=None)
 @given(st.lists(st.tuples(st.sampled_from(_PIECES), st.sampled_from(_GLUE)), min_size=1, max_size=40))
-def test_skipping_finds_what_every_branch_finds(parts: list[tuple[str, str]]) -> None:
+def test_literal_index_finds_what_every_branch_finds(parts: list[tuple[str, str]]) -> None:
     text = "".join(word + glue for word, glue in parts)
     for lowered in (text, text.lower()):
         for name, pattern in PATTERNS.items():
