@@ -16,12 +16,15 @@ import math
 from dataclasses import dataclass
 
 from pipeline.models import EVENTS
+from pipeline.tagging import event as event_rules
+from pipeline.tagging import relevance as relevance_rules
+from pipeline.tagging import stance as stance_rules
 from pipeline.tagging.document import Document, analyse, words
 from pipeline.tagging.event import EventResult, classify_event
 from pipeline.tagging.gazetteer import load_gazetteer
 from pipeline.tagging.jurisdiction import JurisdictionResult, choose_jurisdiction
 from pipeline.tagging.language import detect_language
-from pipeline.tagging.lexicons import WordPattern, words_pattern
+from pipeline.tagging.lexicons import Lexicons, TextMatches, WordPattern, words_pattern
 from pipeline.tagging.places import PlaceFinding, find_places
 from pipeline.tagging.relevance import MIN_IMMIGRATION, RelevanceResult, assess_relevance
 from pipeline.tagging.stance import StanceResult, classify_stance
@@ -46,6 +49,9 @@ EVENT_CUES: dict[str, WordPattern] = {
     "done": words_pattern(r"signed|approved|passed|adopted|ended|terminated|renewed|announced"),
 }
 LEAD_SENTENCES = 3
+# Every lexicon of the rules, in two sets: each text is read once for all lexicons of its set.
+ON_TEXT = Lexicons([*relevance_rules.LEXICONS, *event_rules.LEXICONS, *stance_rules.LEXICONS])
+ON_OWN_VOICE = Lexicons([*stance_rules.TARGET_LEXICONS, *EVENT_CUES.values()])
 
 
 @dataclass(kw_only=True)
@@ -60,6 +66,8 @@ class ItemAnalysis:
     relevance: RelevanceResult
     event: EventResult
     stance: StanceResult
+    # What ``ON_OWN_VOICE`` found in the text with quoted speech masked.
+    own_voice: TextMatches
 
 
 def analyse_item(item: TagInput) -> ItemAnalysis:
@@ -69,9 +77,14 @@ def analyse_item(item: TagInput) -> ItemAnalysis:
     doc = analyse(title=item.title, text=item.text, url=item.url)
     finding = find_places(doc, gaz, item.home_state, url=item.url)
     choice = choose_jurisdiction(doc, finding, gaz.states_by_code)
-    relevance = assess_relevance(doc, has_jurisdiction=choice.main is not None)
-    event = classify_event(doc)
-    stance = classify_stance(doc, event.direction, event.calls)
+    on_text = ON_TEXT.scan(doc.lower)
+    own_voice = ON_OWN_VOICE.scan(doc.masked_lower)
+    relevance = assess_relevance(doc, on_text, has_jurisdiction=choice.main is not None)
+    event = classify_event(doc, on_text)
+    # A press release speaks through its own people's quotes too: its evaluative words are read in
+    # the whole text.
+    targets = ON_OWN_VOICE.scan(doc.lower) if doc.press_release else own_voice
+    stance = classify_stance(doc, on_text, targets, event.direction, event.calls)
     return ItemAnalysis(
         item=item,
         language=language,
@@ -81,6 +94,7 @@ def analyse_item(item: TagInput) -> ItemAnalysis:
         relevance=relevance,
         event=event,
         stance=stance,
+        own_voice=own_voice,
     )
 
 
@@ -170,7 +184,7 @@ def event_features(analysis: ItemAnalysis) -> dict[str, float]:
     top = _headline_and_lead(analysis.doc)
     for name, cue in EVENT_CUES.items():
         out[f"cue:{name}_top"] = float(cue.search(top) is not None)
-        out[f"cue:{name}_body"] = round(math.log1p(cue.count(analysis.doc.masked_lower)) / 3.0, 6)
+        out[f"cue:{name}_body"] = round(math.log1p(analysis.own_voice.count(cue)) / 3.0, 6)
     return out
 
 

@@ -10,7 +10,7 @@ their side depends on what the sentence talks about (cooperation vs limiting it)
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import ahocorasick
 
@@ -147,13 +147,13 @@ BALANCE_MARKERS = (
 )
 
 
-# How a lexicon is matched: every top-level branch of a pattern starts with a literal ("terminat" in
+# How lexicons are matched: every top-level branch of a pattern starts with a literal ("terminat" in
 # "terminat\w+", "illegal alien" in "illegal aliens?"), found by ``required_prefixes``. One pass of an
 # Aho-Corasick automaton (pyahocorasick) over the text finds every place where any branch's literal
-# occurs; the branch's regex is then tried there only, anchored, when a word starts there (what its
+# occurs, for many lexicons at once (``Lexicons``: a tagged item's text is read once for all of its
+# rules); the branch's regex is then tried there only, anchored, when a word starts there (what its
 # leading "\b" asks) and none of its "(?<!not )" lookbehinds is just before it. A regex led by "\b"
-# (or an alternation of such branches) would otherwise be tried at every position of the text, which
-# made the lexicon scans the slowest part of tagging.
+# (or an alternation of such branches) would otherwise be tried at every position of the text.
 
 
 def split_alternatives(pattern: str) -> list[str]:
@@ -248,40 +248,80 @@ def word_start_matches(core: re.Pattern[str], text: str) -> Iterator[re.Match[st
             position = match.start() + 1
 
 
-# One branch of a pattern: its regex without the leading "\b" and lookbehinds, whether a word must
+# One branch of a lexicon: its regex without the leading "\b" and lookbehinds, whether a word must
 # start at the match, and the literals that must not precede it.
 Branch = tuple[re.Pattern[str], bool, tuple[str, ...]]
+# A branch's match: start, end, branch number.
+Match = tuple[int, int, int]
 
 
-def _literal_automaton(prefixes: list[tuple[str, ...]]) -> ahocorasick.Automaton:
-    """An automaton over the branches' literals: each literal's value is ((length - 1, branch
-    number), ...). A literal that extends another of its branch's ("ended" beside "end") is left
-    out: where it occurs the shorter one does too, and a branch is tried once per start."""
-    by_literal: dict[str, list[tuple[int, int]]] = {}
-    for number, literals in enumerate(prefixes):
-        if not literals:
-            raise ValueError(f"lexicon branch {number} starts with no literal text")
-        for literal in literals:
-            if not any(literal != other and literal.startswith(other) for other in literals):
-                by_literal.setdefault(literal, []).append((len(literal) - 1, number))
+class Lexicon:
+    """Regex branches over lower-cased text, each found where its literal prefix occurs."""
+
+    def __init__(self, branches: list[Branch], literals: list[tuple[str, ...]]) -> None:
+        self.branches = branches
+        self.literals = literals
+        self._automaton = _literal_automaton([self])
+
+    def matches(self, text: str) -> list[Match]:
+        """Every branch's match at every start its literal allows (overlapping ones included)."""
+        return _find(self._automaton, [self], text)[0]
+
+
+def _literal_automaton(lexicons: Sequence[Lexicon]) -> ahocorasick.Automaton:
+    """One automaton over the lexicons' literals; a literal's value is ((length - 1, lexicon number,
+    branch number), ...). A literal that extends another of its branch's ("ended" beside "end") is
+    left out: where it occurs the shorter one does too, and a branch is tried once per start."""
+    by_literal: dict[str, list[tuple[int, int, int]]] = {}
+    for which, lexicon in enumerate(lexicons):
+        for number, literals in enumerate(lexicon.literals):
+            if not literals:
+                raise ValueError(
+                    f"lexicon branch {lexicon.branches[number][0].pattern!r} starts with no literal"
+                )
+            for literal in set(literals):
+                if not any(literal != other and literal.startswith(other) for other in literals):
+                    by_literal.setdefault(literal, []).append((len(literal) - 1, which, number))
     automaton = ahocorasick.Automaton()
-    for literal, entries in by_literal.items():
+    for literal, entries in sorted(by_literal.items()):
         automaton.add_word(literal, tuple(entries))
     automaton.make_automaton()
     return automaton
 
 
-def _word_char_before(text: str, start: int) -> bool:
-    """Whether a word character precedes ``start`` (then no word starts there: see ``at_word_start``)."""
-    return start > 0 and (text[start - 1].isalnum() or text[start - 1] == "_")
+def _find(automaton: ahocorasick.Automaton, lexicons: Sequence[Lexicon], text: str) -> list[list[Match]]:
+    """Per lexicon, the matches of its branches in ``text`` (one pass of ``automaton`` for all)."""
+    found: list[list[Match]] = [[] for _ in lexicons]
+    for end, entries in automaton.iter(text):
+        for back, which, number in entries:
+            start = end - back
+            regex, boundary, negatives = lexicons[which].branches[number]
+            if boundary and start > 0 and (text[start - 1].isalnum() or text[start - 1] == "_"):
+                continue  # a word character before it: no word starts here (see ``at_word_start``)
+            if negatives and any(text[max(0, start - len(n)) : start] == n for n in negatives):
+                continue
+            match = regex.match(text, start)
+            if match is not None:
+                found[which].append((start, match.end(), number))
+    return found
 
 
-class WordPattern:
-    """A regex alternation over lower-cased text, matched branch by branch where its literal occurs."""
+def merged_spans(matches: list[Match]) -> list[tuple[int, int]]:
+    """Non-overlapping spans, leftmost (and longest among equal starts) first, sorted."""
+    out: list[tuple[int, int]] = []
+    for start, neg_end in sorted((start, -end) for start, end, _number in matches):
+        if not out or start >= out[-1][1]:
+            out.append((start, -neg_end))
+    return out
+
+
+class WordPattern(Lexicon):
+    """A regex alternation over lower-cased text (a leading "\\b" and "(?<!...)" lookbehinds allowed
+    on each branch)."""
 
     def __init__(self, pattern: str) -> None:
-        self.branches: list[Branch] = []
-        prefixes = []
+        branches: list[Branch] = []
+        literals = []
         for branch in split_alternatives(pattern):
             boundary = branch.startswith("\\b")
             core = branch[2:] if boundary else branch
@@ -289,31 +329,13 @@ class WordPattern:
             while (lookbehind := _LEADING_LOOKBEHIND_RE.match(core)) is not None:
                 negatives.append(lookbehind.group(1))
                 core = core[lookbehind.end() :]
-            prefixes.append(required_prefixes(core))
-            self.branches.append((re.compile(core), boundary, tuple(negatives)))
-        self._automaton = _literal_automaton(prefixes)
+            literals.append(required_prefixes(core))
+            branches.append((re.compile(core), boundary, tuple(negatives)))
+        super().__init__(branches, literals)
 
     def spans(self, text: str) -> list[tuple[int, int]]:
         """Non-overlapping match spans, leftmost (and longest among equal starts) first, sorted."""
-        found: list[tuple[int, int]] = []
-        branches = self.branches
-        for end, entries in self._automaton.iter(text):
-            for back, number in entries:
-                start = end - back
-                regex, boundary, negatives = branches[number]
-                if boundary and _word_char_before(text, start):
-                    continue
-                if negatives and any(text[max(0, start - len(n)) : start] == n for n in negatives):
-                    continue
-                match = regex.match(text, start)
-                if match is not None:
-                    found.append((start, -match.end()))
-        found.sort()
-        out: list[tuple[int, int]] = []
-        for start, neg_end in found:
-            if not out or start >= out[-1][1]:
-                out.append((start, -neg_end))
-        return out
+        return merged_spans(self.matches(text))
 
     def count(self, text: str) -> int:
         return len(self.spans(text))
@@ -324,26 +346,62 @@ class WordPattern:
         return found[0][0] if found else None
 
 
-class PhraseMatcher:
+class PhraseMatcher(Lexicon):
     """Weighted phrases matched on lower-cased text, each starting and ending at a word boundary."""
 
     def __init__(self, phrases: tuple[tuple[str, float], ...]) -> None:
-        self.entries = [(re.compile(rf"(?:{pattern})(?!\w)"), weight) for pattern, weight in phrases]
-        self._automaton = _literal_automaton([required_prefixes(pattern) for pattern, _weight in phrases])
+        self.weights = [weight for _pattern, weight in phrases]
+        super().__init__(
+            [(re.compile(rf"(?:{pattern})(?!\w)"), True, ()) for pattern, _weight in phrases],
+            [required_prefixes(pattern) for pattern, _weight in phrases],
+        )
+
+    def weighted(self, matches: list[Match]) -> list[tuple[int, int, float]]:
+        """(start, end, weight) of each match, sorted by start."""
+        return sorted((start, end, self.weights[number]) for start, end, number in matches)
 
     def finditer(self, text: str) -> list[tuple[int, int, float]]:
-        """(start, end, weight) of every phrase occurrence at a word start, sorted by start."""
-        out: list[tuple[int, int, float]] = []
-        for end, entries in self._automaton.iter(text):
-            for back, number in entries:
-                start = end - back
-                if not _word_char_before(text, start):
-                    regex, weight = self.entries[number]
-                    match = regex.match(text, start)
-                    if match is not None:
-                        out.append((start, match.end(), weight))
-        out.sort()
-        return out
+        """(start, end, weight) of every phrase occurrence, sorted by start."""
+        return self.weighted(self.matches(text))
+
+
+class Lexicons:
+    """Several lexicons matched over a text in one pass (``scan``)."""
+
+    def __init__(self, members: Sequence[Lexicon]) -> None:
+        self.members = list(members)
+        self._number = {id(member): which for which, member in enumerate(self.members)}
+        self._automaton = _literal_automaton(self.members)
+
+    def scan(self, text: str) -> TextMatches:
+        return TextMatches(self, _find(self._automaton, self.members, text))
+
+    def number(self, lexicon: Lexicon) -> int:
+        try:
+            return self._number[id(lexicon)]
+        except KeyError:
+            raise ValueError("lexicon not in this set: add it to the Lexicons that scan the text") from None
+
+
+class TextMatches:
+    """What every lexicon of a ``Lexicons`` set found in one text."""
+
+    def __init__(self, lexicons: Lexicons, found: list[list[Match]]) -> None:
+        self._lexicons = lexicons
+        self._found = found
+
+    def spans(self, pattern: WordPattern) -> list[tuple[int, int]]:
+        return merged_spans(self._found[self._lexicons.number(pattern)])
+
+    def count(self, pattern: WordPattern) -> int:
+        return len(self.spans(pattern))
+
+    def search(self, pattern: WordPattern) -> int | None:
+        found = self.spans(pattern)
+        return found[0][0] if found else None
+
+    def phrases(self, matcher: PhraseMatcher) -> list[tuple[int, int, float]]:
+        return matcher.weighted(self._found[self._lexicons.number(matcher)])
 
 
 def words_pattern(alternatives: str) -> WordPattern:

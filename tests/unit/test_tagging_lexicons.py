@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pipeline.tagging import event, relevance, stance
+from pipeline.tagging.features import ON_OWN_VOICE, ON_TEXT
 from pipeline.tagging.lexicons import PhraseMatcher, WordPattern, at_word_start, required_prefixes
 
 pytestmark = pytest.mark.unit
@@ -132,7 +133,7 @@ def reference_spans(pattern: WordPattern, text: str) -> list[tuple[int, int]]:
 def reference_phrases(matcher: PhraseMatcher, text: str) -> list[tuple[int, int, float]]:
     out = [
         (start, match.end(), weight)
-        for regex, weight in matcher.entries
+        for (regex, _boundary, _negatives), weight in zip(matcher.branches, matcher.weights, strict=True)
         for start in range(len(text))
         if at_word_start(text, start) and (match := regex.match(text, start)) is not None
     ]
@@ -148,6 +149,27 @@ def test_literal_index_finds_what_every_branch_finds(parts: list[tuple[str, str]
             assert pattern.spans(lowered) == reference_spans(pattern, lowered), name
         for name, matcher in MATCHERS.items():
             assert matcher.finditer(lowered) == reference_phrases(matcher, lowered), name
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(_PIECES), st.sampled_from(_GLUE)), min_size=1, max_size=40))
+def test_one_pass_for_many_lexicons_finds_what_each_finds_alone(parts: list[tuple[str, str]]) -> None:
+    text = "".join(word + glue for word, glue in parts).lower()
+    for lexicons in (ON_TEXT, ON_OWN_VOICE):
+        found = lexicons.scan(text)
+        for member in lexicons.members:
+            if isinstance(member, PhraseMatcher):
+                assert found.phrases(member) == member.finditer(text)
+            else:
+                assert isinstance(member, WordPattern)
+                assert found.spans(member) == member.spans(text)
+                assert found.count(member) == member.count(text)
+                assert found.search(member) == member.search(text)
+
+
+def test_a_lexicon_outside_the_set_is_named_not_missed() -> None:
+    with pytest.raises(ValueError, match="not in this set"):
+        ON_OWN_VOICE.scan("the sheriff").spans(relevance._LOCAL_ACTOR)
 
 
 @settings(max_examples=150, deadline=None)
