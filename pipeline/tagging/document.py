@@ -182,19 +182,16 @@ def _post_quote_spans(text: str, paras: list[tuple[int, int]]) -> list[tuple[int
     return spans
 
 
-def _unquoted(text: str, start: int, end: int, quotes: list[tuple[int, int]], quote_ends: list[int]) -> str:
-    """``text[start:end]`` without its quoted parts. ``quotes`` are sorted and disjoint, so the ones
-    that touch the span are found by bisection (``quote_ends``: their ends), not by a loop over all."""
-    out = []
-    cursor = start
-    for index in range(bisect.bisect_right(quote_ends, start), len(quotes)):
-        q_start, q_end = quotes[index]
-        if q_start >= end:
-            break
-        out.append(text[cursor : max(cursor, q_start)])
-        cursor = max(cursor, q_end)
-    out.append(text[cursor:end] if cursor < end else "")
-    return " ".join(out)
+def _masked(lower: str, quotes: list[tuple[int, int]]) -> str:
+    """``lower`` with its quoted spans (sorted, disjoint) blanked out, offsets kept."""
+    pieces = []
+    cursor = 0
+    for q_start, q_end in quotes:
+        pieces.append(lower[cursor:q_start])
+        pieces.append(" " * (q_end - q_start))
+        cursor = q_end
+    pieces.append(lower[cursor:])
+    return "".join(pieces)
 
 
 def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -240,14 +237,14 @@ def analyse(*, title: str, text: str, url: str = "") -> Document:
     quotes = _merge(find_quotes(full) + _post_quote_spans(full, paras))
     press_release = bool(_PRESS_RELEASE_RE.search(full[:600]) or _PRESS_RELEASE_URL_RE.search(url.lower()))
     lower = full.lower()
-    quote_ends = [q_end for _, q_end in quotes]
+    masked_lower = _masked(lower, quotes)
     sentences: list[Sentence] = []
     for p_index, (p_start, p_end) in enumerate(paras):
         for s_start, s_end in _split_sentences(full, p_start, p_end):
             raw = full[s_start:s_end]
             is_headline = s_start < headline_end
             # Who speaks is judged on the sentence's own words, outside its quotes.
-            own = _unquoted(full, s_start, s_end, quotes, quote_ends).lower()
+            own = masked_lower[s_start:s_end]
             attributed = bool(_ATTRIBUTION_RE.search(own)) and not (
                 press_release and _FIRST_PERSON_RE.search(own)
             )
@@ -274,14 +271,6 @@ def analyse(*, title: str, text: str, url: str = "") -> Document:
         sentences.append(
             Sentence(start=0, end=0, text="", paragraph=0, is_headline=False, attributed=False, voice=1.0)
         )
-    pieces = []
-    cursor = 0
-    for q_start, q_end in quotes:
-        pieces.append(lower[cursor:q_start])
-        pieces.append(" " * (q_end - q_start))
-        cursor = q_end
-    pieces.append(lower[cursor:])
-    masked_lower = "".join(pieces)
     word_text, own_word_text = _one_word_287g(lower), _one_word_287g(masked_lower)
     return Document(
         text=full,

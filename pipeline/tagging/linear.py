@@ -86,15 +86,12 @@ class LinearModel:
 
     def vector(self, term_list: Sequence[str], dense: Mapping[str, float]) -> dict[int, float]:
         """Sparse input vector: sublinear TF-IDF (l2-normalised) of known terms, then dense features."""
-        return self.vector_of_counts(Counter(term_list), dense)
-
-    def vector_of_counts(self, counts: Mapping[str, int], dense: Mapping[str, float]) -> dict[int, float]:
-        """``vector`` of already counted terms (one count serves models that read the same text;
-        terms a model does not know, such as 2-grams for a 1-gram model, are skipped)."""
         known = self._known
-        # In vocabulary order: the sums below come out the same in every process.
-        found = sorted((known[term], counts[term]) for term in counts.keys() & known.keys())
-        weights = {index: (1.0 + math.log(n)) * idf for (index, idf), n in found}
+        weights: dict[int, float] = {}
+        # Unknown terms (most of a text's n-grams) are dropped before counting, in C.
+        for term, n in Counter(filter(known.__contains__, term_list)).items():
+            index, idf = known[term]
+            weights[index] = (1.0 + math.log(n)) * idf
         norm = math.sqrt(sum(map(mul, weights.values(), weights.values())))
         out = {i: w / norm for i, w in weights.items()} if norm else {}
         base = len(self.vocabulary)
@@ -124,11 +121,7 @@ class LinearModel:
 
     def predict(self, term_list: Sequence[str], dense: Mapping[str, float]) -> tuple[str, float]:
         """The most probable label and its probability."""
-        return self.predict_counts(Counter(term_list), dense)
-
-    def predict_counts(self, counts: Mapping[str, int], dense: Mapping[str, float]) -> tuple[str, float]:
-        """``predict`` of already counted terms."""
-        probs = self.probabilities(self.vector_of_counts(counts, dense))
+        probs = self.probabilities(self.vector(term_list, dense))
         label = max(self.labels, key=lambda lab: probs[lab])
         return label, probs[label]
 

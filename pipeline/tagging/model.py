@@ -12,7 +12,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,7 +29,7 @@ from pipeline.tagging.features import (
 )
 from pipeline.tagging.jurisdiction import pick_jurisdiction
 from pipeline.tagging.labelled import LabelledItem
-from pipeline.tagging.linear import FitOptions, LinearModel, fit_linear, terms_of_words
+from pipeline.tagging.linear import FitOptions, LinearModel, fit_linear
 from pipeline.tagging.ranker import JurisdictionRanker, fit_jurisdiction_ranker
 from pipeline.tagging.types import Event, Evidence, Stance, Tags
 
@@ -148,16 +147,11 @@ def predict_tags(model: TaggerModel, analysis: ItemAnalysis, *, version: str) ->
     notes = []
     if analysis.language and analysis.language != "en":
         notes.append(f"language={analysis.language}: tagging is English-first; results may be incomplete")
-    # Relevance and event read the same view: its 1- and 2-grams are counted once for both.
-    relevance, event_model = model.relevance, model.event
-    whole_counts = Counter(
-        terms_of_words(
-            whole_words(analysis),
-            max(relevance.max_n, event_model.max_n),
-            relevance.chars or event_model.chars,
-        )
+    # Relevance and event read the same view (its words are listed once; relevance counts 1-grams).
+    whole = whole_words(analysis)
+    label, probability = model.relevance.predict(
+        model.relevance.terms_of_words(whole), relevance_features(analysis)
     )
-    label, probability = model.relevance.predict_counts(whole_counts, relevance_features(analysis))
     tags = Tags(
         id=item.id,
         relevant=label == RELEVANT,
@@ -174,7 +168,7 @@ def predict_tags(model: TaggerModel, analysis: ItemAnalysis, *, version: str) ->
     stance, confidence = model.stance.predict(
         model.stance.terms_of_words(stance_words(analysis)), stance_features(analysis)
     )
-    event, _ = model.event.predict_counts(whole_counts, event_features(analysis))
+    event, _ = model.event.predict(model.event.terms_of_words(whole), event_features(analysis))
     tags.stance = cast(Stance, stance)
     tags.stance_confidence = round(confidence, 2)
     tags.event = cast(Event, event)
