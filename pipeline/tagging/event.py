@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 
 from pipeline.tagging.document import Document
-from pipeline.tagging.lexicons import TextMatches, WordPattern
+from pipeline.tagging.lexicons import Lexicons, TextMatches, WordPattern
 from pipeline.tagging.types import Event
 
 _OBJECT = WordPattern(
@@ -77,8 +77,9 @@ _PATTERNS: dict[Event, WordPattern] = {
         r"|\bhanded (?:\w+ )?over to ice|\bturned (?:\w+ )?over to ice"
     ),
 }
-# The lexicons read on the lower-cased text.
+# The lexicons read on the lower-cased text (and, in one pass, on the URL's words).
 LEXICONS = (_OBJECT, *_PATTERNS.values())
+_ON_URL = Lexicons(LEXICONS)
 _MODAL_RE = re.compile(
     r"\b(?:should|urg\w+|asking|ask(?:s|ed)? (?:the|him|her|them|sheriff|county|city)|calls? on|called on"
     r"|calling on|demand\w*|must|petition\w*|would like|time to|promis\w+|pledg\w+|vow\w*|plans? to"
@@ -209,9 +210,10 @@ def classify_event(doc: Document, found: TextMatches) -> EventResult:
                 best_span[target] = (value, sentence.text.strip())
     if doc.url_words:
         slug = doc.url_words.lower()
+        in_slug = _ON_URL.scan(slug)
         for event, pattern in _PATTERNS.items():
-            match = pattern.search(slug)
-            if match is not None and _OBJECT.search(slug) is not None:
+            match = in_slug.search(pattern)
+            if match is not None and in_slug.search(_OBJECT) is not None:
                 target = event
                 if event in REALISED and _modal_before(slug, match):
                     target = "vote_or_proposal"

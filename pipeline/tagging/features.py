@@ -181,9 +181,9 @@ def event_features(analysis: ItemAnalysis) -> dict[str, float]:
         out[f"rule:event_{event}"] = _log(value)
         out[f"rule:event_{event}_share"] = round(value / total, 6) if total else 0.0
     out["rule:event_none_found"] = float(not scores)
-    top = _headline_and_lead(analysis.doc)
+    in_top = ON_OWN_VOICE.scan(_headline_and_lead(analysis.doc))
     for name, cue in EVENT_CUES.items():
-        out[f"cue:{name}_top"] = float(cue.search(top) is not None)
+        out[f"cue:{name}_top"] = float(in_top.search(cue) is not None)
         out[f"cue:{name}_body"] = round(math.log1p(analysis.own_voice.count(cue)) / 3.0, 6)
     return out
 
