@@ -16,6 +16,7 @@ from pipeline.tagging.evaluate import LabelledItem, class_metrics, evaluate_item
 from pipeline.tagging.gazetteer import load_gazetteer
 from pipeline.tagging.language import detect_language
 from pipeline.tagging.lexicons import PhraseMatcher
+from pipeline.tagging.places import find_places
 
 pytestmark = pytest.mark.unit
 
@@ -88,6 +89,18 @@ def test_person_named_like_a_city_is_not_a_place() -> None:
     )
     assert tags.jurisdiction is not None and tags.jurisdiction.name == "Madison County"
     assert all(o.name != "Houston" for o in tags.other_jurisdictions)
+
+
+@pytest.mark.parametrize(
+    ("residents", "state"), [("Ohioans", "OH"), ("Residents", "MO"), ("Illinoisans", "IL")]
+)
+def test_residents_named_by_state_pick_the_place(residents: str, state: str) -> None:
+    """A demonym names the state ("Ohioans"); without one the largest Springfield (Missouri) wins."""
+    doc = analyse(title="", text=f"{residents} packed the Springfield City Council meeting on Tuesday.")
+    finding = find_places(doc, load_gazetteer())
+    assert [(m.surface, m.resolved.state if m.resolved else None) for m in finding.mentions] == [
+        ("Springfield", state)
+    ]
 
 
 @pytest.mark.parametrize(
