@@ -2,14 +2,15 @@
 the text's words.
 
 Every tagging step reads the same ``Document`` built once per item by ``analyse``: the text is split
-into sentences and into lower-cased words (with their offsets) once, and the lexicons, the
-classifiers and the evidence ranking all read those words. Nothing here knows about places, stance
+into sentences and each sentence into lower-cased words once, and the classifiers and the evidence
+ranking all read those words. Nothing here knows about places, stance
 or events.
 """
 
 from __future__ import annotations
 
 import bisect
+import itertools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -88,11 +89,9 @@ class Document:
     sentences: list[Sentence]
     quotes: list[tuple[int, int]]
     press_release: bool
-    # ``lower`` and ``masked_lower`` with "287(g)" written "287g" (same offsets), and their words.
-    word_text: str
-    own_word_text: str
-    words: list[str]
-    own_words: list[str]
+    # Per sentence, its lower-cased words ("287(g)" as "287g"), and those outside quotes.
+    words_by_sentence: list[list[str]]
+    own_words_by_sentence: list[list[str]]
     _starts: list[int] = field(default_factory=list)
     _quote_starts: list[int] = field(default_factory=list)
 
@@ -100,11 +99,19 @@ class Document:
         self._starts = [s.start for s in self.sentences]
         self._quote_starts = [q[0] for q in self.quotes]
 
+    @property
+    def words(self) -> list[str]:
+        """The text's words, in order."""
+        return list(itertools.chain.from_iterable(self.words_by_sentence))
+
+    @property
+    def own_words(self) -> list[str]:
+        """The text's words outside quotes, in order."""
+        return list(itertools.chain.from_iterable(self.own_words_by_sentence))
+
     def sentence_words(self, index: int, *, own_voice: bool = False) -> list[str]:
         """The words of sentence ``index`` (with ``own_voice``: outside quotes)."""
-        sentence = self.sentences[index]
-        text = self.own_word_text if own_voice else self.word_text
-        return _WORD_RE.findall(text, sentence.start, sentence.end)
+        return (self.own_words_by_sentence if own_voice else self.words_by_sentence)[index]
 
     def sentence_at(self, offset: int) -> Sentence:
         index = max(0, bisect.bisect_right(self._starts, offset) - 1)
@@ -238,7 +245,10 @@ def analyse(*, title: str, text: str, url: str = "") -> Document:
     press_release = bool(_PRESS_RELEASE_RE.search(full[:600]) or _PRESS_RELEASE_URL_RE.search(url.lower()))
     lower = full.lower()
     masked_lower = _masked(lower, quotes)
+    word_text, own_word_text = _one_word_287g(lower), _one_word_287g(masked_lower)
     sentences: list[Sentence] = []
+    words_by_sentence: list[list[str]] = []
+    own_words_by_sentence: list[list[str]] = []
     for p_index, (p_start, p_end) in enumerate(paras):
         for s_start, s_end in _split_sentences(full, p_start, p_end):
             raw = full[s_start:s_end]
@@ -256,6 +266,9 @@ def analyse(*, title: str, text: str, url: str = "") -> Document:
                 voice = VOICE_QUESTION
             else:
                 voice = VOICE_OWN
+            # Every word lies inside a sentence: sentences are cut where words are not.
+            words_by_sentence.append(_WORD_RE.findall(word_text, s_start, s_end))
+            own_words_by_sentence.append(_WORD_RE.findall(own_word_text, s_start, s_end))
             sentences.append(
                 Sentence(
                     start=s_start,
@@ -271,7 +284,8 @@ def analyse(*, title: str, text: str, url: str = "") -> Document:
         sentences.append(
             Sentence(start=0, end=0, text="", paragraph=0, is_headline=False, attributed=False, voice=1.0)
         )
-    word_text, own_word_text = _one_word_287g(lower), _one_word_287g(masked_lower)
+        words_by_sentence.append([])
+        own_words_by_sentence.append([])
     return Document(
         text=full,
         lower=lower,
@@ -282,8 +296,6 @@ def analyse(*, title: str, text: str, url: str = "") -> Document:
         sentences=sentences,
         quotes=quotes,
         press_release=press_release,
-        word_text=word_text,
-        own_word_text=own_word_text,
-        words=_WORD_RE.findall(word_text),
-        own_words=_WORD_RE.findall(own_word_text),
+        words_by_sentence=words_by_sentence,
+        own_words_by_sentence=own_words_by_sentence,
     )

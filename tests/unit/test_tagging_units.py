@@ -11,7 +11,7 @@ import pytest
 from bench.tagging import measure_tag_rate, synthetic_items
 from pipeline.tagging import TAGGER_VERSION, TagInput, Tags, tag_item
 from pipeline.tagging.commands import run_eval, run_tag
-from pipeline.tagging.document import analyse, find_quotes
+from pipeline.tagging.document import analyse, find_quotes, words
 from pipeline.tagging.evaluate import LabelledItem, class_metrics, evaluate_items, format_table
 from pipeline.tagging.gazetteer import load_gazetteer
 from pipeline.tagging.language import detect_language
@@ -167,6 +167,22 @@ def test_find_quotes_and_voice() -> None:
     assert all("county’s" not in s for s in spans)
     doc = analyse(title="", text="A plain sentence here. Critics said the plan was bad.")
     assert doc.sentences[0].voice == 1.0 and doc.sentences[1].attributed
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'He said "we will end it." Then: the 287 (g) deal ends.\n\n— Ann Lee (@ann) June 9, 2025',
+        "The mayors’ plan… ‘It’s over’, she said.Next Gov. Smith (R) spoke?! Yes.\n\n\n  \n2025",
+        "“An unclosed quote runs to the end of the paragraph\nU.S. agents [ICE] arrived.",
+        *(item.text for item in synthetic_items(3)),
+    ],
+)
+def test_sentence_words_are_the_texts_words(text: str) -> None:
+    """The words read per sentence (for the classifiers and evidence) are all of the text's words."""
+    doc = analyse(title="Sheriff ends 287(g) pact", text=text)
+    assert doc.words == words(doc.lower)
+    assert doc.own_words == words(doc.masked_lower)
 
 
 def test_phrases_match_whole_words_only() -> None:
