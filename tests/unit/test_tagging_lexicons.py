@@ -167,6 +167,11 @@ def test_one_pass_for_many_lexicons_finds_what_each_finds_alone(parts: list[tupl
                 assert found.search(member) == member.search(text)
 
 
+def test_a_branch_without_a_literal_start_is_refused_by_name() -> None:
+    with pytest.raises(ValueError, match=r"'\\\\w\+ ice' starts with no literal"):
+        WordPattern(r"\bsheriff|\w+ ice")
+
+
 def test_a_lexicon_outside_the_set_is_named_not_missed() -> None:
     with pytest.raises(ValueError, match="not in this set"):
         ON_OWN_VOICE.scan("the sheriff").spans(relevance._LOCAL_ACTOR)
