@@ -1,12 +1,16 @@
-"""Shared text analysis: headline, sentences, quoted spans and whose voice each sentence carries.
+"""Shared text analysis: headline, sentences, quoted spans, whose voice each sentence carries, and
+the text's words.
 
-Every tagging step reads the same ``Document`` built once per item by ``analyse``; nothing here
-knows about places, stance or events.
+Every tagging step reads the same ``Document`` built once per item by ``analyse``: the text is split
+into sentences and each sentence into lower-cased words once, and the classifiers and the evidence
+ranking all read those words. Nothing here knows about places, stance
+or events.
 """
 
 from __future__ import annotations
 
 import bisect
+import itertools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -20,6 +24,10 @@ VOICE_QUOTED = 0.0
 VOICE_QUOTED_PRESS_RELEASE = 0.6
 
 _PARA_RE = re.compile(r"[^\n]+")
+# A word of lower-cased text: letters and digits, with an apostrophe inside ("sheriff's", "don't").
+_WORD_RE = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?")
+# "287(g)", "287 (g)", "287(g )": the program's name is one word, "287g".
+_287G_RE = re.compile(r"287\s?\(\s?g\s?\)")
 _SENT_SPLIT_RE = re.compile(r"(?<=[.!?…])[\"”’)\]]*\s+(?=[\"“‘(\[]?[A-Z0-9])")
 _ABBREVIATIONS = (
     "Mr|Mrs|Ms|Dr|Gov|Sen|Rep|Reps|Lt|Gen|Col|Sgt|Capt|St|Ft|Mt|Jr|Sr|Inc|Co|Corp|No|vs|Ave|Blvd"
@@ -81,12 +89,29 @@ class Document:
     sentences: list[Sentence]
     quotes: list[tuple[int, int]]
     press_release: bool
+    # Per sentence, its lower-cased words ("287(g)" as "287g"), and those outside quotes.
+    words_by_sentence: list[list[str]]
+    own_words_by_sentence: list[list[str]]
     _starts: list[int] = field(default_factory=list)
     _quote_starts: list[int] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self._starts = [s.start for s in self.sentences]
         self._quote_starts = [q[0] for q in self.quotes]
+
+    @property
+    def words(self) -> list[str]:
+        """The text's words, in order."""
+        return list(itertools.chain.from_iterable(self.words_by_sentence))
+
+    @property
+    def own_words(self) -> list[str]:
+        """The text's words outside quotes, in order."""
+        return list(itertools.chain.from_iterable(self.own_words_by_sentence))
+
+    def sentence_words(self, index: int, *, own_voice: bool = False) -> list[str]:
+        """The words of sentence ``index`` (with ``own_voice``: outside quotes)."""
+        return (self.own_words_by_sentence if own_voice else self.words_by_sentence)[index]
 
     def sentence_at(self, offset: int) -> Sentence:
         index = max(0, bisect.bisect_right(self._starts, offset) - 1)
@@ -107,6 +132,17 @@ class Document:
 
     def in_headline(self, offset: int) -> bool:
         return offset < self.headline_end
+
+
+def words(lower: str) -> list[str]:
+    """The words of a lower-cased text ("287(g)" is one word, "287g")."""
+    return _WORD_RE.findall(_one_word_287g(lower))
+
+
+def _one_word_287g(lower: str) -> str:
+    """``lower`` with "287(g)" written " 287g" padded with spaces to its own length (the offsets stay
+    those of the text)."""
+    return _287G_RE.sub(lambda m: " 287g".ljust(len(m.group())), lower) if "287" in lower else lower
 
 
 def _paragraphs(text: str) -> Iterator[tuple[int, int]]:
@@ -153,19 +189,16 @@ def _post_quote_spans(text: str, paras: list[tuple[int, int]]) -> list[tuple[int
     return spans
 
 
-def _unquoted(text: str, start: int, end: int, quotes: list[tuple[int, int]], quote_ends: list[int]) -> str:
-    """``text[start:end]`` without its quoted parts. ``quotes`` are sorted and disjoint, so the ones
-    that touch the span are found by bisection (``quote_ends``: their ends), not by a loop over all."""
-    out = []
-    cursor = start
-    for index in range(bisect.bisect_right(quote_ends, start), len(quotes)):
-        q_start, q_end = quotes[index]
-        if q_start >= end:
-            break
-        out.append(text[cursor : max(cursor, q_start)])
-        cursor = max(cursor, q_end)
-    out.append(text[cursor:end] if cursor < end else "")
-    return " ".join(out)
+def _masked(lower: str, quotes: list[tuple[int, int]]) -> str:
+    """``lower`` with its quoted spans (sorted, disjoint) blanked out, offsets kept."""
+    pieces = []
+    cursor = 0
+    for q_start, q_end in quotes:
+        pieces.append(lower[cursor:q_start])
+        pieces.append(" " * (q_end - q_start))
+        cursor = q_end
+    pieces.append(lower[cursor:])
+    return "".join(pieces)
 
 
 def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -211,14 +244,17 @@ def analyse(*, title: str, text: str, url: str = "") -> Document:
     quotes = _merge(find_quotes(full) + _post_quote_spans(full, paras))
     press_release = bool(_PRESS_RELEASE_RE.search(full[:600]) or _PRESS_RELEASE_URL_RE.search(url.lower()))
     lower = full.lower()
-    quote_ends = [q_end for _, q_end in quotes]
+    masked_lower = _masked(lower, quotes)
+    word_text, own_word_text = _one_word_287g(lower), _one_word_287g(masked_lower)
     sentences: list[Sentence] = []
+    words_by_sentence: list[list[str]] = []
+    own_words_by_sentence: list[list[str]] = []
     for p_index, (p_start, p_end) in enumerate(paras):
         for s_start, s_end in _split_sentences(full, p_start, p_end):
             raw = full[s_start:s_end]
             is_headline = s_start < headline_end
             # Who speaks is judged on the sentence's own words, outside its quotes.
-            own = _unquoted(full, s_start, s_end, quotes, quote_ends).lower()
+            own = masked_lower[s_start:s_end]
             attributed = bool(_ATTRIBUTION_RE.search(own)) and not (
                 press_release and _FIRST_PERSON_RE.search(own)
             )
@@ -230,6 +266,9 @@ def analyse(*, title: str, text: str, url: str = "") -> Document:
                 voice = VOICE_QUESTION
             else:
                 voice = VOICE_OWN
+            # Every word lies inside a sentence: sentences are cut where words are not.
+            words_by_sentence.append(_WORD_RE.findall(word_text, s_start, s_end))
+            own_words_by_sentence.append(_WORD_RE.findall(own_word_text, s_start, s_end))
             sentences.append(
                 Sentence(
                     start=s_start,
@@ -245,21 +284,18 @@ def analyse(*, title: str, text: str, url: str = "") -> Document:
         sentences.append(
             Sentence(start=0, end=0, text="", paragraph=0, is_headline=False, attributed=False, voice=1.0)
         )
-    pieces = []
-    cursor = 0
-    for q_start, q_end in quotes:
-        pieces.append(lower[cursor:q_start])
-        pieces.append(" " * (q_end - q_start))
-        cursor = q_end
-    pieces.append(lower[cursor:])
+        words_by_sentence.append([])
+        own_words_by_sentence.append([])
     return Document(
         text=full,
         lower=lower,
-        masked_lower="".join(pieces),
+        masked_lower=masked_lower,
         headline=headline,
         headline_end=headline_end,
         url_words=url_words(url),
         sentences=sentences,
         quotes=quotes,
         press_release=press_release,
+        words_by_sentence=words_by_sentence,
+        own_words_by_sentence=own_words_by_sentence,
     )

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 
 from pipeline.tagging.document import Document
-from pipeline.tagging.lexicons import WordPattern
+from pipeline.tagging.lexicons import Lexicons, TextMatches, WordPattern
 from pipeline.tagging.types import Event
 
 _OBJECT = WordPattern(
@@ -77,6 +77,9 @@ _PATTERNS: dict[Event, WordPattern] = {
         r"|\bhanded (?:\w+ )?over to ice|\bturned (?:\w+ )?over to ice"
     ),
 }
+# The lexicons read on the lower-cased text (and, in one pass, on the URL's words).
+LEXICONS = (_OBJECT, *_PATTERNS.values())
+_ON_URL = Lexicons(LEXICONS)
 _MODAL_RE = re.compile(
     r"\b(?:should|urg\w+|asking|ask(?:s|ed)? (?:the|him|her|them|sheriff|county|city)|calls? on|called on"
     r"|calling on|demand\w*|must|petition\w*|would like|time to|promis\w+|pledg\w+|vow\w*|plans? to"
@@ -142,9 +145,9 @@ def _modal_before(text: str, start: int) -> bool:
     return bool(_MODAL_RE.search(window))
 
 
-def _object_flags(doc: Document) -> list[bool]:
+def _object_flags(doc: Document, found: TextMatches) -> list[bool]:
     """Per sentence: does it (or the sentence before it in its paragraph) name the enforcement object?"""
-    object_starts = [start for start, _ in _OBJECT.spans(doc.lower)]
+    object_starts = [start for start, _ in found.spans(_OBJECT)]
     own = [False] * len(doc.sentences)
     for start in object_starts:
         own[doc.sentence_index(start)] = True
@@ -155,16 +158,18 @@ def _object_flags(doc: Document) -> list[bool]:
     return flags
 
 
-def classify_event(doc: Document) -> EventResult:
-    """The event with the most weighted evidence, and the sentence that carries it."""
+def classify_event(doc: Document, found: TextMatches) -> EventResult:
+    """The event with the most weighted evidence, and the sentence that carries it.
+
+    ``found``: what ``LEXICONS`` found in ``doc.lower``."""
     scores: dict[Event, float] = {}
     best_span: dict[Event, tuple[float, str]] = {}
     calls: list[tuple[int, str]] = []
     lead = {index for index, s in enumerate(doc.sentences[:4]) if not s.is_headline}
-    has_object = _object_flags(doc)
+    has_object = _object_flags(doc, found)
     matches: dict[int, dict[Event, list[int]]] = {}
     for event, pattern in _PATTERNS.items():
-        for start, _end in pattern.spans(doc.lower):
+        for start, _end in found.spans(pattern):
             per_sentence = matches.setdefault(doc.sentence_index(start), {})
             per_sentence.setdefault(event, []).append(start)
     for index in sorted(matches):
@@ -205,9 +210,10 @@ def classify_event(doc: Document) -> EventResult:
                 best_span[target] = (value, sentence.text.strip())
     if doc.url_words:
         slug = doc.url_words.lower()
+        in_slug = _ON_URL.scan(slug)
         for event, pattern in _PATTERNS.items():
-            match = pattern.search(slug)
-            if match is not None and _OBJECT.search(slug) is not None:
+            match = in_slug.search(pattern)
+            if match is not None and in_slug.search(_OBJECT) is not None:
                 target = event
                 if event in REALISED and _modal_before(slug, match):
                     target = "vote_or_proposal"

@@ -9,9 +9,10 @@ their side depends on what the sentence talks about (cooperation vs limiting it)
 
 from __future__ import annotations
 
-import functools
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+
+import ahocorasick
 
 from pipeline.rules.words import at_word_start
 
@@ -146,13 +147,13 @@ BALANCE_MARKERS = (
 )
 
 
-# Why patterns are compiled without their leading "\b": Python's regex engine finds a literal prefix
-# ("illegal alien", "terminat") with a fast C search, but a pattern that opens with "\b" (or a
-# lookbehind, or an alternation of such branches) is tried at every position of the text. Compiling
-# each top-level branch alone without its leading "\b" and "(?<!not )" lookbehinds, and checking
-# those on each match, makes the lexicon
-# scans 4-8 times cheaper (tagging 46 → 200+ items/s on the benchmark texts); matches are the same
-# except where a match starting inside a word would have hidden an overlapping one.
+# How lexicons are matched: every top-level branch of a pattern starts with a literal ("terminat" in
+# "terminat\w+", "illegal alien" in "illegal aliens?"), found by ``required_prefixes``. One pass of an
+# Aho-Corasick automaton (pyahocorasick) over the text finds every place where any branch's literal
+# occurs, for many lexicons at once (``Lexicons``: a tagged item's text is read once for all of its
+# rules); the branch's regex is then tried there only, anchored, when a word starts there (what its
+# leading "\b" asks) and none of its "(?<!not )" lookbehinds is just before it. A regex led by "\b"
+# (or an alternation of such branches) would otherwise be tried at every position of the text.
 
 
 def split_alternatives(pattern: str) -> list[str]:
@@ -233,68 +234,6 @@ def required_prefixes(pattern: str) -> tuple[str, ...]:
     return ("".join(literal),) if literal else ()
 
 
-def first_possible_start(text: str, prefixes: tuple[str, ...]) -> int:
-    """Where the first match can start: the first occurrence of one of ``prefixes`` (0 when there
-    are none to go by, -1 when none occurs — the regex need not run)."""
-    if len(prefixes) == 1:  # most branches
-        return text.find(prefixes[0])
-    if not prefixes:
-        return 0
-    found = [index for index in map(text.find, prefixes) if index >= 0]
-    return min(found) if found else -1
-
-
-HEAD_CHARS = 3
-MIN_BRANCHES_FOR_HEADS = 4
-# Each word's first (up to) three characters: a match consumes its whole word, so every match
-# starts a word.
-_WORD_HEAD_RE = re.compile(rf"(\w{{1,{HEAD_CHARS}}})\w*")
-_HEAD_RE = re.compile(rf"\w{{{HEAD_CHARS}}}")
-
-
-@functools.lru_cache(maxsize=8)
-def word_heads(text: str) -> frozenset[str]:
-    """The first three characters of every word of ``text`` (read once per text: the lexicons of
-    relevance, event and stance all scan the same few texts of an item)."""
-    return frozenset(_WORD_HEAD_RE.findall(text))
-
-
-def heads_of(prefixes: tuple[str, ...]) -> tuple[str, ...]:
-    """The word heads a match at a word start must begin with (empty when a prefix is too short)."""
-    heads = tuple(prefix[:HEAD_CHARS] for prefix in prefixes)
-    return heads if heads and all(_HEAD_RE.fullmatch(head) for head in heads) else ()
-
-
-# (regex, whether a word must start at the match, literals that must not precede it, literals one
-# of which starts every match, and for word-start matches the heads of those literals). Most
-# branches occur in no given text: a branch whose heads start no word of the text is not run, and
-# otherwise the regex runs only from where one of its literals occurs (``str.find`` is a far faster
-# search than the regex engine's).
-Branch = tuple[re.Pattern[str], bool, tuple[str, ...], tuple[str, ...], tuple[str, ...]]
-
-
-def _branch_start(branch: Branch, text: str, text_heads: frozenset[str]) -> int:
-    """Where the branch's regex must start running (-1: it cannot match: none of its heads starts a
-    word of the text, or none of its literals occurs)."""
-    heads, prefixes = branch[4], branch[3]
-    if heads and text_heads.isdisjoint(heads):
-        return -1
-    return first_possible_start(text, prefixes)
-
-
-def _branch_matches(branch: Branch, text: str, begin: int) -> Iterator[tuple[int, int]]:
-    """Spans of one branch's matches from ``begin`` that start a word (when required) after none of
-    its negatives."""
-    regex, boundary, negatives = branch[0], branch[1], branch[2]
-    for match in regex.finditer(text, begin):
-        start = match.start()
-        if boundary and start and (text[start - 1].isalnum() or text[start - 1] == "_"):
-            continue
-        if negatives and any(text[max(0, start - len(n)) : start] == n for n in negatives):
-            continue
-        yield start, match.end()
-
-
 def word_start_matches(core: re.Pattern[str], text: str) -> Iterator[re.Match[str]]:
     """The matches of ``\\b`` + ``core`` over ``text`` (what ``re.finditer`` gives), for a ``core`` whose
     matches start with a word character and are never empty. ``core`` is searched alone (it has
@@ -309,90 +248,160 @@ def word_start_matches(core: re.Pattern[str], text: str) -> Iterator[re.Match[st
             position = match.start() + 1
 
 
-class WordPattern:
-    """A regex alternation over lower-cased text, each branch compiled alone (see above)."""
+# One branch of a lexicon: its regex without the leading "\b" and lookbehinds, whether a word must
+# start at the match, and the literals that must not precede it.
+Branch = tuple[re.Pattern[str], bool, tuple[str, ...]]
+# A branch's match: start, end, branch number.
+Match = tuple[int, int, int]
 
-    def __init__(self, pattern: str, flags: int = 0) -> None:
-        self.branches: list[Branch] = []
-        alternatives = split_alternatives(pattern)
-        # Reading a text's word heads costs about what a few ``str.find`` do: worth it for many branches.
-        many = len(alternatives) >= MIN_BRANCHES_FOR_HEADS
-        for branch in alternatives:
+
+class Lexicon:
+    """Regex branches over lower-cased text, each found where its literal prefix occurs."""
+
+    def __init__(self, branches: list[Branch], literals: list[tuple[str, ...]]) -> None:
+        self.branches = branches
+        self.literals = literals
+        self._automaton = _literal_automaton([self])
+
+    def matches(self, text: str) -> list[Match]:
+        """Every branch's match at every start its literal allows (overlapping ones included)."""
+        return _find(self._automaton, [self], text)[0]
+
+
+def _literal_automaton(lexicons: Sequence[Lexicon]) -> ahocorasick.Automaton:
+    """One automaton over the lexicons' literals; a literal's value is ((length - 1, lexicon number,
+    branch number), ...). A literal that extends another of its branch's ("ended" beside "end") is
+    left out: where it occurs the shorter one does too, and a branch is tried once per start."""
+    by_literal: dict[str, list[tuple[int, int, int]]] = {}
+    for which, lexicon in enumerate(lexicons):
+        for number, literals in enumerate(lexicon.literals):
+            if not literals:
+                raise ValueError(
+                    f"lexicon branch {lexicon.branches[number][0].pattern!r} starts with no literal"
+                )
+            for literal in set(literals):
+                if not any(literal != other and literal.startswith(other) for other in literals):
+                    by_literal.setdefault(literal, []).append((len(literal) - 1, which, number))
+    automaton = ahocorasick.Automaton()
+    for literal, entries in sorted(by_literal.items()):
+        automaton.add_word(literal, tuple(entries))
+    automaton.make_automaton()
+    return automaton
+
+
+def _find(automaton: ahocorasick.Automaton, lexicons: Sequence[Lexicon], text: str) -> list[list[Match]]:
+    """Per lexicon, the matches of its branches in ``text`` (one pass of ``automaton`` for all)."""
+    found: list[list[Match]] = [[] for _ in lexicons]
+    for end, entries in automaton.iter(text):
+        for back, which, number in entries:
+            start = end - back
+            regex, boundary, negatives = lexicons[which].branches[number]
+            if boundary and start > 0 and (text[start - 1].isalnum() or text[start - 1] == "_"):
+                continue  # a word character before it: no word starts here (see ``at_word_start``)
+            if negatives and any(text[max(0, start - len(n)) : start] == n for n in negatives):
+                continue
+            match = regex.match(text, start)
+            if match is not None:
+                found[which].append((start, match.end(), number))
+    return found
+
+
+def merged_spans(matches: list[Match]) -> list[tuple[int, int]]:
+    """Non-overlapping spans, leftmost (and longest among equal starts) first, sorted."""
+    out: list[tuple[int, int]] = []
+    for start, neg_end in sorted((start, -end) for start, end, _number in matches):
+        if not out or start >= out[-1][1]:
+            out.append((start, -neg_end))
+    return out
+
+
+class WordPattern(Lexicon):
+    """A regex alternation over lower-cased text (a leading "\\b" and "(?<!...)" lookbehinds allowed
+    on each branch)."""
+
+    def __init__(self, pattern: str) -> None:
+        branches: list[Branch] = []
+        literals = []
+        for branch in split_alternatives(pattern):
             boundary = branch.startswith("\\b")
             core = branch[2:] if boundary else branch
             negatives: list[str] = []
             while (lookbehind := _LEADING_LOOKBEHIND_RE.match(core)) is not None:
                 negatives.append(lookbehind.group(1))
                 core = core[lookbehind.end() :]
-            prefixes = () if flags & re.IGNORECASE else required_prefixes(core)
-            heads = heads_of(prefixes) if boundary and many else ()
-            self.branches.append((re.compile(core, flags), boundary, tuple(negatives), prefixes, heads))
-        self.uses_heads = any(branch[4] for branch in self.branches)
-
-    def _text_heads(self, text: str) -> frozenset[str]:
-        """The text's word heads, read once per scan (not once per branch)."""
-        return word_heads(text) if self.uses_heads else frozenset()
+            literals.append(required_prefixes(core))
+            branches.append((re.compile(core), boundary, tuple(negatives)))
+        super().__init__(branches, literals)
 
     def spans(self, text: str) -> list[tuple[int, int]]:
         """Non-overlapping match spans, leftmost (and longest among equal starts) first, sorted."""
-        text_heads = self._text_heads(text)
-        found: list[tuple[int, int]] = []
-        for branch in self.branches:
-            begin = _branch_start(branch, text, text_heads)
-            if begin >= 0:
-                found.extend((start, -end) for start, end in _branch_matches(branch, text, begin))
-        found.sort()
-        out: list[tuple[int, int]] = []
-        for start, neg_end in found:
-            if not out or start >= out[-1][1]:
-                out.append((start, -neg_end))
-        return out
+        return merged_spans(self.matches(text))
 
     def count(self, text: str) -> int:
         return len(self.spans(text))
 
     def search(self, text: str) -> int | None:
-        """Start of the first match, or None (each branch stops at its first match)."""
-        text_heads = self._text_heads(text)
-        first: int | None = None
-        for branch in self.branches:
-            begin = _branch_start(branch, text, text_heads)
-            if begin < 0:
-                continue
-            for start, _end in _branch_matches(branch, text, begin):
-                if first is None or start < first:
-                    first = start
-                break
-        return first
+        """Start of the first match, or None."""
+        found = self.spans(text)
+        return found[0][0] if found else None
 
 
-class PhraseMatcher:
+class PhraseMatcher(Lexicon):
     """Weighted phrases matched on lower-cased text, each starting and ending at a word boundary."""
 
     def __init__(self, phrases: tuple[tuple[str, float], ...]) -> None:
-        # (regex, weight, literals one of which starts every match, their word heads: see ``Branch``)
-        self.entries = [
-            (re.compile(rf"(?:{pattern})(?!\w)"), weight, prefixes, heads_of(prefixes))
-            for pattern, weight in phrases
-            for prefixes in [required_prefixes(pattern)]
-        ]
+        self.weights = [weight for _pattern, weight in phrases]
+        super().__init__(
+            [(re.compile(rf"(?:{pattern})(?!\w)"), True, ()) for pattern, _weight in phrases],
+            [required_prefixes(pattern) for pattern, _weight in phrases],
+        )
+
+    def weighted(self, matches: list[Match]) -> list[tuple[int, int, float]]:
+        """(start, end, weight) of each match, sorted by start."""
+        return sorted((start, end, self.weights[number]) for start, end, number in matches)
 
     def finditer(self, text: str) -> list[tuple[int, int, float]]:
         """(start, end, weight) of every phrase occurrence, sorted by start."""
-        out: list[tuple[int, int, float]] = []
-        text_heads = word_heads(text)
-        for regex, weight, prefixes, heads in self.entries:
-            if heads and text_heads.isdisjoint(heads):
-                continue
-            begin = first_possible_start(text, prefixes)
-            if begin >= 0:
-                out.extend(
-                    (m.start(), m.end(), weight)
-                    for m in regex.finditer(text, begin)
-                    if at_word_start(text, m.start())
-                )
-        out.sort()
-        return out
+        return self.weighted(self.matches(text))
+
+
+class Lexicons:
+    """Several lexicons matched over a text in one pass (``scan``)."""
+
+    def __init__(self, members: Sequence[Lexicon]) -> None:
+        self.members = list(members)
+        self._number = {id(member): which for which, member in enumerate(self.members)}
+        self._automaton = _literal_automaton(self.members)
+
+    def scan(self, text: str) -> TextMatches:
+        return TextMatches(self, _find(self._automaton, self.members, text))
+
+    def number(self, lexicon: Lexicon) -> int:
+        try:
+            return self._number[id(lexicon)]
+        except KeyError:
+            raise ValueError("lexicon not in this set: add it to the Lexicons that scan the text") from None
+
+
+class TextMatches:
+    """What every lexicon of a ``Lexicons`` set found in one text."""
+
+    def __init__(self, lexicons: Lexicons, found: list[list[Match]]) -> None:
+        self._lexicons = lexicons
+        self._found = found
+
+    def spans(self, pattern: WordPattern) -> list[tuple[int, int]]:
+        return merged_spans(self._found[self._lexicons.number(pattern)])
+
+    def count(self, pattern: WordPattern) -> int:
+        return len(self.spans(pattern))
+
+    def search(self, pattern: WordPattern) -> int | None:
+        found = self.spans(pattern)
+        return found[0][0] if found else None
+
+    def phrases(self, matcher: PhraseMatcher) -> list[tuple[int, int, float]]:
+        return matcher.weighted(self._found[self._lexicons.number(matcher)])
 
 
 def words_pattern(alternatives: str) -> WordPattern:

@@ -9,7 +9,6 @@ neither imports scikit-learn nor unpickles anything. ``predict`` reproduces scik
 from __future__ import annotations
 
 import math
-import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -17,18 +16,11 @@ from itertools import repeat
 from operator import mul
 from typing import Any
 
+from pipeline.tagging.document import words
+
 # Stored numbers keep 6 decimals: the model file stays small and identical from run to run.
 DIGITS = 6
-_TOKEN_RE = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?")
-_287G_RE = re.compile(r"287\s?\(\s?g\s?\)")
 CHAR_SIZES = (3, 4, 5)
-
-
-def words(text: str) -> list[str]:
-    """The words of a lower-cased text ("287(g)" is one word, "287g")."""
-    if "287" in text:
-        text = _287G_RE.sub(" 287g ", text)
-    return _TOKEN_RE.findall(text)
 
 
 def terms(text: str, max_n: int = 2, chars: bool = False) -> list[str]:
@@ -195,21 +187,27 @@ class LinearModel:
 
 
 def fit_linear(
-    texts: Sequence[str],
+    texts: Sequence[str | list[str]],
     dense_rows: Sequence[Mapping[str, float]],
     labels: Sequence[str],
     *,
     options: FitOptions,
     seed: int,
 ) -> LinearModel:
-    """Fit TF-IDF + logistic regression with scikit-learn and keep the numbers (deterministic)."""
+    """Fit TF-IDF + logistic regression with scikit-learn and keep the numbers (deterministic).
+
+    ``texts`` are lower-cased texts or their ``words``."""
     import numpy as np
     from scipy import sparse
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
 
     vectorizer = TfidfVectorizer(
-        analyzer=lambda text: terms(text, options.max_n, options.chars),
+        analyzer=lambda text: (
+            terms(text, options.max_n, options.chars)
+            if isinstance(text, str)
+            else terms_of_words(text, options.max_n, options.chars)
+        ),
         min_df=options.min_df,
         max_features=options.max_features,
         sublinear_tf=True,

@@ -299,10 +299,15 @@ def _split_run(match: re.Match[str]) -> list[list[tuple[int, int, str]]]:
     return runs
 
 
+def _word_key(word: str) -> str:
+    """``norm`` of one word of a run (it holds no whitespace: only case and apostrophes change)."""
+    return word.replace("’", "'").lower()
+
+
 def _run_mentions(run: list[tuple[int, int, str]], gaz: Gazetteer) -> list[Mention]:
     """The gazetteer names in one run, longest first from each word."""
-    plain = [norm(w) for _, _, w in run]
-    stripped = [norm(strip_token(w)) for _, _, w in run]
+    plain = [_word_key(w) for _, _, w in run]
+    stripped = [_word_key(strip_token(w)) for _, _, w in run]
     found: list[Mention] = []
     i = 0
     while i < len(run):
@@ -357,7 +362,7 @@ def find_runs(doc: Document, gaz: Gazetteer, mentions: list[Mention], taken: lis
     taken_spans = TakenSpans(taken)
     for match in _CAP_RUN_RE.finditer(doc.text):
         word = match.group()
-        if " " not in word and norm(strip_token(word)) not in gaz.first_words:
+        if " " not in word and _word_key(strip_token(word)) not in gaz.first_words:
             continue  # most runs are one word that starts no name: "The", "Sheriff", "ICE"
         for run in _split_run(match):
             for mention in _run_mentions(run, gaz):

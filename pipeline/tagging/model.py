@@ -22,14 +22,14 @@ from pipeline.tagging.features import (
     ItemAnalysis,
     event_features,
     relevance_features,
-    sentence_text,
+    sentence_words,
     stance_features,
-    stance_text,
-    whole_text,
+    stance_words,
+    whole_words,
 )
 from pipeline.tagging.jurisdiction import pick_jurisdiction
 from pipeline.tagging.labelled import LabelledItem
-from pipeline.tagging.linear import FitOptions, LinearModel, fit_linear, words
+from pipeline.tagging.linear import FitOptions, LinearModel, fit_linear
 from pipeline.tagging.ranker import JurisdictionRanker, fit_jurisdiction_ranker
 from pipeline.tagging.types import Event, Evidence, Stance, Tags
 
@@ -90,7 +90,7 @@ def fit_tagger_model(
     """Fit the three classifiers on aligned (analysis, label) pairs; stance and event on relevant ones."""
     chosen = options or OPTIONS
     relevance = fit_linear(
-        [whole_text(a) for a in analyses],
+        [whole_words(a) for a in analyses],
         [relevance_features(a) for a in analyses],
         [RELEVANT if gold.relevant else NOT_RELEVANT for gold in labelled],
         options=chosen["relevance"],
@@ -98,7 +98,7 @@ def fit_tagger_model(
     )
     with_stance = [(a, g) for a, g in zip(analyses, labelled, strict=True) if g.relevant and g.stance]
     stance = fit_linear(
-        [stance_text(a) for a, _ in with_stance],
+        [stance_words(a) for a, _ in with_stance],
         [stance_features(a) for a, _ in with_stance],
         [str(g.stance) for _, g in with_stance],
         options=chosen["stance"],
@@ -106,7 +106,7 @@ def fit_tagger_model(
     )
     with_event = [(a, g) for a, g in zip(analyses, labelled, strict=True) if g.relevant and g.event]
     event = fit_linear(
-        [whole_text(a) for a, _ in with_event],
+        [whole_words(a) for a, _ in with_event],
         [event_features(a) for a, _ in with_event],
         [str(g.event) for _, g in with_event],
         options=chosen["event"],
@@ -129,7 +129,9 @@ def _ranked_sentences(
     for index, sentence in enumerate(analysis.doc.sentences[:limit]):
         if own_voice and (sentence.voice < OWN_VOICE_MIN or sentence.attributed):
             continue
-        push = model.term_push(model.terms(sentence_text(analysis, index, own_voice=own_voice)), label)
+        push = model.term_push(
+            model.terms_of_words(sentence_words(analysis, index, own_voice=own_voice)), label
+        )
         if push > 0:
             pushes.append((-push, index))
     return [index for _push, index in sorted(pushes)]
@@ -145,10 +147,10 @@ def predict_tags(model: TaggerModel, analysis: ItemAnalysis, *, version: str) ->
     notes = []
     if analysis.language and analysis.language != "en":
         notes.append(f"language={analysis.language}: tagging is English-first; results may be incomplete")
-    # Relevance and event read the same view: it is split into words once.
-    whole_words = words(whole_text(analysis))
+    # Relevance and event read the same view (its words are listed once; relevance counts 1-grams).
+    whole = whole_words(analysis)
     label, probability = model.relevance.predict(
-        model.relevance.terms_of_words(whole_words), relevance_features(analysis)
+        model.relevance.terms_of_words(whole), relevance_features(analysis)
     )
     tags = Tags(
         id=item.id,
@@ -164,9 +166,9 @@ def predict_tags(model: TaggerModel, analysis: ItemAnalysis, *, version: str) ->
     if not tags.relevant:
         return tags
     stance, confidence = model.stance.predict(
-        model.stance.terms(stance_text(analysis)), stance_features(analysis)
+        model.stance.terms_of_words(stance_words(analysis)), stance_features(analysis)
     )
-    event, _ = model.event.predict(model.event.terms_of_words(whole_words), event_features(analysis))
+    event, _ = model.event.predict(model.event.terms_of_words(whole), event_features(analysis))
     tags.stance = cast(Stance, stance)
     tags.stance_confidence = round(confidence, 2)
     tags.event = cast(Event, event)

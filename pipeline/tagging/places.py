@@ -15,6 +15,8 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass
 
+import ahocorasick
+
 from pipeline.tagging.document import Document
 from pipeline.tagging.gazetteer import STATE_DEMONYMS, Gazetteer, Place, norm
 from pipeline.tagging.mentions import (
@@ -125,12 +127,23 @@ def _support(
     return strength
 
 
+def _demonym_automaton() -> ahocorasick.Automaton:
+    automaton = ahocorasick.Automaton()
+    for demonym, state in STATE_DEMONYMS.items():
+        automaton.add_word(demonym, state)
+    automaton.make_automaton()
+    return automaton
+
+
+# Every demonym found in one pass ("west virginians" holds "virginians": both count, as before).
+_DEMONYMS = _demonym_automaton()
+
+
 def _demonym_context(lower: str) -> dict[str, float]:
     """States named through their residents ("Nebraskans", "New Jerseyans")."""
     ctx: dict[str, float] = {}
-    for demonym, state in STATE_DEMONYMS.items():
-        if demonym in lower:
-            ctx[state] = ctx.get(state, 0.0) + lower.count(demonym)
+    for _end, state in _DEMONYMS.iter(lower):
+        ctx[state] = ctx.get(state, 0.0) + 1.0
     return ctx
 
 

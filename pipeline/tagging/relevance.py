@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pipeline.tagging.document import Document
-from pipeline.tagging.lexicons import WordPattern
+from pipeline.tagging.lexicons import Lexicons, TextMatches, WordPattern
 
 # Unmistakable phrases (count 2) and topic words that need company (count 1).
 _IMMIGRATION_STRONG = WordPattern(
@@ -45,6 +45,9 @@ _LOCAL_ACTOR = WordPattern(
     r"|\bmunicipal|\bfreeholders\b|\btown\b|\bvillage\b|\bdetention (?:center|facility)"
 )
 MIN_IMMIGRATION = 2.0
+# The lexicons read on the lower-cased text; the two "ICE" ones read the text as written, in one pass.
+LEXICONS = (_IMMIGRATION_STRONG, _IMMIGRATION, _OTHER_SENSE, _LOCAL_ACTOR)
+_AS_WRITTEN = Lexicons((_ICE_CAPS, _ICE_ENFORCEMENT))
 
 
 @dataclass(kw_only=True)
@@ -73,17 +76,20 @@ def _reason(immigration: float, other: float, local_actor: bool, has_jurisdictio
     return ""
 
 
-def assess_relevance(doc: Document, *, has_jurisdiction: bool) -> RelevanceResult:
-    """Relevance with its reason; scores are counts of topic phrases (ICE counts when used as the agency)."""
-    strong = _IMMIGRATION_STRONG.count(doc.lower)
-    immigration = 2.0 * strong + _IMMIGRATION.count(doc.lower)
-    ice_caps = _ICE_CAPS.count(doc.text)
-    ice_enforcement = _ICE_ENFORCEMENT.count(doc.text)
-    other = float(_OTHER_SENSE.count(doc.lower))
+def assess_relevance(doc: Document, found: TextMatches, *, has_jurisdiction: bool) -> RelevanceResult:
+    """Relevance with its reason; scores are counts of topic phrases (ICE counts when used as the agency).
+
+    ``found``: what ``LEXICONS`` found in ``doc.lower``."""
+    strong = found.count(_IMMIGRATION_STRONG)
+    immigration = 2.0 * strong + found.count(_IMMIGRATION)
+    as_written = _AS_WRITTEN.scan(doc.text)
+    ice_caps = as_written.count(_ICE_CAPS)
+    ice_enforcement = as_written.count(_ICE_ENFORCEMENT)
+    other = float(found.count(_OTHER_SENSE))
     if not other:
         immigration += 1.0 * ice_caps
     immigration += 1.0 * ice_enforcement
-    local_actor = _LOCAL_ACTOR.search(doc.lower) is not None
+    local_actor = found.search(_LOCAL_ACTOR) is not None
     reason = _reason(immigration, other, local_actor, has_jurisdiction)
     return RelevanceResult(
         relevant=not reason,

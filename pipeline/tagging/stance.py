@@ -24,6 +24,7 @@ from pipeline.tagging.lexicons import (
     POSITIVE_WORDS,
     PRO_PHRASES,
     PhraseMatcher,
+    TextMatches,
     WordPattern,
     split_alternatives,
     words_pattern,
@@ -37,6 +38,9 @@ _POS = words_pattern(POSITIVE_WORDS)
 _COOP = WordPattern(COOPERATION_TARGETS)
 _LIMIT = WordPattern("|".join(rf"\b{target}" for target in split_alternatives(LIMIT_TARGETS)))
 _BALANCE = words_pattern(BALANCE_MARKERS)
+# Read on the lower-cased text, and (``TARGET_LEXICONS``) on the text the evaluative words are read in.
+LEXICONS = (_ANTI, _PRO, _BALANCE)
+TARGET_LEXICONS = (_NEG, _POS, _COOP, _LIMIT)
 _NEGATED_RE = re.compile(r"\b(?:not|no|never|isn't|wasn't|nor)\s+(?:\w+\s+)?$")
 
 TARGET_WEIGHT = 0.75
@@ -66,10 +70,10 @@ def _add(bucket: dict[int, float], index: int, value: float) -> None:
     bucket[index] = bucket.get(index, 0.0) + value
 
 
-def _lexicon_scores(doc: Document, matcher: PhraseMatcher) -> dict[int, float]:
+def _lexicon_scores(doc: Document, found: TextMatches, matcher: PhraseMatcher) -> dict[int, float]:
     """Sentence index → weighted phrase score in the item's own voice."""
     out: dict[int, float] = {}
-    for start, _end, weight in matcher.finditer(doc.lower):
+    for start, _end, weight in found.phrases(matcher):
         voice = doc.voice(start)
         if voice <= 0:
             continue
@@ -85,17 +89,19 @@ def _voice(doc: Document, index: int) -> float:
     return max(sentence.voice, PRESS_RELEASE_QUOTE_VOICE) if doc.press_release else sentence.voice
 
 
-def _target_scores(doc: Document, direction: str | None) -> tuple[dict[int, float], dict[int, float]]:
+def _target_scores(
+    doc: Document, targets: TextMatches, direction: str | None
+) -> tuple[dict[int, float], dict[int, float]]:
     """Evaluative words aimed at cooperation (or at limiting it) in own-voice sentences.
 
-    A sentence naming neither side evaluates the reported decision itself when there is one
-    (``direction``: "limit" for ending or limiting cooperation, "coop" for entering or expanding it).
+    ``targets``: what ``TARGET_LEXICONS`` found in the masked text (a press release's whole text: it
+    speaks through its own people's quotes too). A sentence naming neither side evaluates the
+    reported decision itself when there is one (``direction``: "limit" for ending or limiting
+    cooperation, "coop" for entering or expanding it).
     """
     pro: dict[int, float] = {}
     anti: dict[int, float] = {}
-    # A press release speaks through its own people's quotes too.
-    text = doc.lower if doc.press_release else doc.masked_lower
-    negative, positive = _NEG.spans(text), _POS.spans(text)
+    negative, positive = targets.spans(_NEG), targets.spans(_POS)
     # Only a sentence with more of one kind of evaluative word than the other counts (and then
     # only in a voice of 0.5 or more): without one, the targets need not be looked for.
     balance: dict[int, int] = {}
@@ -106,7 +112,7 @@ def _target_scores(doc: Document, direction: str | None) -> tuple[dict[int, floa
     if not any(value and _voice(doc, index) >= 0.5 for index, value in balance.items()):
         return pro, anti
     per_sentence: dict[int, list[int]] = {}
-    for slot, found in enumerate((_COOP.spans(text), _LIMIT.spans(text), negative, positive)):
+    for slot, found in enumerate((targets.spans(_COOP), targets.spans(_LIMIT), negative, positive)):
         for start, _end in found:
             counts = per_sentence.setdefault(doc.sentence_index(start), [0, 0, 0, 0])
             counts[slot] += 1
@@ -158,16 +164,21 @@ def _call_scores(doc: Document, calls: list[tuple[int, str]]) -> tuple[dict[int,
 
 
 def classify_stance(
-    doc: Document, direction: str | None = None, calls: list[tuple[int, str]] | None = None
+    doc: Document,
+    found: TextMatches,
+    targets: TextMatches,
+    direction: str | None = None,
+    calls: list[tuple[int, str]] | None = None,
 ) -> StanceResult:
     """Stance, calibrated confidence, side scores and the sentences that decided it.
 
+    ``found``: what ``LEXICONS`` found in ``doc.lower``; ``targets``: see ``_target_scores``.
     ``direction`` is the reported decision's effect on cooperation ("limit" / "coop" / None);
     ``calls`` are (offset, direction) of calls to act found by the event step.
     """
-    anti_lex = _lexicon_scores(doc, _ANTI)
-    pro_lex = _lexicon_scores(doc, _PRO)
-    pro_tgt, anti_tgt = _target_scores(doc, direction)
+    anti_lex = _lexicon_scores(doc, found, _ANTI)
+    pro_lex = _lexicon_scores(doc, found, _PRO)
+    pro_tgt, anti_tgt = _target_scores(doc, targets, direction)
     pro_call, anti_call = _call_scores(doc, calls or [])
     for bucket, extra in ((pro_tgt, pro_call), (anti_tgt, anti_call)):
         for index, value in extra.items():
@@ -175,7 +186,7 @@ def classify_stance(
     anti = sum(anti_lex.values()) + sum(anti_tgt.values())
     pro = sum(pro_lex.values()) + sum(pro_tgt.values())
     total, margin = pro + anti, pro - anti
-    balance_markers = _BALANCE.count(doc.lower)
+    balance_markers = found.count(_BALANCE)
     both_strong = min(pro, anti) >= MIN_TOTAL and min(pro, anti) / max(pro, anti) >= BALANCE_RATIO
     balanced = both_strong or balance_markers >= 2
     stance: Stance = "neutral"

@@ -20,8 +20,8 @@ from pipeline.tagging.features import (
     event_features,
     relevance_features,
     stance_features,
-    stance_text,
-    whole_text,
+    stance_words,
+    whole_words,
 )
 from pipeline.tagging.labelled import LabelledItem
 from pipeline.tagging.linear import FitOptions, LinearModel, fit_linear
@@ -107,14 +107,18 @@ class LearnedPredictor(Predictor):
     def explain(self, analysis: ItemAnalysis, field: str, label: str) -> list[str]:
         m = self.model
         if field == "relevant":
-            text = m.relevance.terms(whole_text(analysis))
+            text = m.relevance.terms_of_words(whole_words(analysis))
             return _top(m.relevance, text, relevance_features(analysis), label)
         evidence = self.tags(analysis).evidence
         if field == "stance":
-            top = _top(m.stance, m.stance.terms(stance_text(analysis)), stance_features(analysis), label)
+            top = _top(
+                m.stance, m.stance.terms_of_words(stance_words(analysis)), stance_features(analysis), label
+            )
             return top + [f"span: {span}" for span in evidence.stance]
         if field == "event":
-            top = _top(m.event, m.event.terms(whole_text(analysis)), event_features(analysis), label)
+            top = _top(
+                m.event, m.event.terms_of_words(whole_words(analysis)), event_features(analysis), label
+            )
             return top + ([f"span: {evidence.event}"] if evidence.event else [])
         return [analysis.choice.evidence]
 

@@ -1,5 +1,5 @@
-"""The lexicon scans skip branches by their literal prefixes and word heads, and find exactly what
-running every branch's regex over the whole text finds (the reference is written out here)."""
+"""The lexicon scans try a branch only where its literal prefix occurs, and find exactly what trying
+every branch's regex at every position finds (the reference is written out here)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pipeline.tagging import event, relevance, stance
+from pipeline.tagging.features import ON_OWN_VOICE, ON_TEXT
 from pipeline.tagging.lexicons import PhraseMatcher, WordPattern, at_word_start, required_prefixes
 
 pytestmark = pytest.mark.unit
@@ -111,16 +112,17 @@ _GLUE = (" ", " ", " ", "", "-", ", ", ". ", "\n", "'", "’", '"', "(")
 
 
 def reference_spans(pattern: WordPattern, text: str) -> list[tuple[int, int]]:
-    """``WordPattern.spans`` with every branch run over the whole text (no skipping)."""
+    """``WordPattern.spans`` with every branch tried at every position (no literal index)."""
     found = []
-    for regex, boundary, negatives, *_skipping in pattern.branches:
-        for match in regex.finditer(text):
-            start = match.start()
+    for regex, boundary, negatives in pattern.branches:
+        for start in range(len(text)):
             if boundary and not at_word_start(text, start):
                 continue
             if any(text[max(0, start - len(n)) : start] == n for n in negatives):
                 continue
-            found.append((start, -match.end()))
+            match = regex.match(text, start)
+            if match is not None:
+                found.append((start, -match.end()))
     out: list[tuple[int, int]] = []
     for start, neg_end in sorted(found):
         if not out or start >= out[-1][1]:
@@ -130,23 +132,49 @@ def reference_spans(pattern: WordPattern, text: str) -> list[tuple[int, int]]:
 
 def reference_phrases(matcher: PhraseMatcher, text: str) -> list[tuple[int, int, float]]:
     out = [
-        (m.start(), m.end(), weight)
-        for regex, weight, *_skipping in matcher.entries
-        for m in regex.finditer(text)
-        if at_word_start(text, m.start())
+        (start, match.end(), weight)
+        for (regex, _boundary, _negatives), weight in zip(matcher.branches, matcher.weights, strict=True)
+        for start in range(len(text))
+        if at_word_start(text, start) and (match := regex.match(text, start)) is not None
     ]
     return sorted(out)
 
 
 @settings(max_examples=150, deadline=None)
 @given(st.lists(st.tuples(st.sampled_from(_PIECES), st.sampled_from(_GLUE)), min_size=1, max_size=40))
-def test_skipping_finds_what_every_branch_finds(parts: list[tuple[str, str]]) -> None:
+def test_literal_index_finds_what_every_branch_finds(parts: list[tuple[str, str]]) -> None:
     text = "".join(word + glue for word, glue in parts)
     for lowered in (text, text.lower()):
         for name, pattern in PATTERNS.items():
             assert pattern.spans(lowered) == reference_spans(pattern, lowered), name
         for name, matcher in MATCHERS.items():
             assert matcher.finditer(lowered) == reference_phrases(matcher, lowered), name
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(_PIECES), st.sampled_from(_GLUE)), min_size=1, max_size=40))
+def test_one_pass_for_many_lexicons_finds_what_each_finds_alone(parts: list[tuple[str, str]]) -> None:
+    text = "".join(word + glue for word, glue in parts).lower()
+    for lexicons in (ON_TEXT, ON_OWN_VOICE):
+        found = lexicons.scan(text)
+        for member in lexicons.members:
+            if isinstance(member, PhraseMatcher):
+                assert found.phrases(member) == member.finditer(text)
+            else:
+                assert isinstance(member, WordPattern)
+                assert found.spans(member) == member.spans(text)
+                assert found.count(member) == member.count(text)
+                assert found.search(member) == member.search(text)
+
+
+def test_a_branch_without_a_literal_start_is_refused_by_name() -> None:
+    with pytest.raises(ValueError, match=r"'\\\\w\+ ice' starts with no literal"):
+        WordPattern(r"\bsheriff|\w+ ice")
+
+
+def test_a_lexicon_outside_the_set_is_named_not_missed() -> None:
+    with pytest.raises(ValueError, match="not in this set"):
+        ON_OWN_VOICE.scan("the sheriff").spans(relevance._LOCAL_ACTOR)
 
 
 @settings(max_examples=150, deadline=None)

@@ -11,11 +11,12 @@ import pytest
 from bench.tagging import measure_tag_rate, synthetic_items
 from pipeline.tagging import TAGGER_VERSION, TagInput, Tags, tag_item
 from pipeline.tagging.commands import run_eval, run_tag
-from pipeline.tagging.document import analyse, find_quotes
+from pipeline.tagging.document import analyse, find_quotes, words
 from pipeline.tagging.evaluate import LabelledItem, class_metrics, evaluate_items, format_table
 from pipeline.tagging.gazetteer import load_gazetteer
 from pipeline.tagging.language import detect_language
 from pipeline.tagging.lexicons import PhraseMatcher
+from pipeline.tagging.places import find_places
 
 pytestmark = pytest.mark.unit
 
@@ -91,6 +92,18 @@ def test_person_named_like_a_city_is_not_a_place() -> None:
 
 
 @pytest.mark.parametrize(
+    ("residents", "state"), [("Ohioans", "OH"), ("Residents", "MO"), ("Illinoisans", "IL")]
+)
+def test_residents_named_by_state_pick_the_place(residents: str, state: str) -> None:
+    """A demonym names the state ("Ohioans"); without one the largest Springfield (Missouri) wins."""
+    doc = analyse(title="", text=f"{residents} packed the Springfield City Council meeting on Tuesday.")
+    finding = find_places(doc, load_gazetteer())
+    assert [(m.surface, m.resolved.state if m.resolved else None) for m in finding.mentions] == [
+        ("Springfield", state)
+    ]
+
+
+@pytest.mark.parametrize(
     "text",
     [
         "An ice storm closed roads across Polk County, Iowa, and the county declared an emergency.",
@@ -154,6 +167,22 @@ def test_find_quotes_and_voice() -> None:
     assert all("county’s" not in s for s in spans)
     doc = analyse(title="", text="A plain sentence here. Critics said the plan was bad.")
     assert doc.sentences[0].voice == 1.0 and doc.sentences[1].attributed
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'He said "we will end it." Then: the 287 (g) deal ends.\n\n— Ann Lee (@ann) June 9, 2025',
+        "The mayors’ plan… ‘It’s over’, she said.Next Gov. Smith (R) spoke?! Yes.\n\n\n  \n2025",
+        "“An unclosed quote runs to the end of the paragraph\nU.S. agents [ICE] arrived.",
+        *(item.text for item in synthetic_items(3)),
+    ],
+)
+def test_sentence_words_are_the_texts_words(text: str) -> None:
+    """The words read per sentence (for the classifiers and evidence) are all of the text's words."""
+    doc = analyse(title="Sheriff ends 287(g) pact", text=text)
+    assert doc.words == words(doc.lower)
+    assert doc.own_words == words(doc.masked_lower)
 
 
 def test_phrases_match_whole_words_only() -> None:
