@@ -190,6 +190,21 @@ def _gov_cue(doc: Document, m: Mention) -> bool:
     return False
 
 
+def _slug_names(slug: list[str], place: Place) -> bool:
+    """Whether a URL slug's words name ``place``: a county as "mahoning county" or "mahoning co"
+    (slugs shorten "County"), a city only when no such county word follows its name."""
+    county = place.kind == "county"
+    name = norm(place.name.removesuffix(" County") if county else place.name).split()
+    size = len(name)
+    for start in range(len(slug) - size + 1):
+        if slug[start : start + size] != name:
+            continue
+        following = slug[start + size] if start + size < len(slug) else ""
+        if (following == "co" or following.startswith("count")) == county:
+            return True
+    return False
+
+
 def _score_local(doc: Document, cand: Candidate, topics: _Topics) -> None:
     score = min(SCORE_MENTION_CAP, SCORE_MENTION * len(cand.mentions))
     gov = topic = 0.0
@@ -225,19 +240,11 @@ def _score_local(doc: Document, cand: Candidate, topics: _Topics) -> None:
     score += min(gov, SCORE_GOV_CAP) + min(topic, SCORE_TOPIC_CAP)
     score += SCORE_HEADLINE if headline else 0.0
     score += SCORE_LEAD if lead else 0.0
-    named = None
-    if doc.url_words:
-        if cand.place.kind == "county":
-            base = norm(cand.place.name.removesuffix(" County"))
-            # "mahoning-co-joins-...": slugs shorten "County" to "Co"
-            named = re.search(rf"\b{re.escape(base)} co(?:unt|\b)", doc.url_words.lower())
-        else:
-            named = re.search(
-                rf"\b{re.escape(norm(cand.place.name))}\b(?! co(?:unt|\b))", doc.url_words.lower()
-            )
-        if named:
-            score += SCORE_URL
+    named = bool(doc.url_words) and _slug_names(doc.url_words.lower().split(), cand.place)
+    if named:
+        score += SCORE_URL
     cand.score = score
+
     cand.evidence = best_span
     cand.signals = {
         "mentions": float(len(cand.mentions)),
@@ -245,7 +252,7 @@ def _score_local(doc: Document, cand: Candidate, topics: _Topics) -> None:
         "lead": float(lead),
         "gov": gov / SCORE_GOV,
         "topic": topic / SCORE_TOPIC,
-        "url": float(named is not None),
+        "url": float(named),
         "dateline": float(datelines),
         "suburb": float(suburbs),
     }
