@@ -51,6 +51,10 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     feeds = LoopbackHTTPServer()
     smtp = LoopbackSMTPServer()
     settings = load_settings({"MUNIWATCH_VAR_DIR": str(VAR_DIR)})
+    # The stack's processes inherit this: a failed task's first retry after 5-10 s instead of
+    # 30-60 s (the worker fault waits for it; the wait is configuration, not what is tested).
+    environment = pytest.MonkeyPatch()
+    environment.setenv("MUNIWATCH_RETRY_DELAY_S", "5")
     try:
         yield Stack(settings=settings, config_dir=config_dir, feeds=feeds, smtp=smtp, api=AirflowAPI(VAR_DIR))
     finally:
@@ -58,3 +62,4 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             print(line)
         feeds.close()
         smtp.stop()
+        environment.undo()
