@@ -74,9 +74,10 @@ up-distributed: setup
 down-distributed: setup
 	$(BIN)/muniwatch stack down --distributed
 # Starts its own distributed stack (var/distributed-test), runs the faults, stops it (also when a
-# phase fails or it gets SIGTERM). -x: the phases build on each other, so the first failure ends it.
+# phase fails or it gets SIGTERM). -x: the phases build on each other, so the first failure ends it;
+# -rA --durations=0: the start-up's timings and each phase's time in the output.
 test-distributed: setup
-	$(BIN)/pytest -q -x -m distributed tests/distributed -p no:cacheprovider -rA --durations=0
+	$(BIN)/pytest -q -x -m distributed tests/distributed -p no:cacheprovider -rA --durations=0 --log-level=ERROR
 
 bench: setup es-up
 	$(BIN)/python -m bench
