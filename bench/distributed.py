@@ -18,6 +18,7 @@ import json
 import os
 import sys
 import time
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -87,10 +88,12 @@ def _seconds(run: dict[str, Any]) -> float:
     return (datetime.fromisoformat(run["end_date"]) - start).total_seconds()
 
 
-def timed_run(api: AirflowAPI, run: str, started_enrich_runs: int) -> dict[str, Any]:
+def timed_run(api: AirflowAPI, run: str, configure: Callable[[], None]) -> dict[str, Any]:
     """Trigger a poll; time it to the end of the enrich run it starts. The poll run's own time
     (start to end as Airflow records it) is the part the workers share: its tasks are mapped."""
     _wait_idle(api)
+    configure()  # the run's feeds, only now: a poll before this one would take them
+    started_enrich_runs = len(api.runs("muniwatch_enrich"))
     load_before = os.getloadavg()[0]
     start = time.monotonic()
     poll_run = api.trigger("muniwatch_poll")
@@ -130,19 +133,26 @@ def main(argv: list[str] | None = None) -> int:
     for server, corpus in zip(servers, corpora, strict=True):
         server.start({**{p: page.body for p, page in corpus.pages.items()}, **corpus.feeds})
     result: dict[str, Any] = {"pages": args.pages, "feeds": args.feeds}
+    # Source ids of this invocation only: a stack left running by an earlier one keeps its items.
+    one, two = (f"{label}{int(time.time())}" for label in ("one", "two"))
     try:
-        _write_config(config_dir, servers[0], list(corpora[0].feeds), "one")
+        # No sources while the stack starts: its own first poll (run_immediately) and the scheduled
+        # ones would otherwise take the measured feeds before the measured run does.
+        _write_config(config_dir, servers[0], [], one)
         distributed.up(settings, config_dir=config_dir, index_prefix=PREFIX)
         api = AirflowAPI(VAR_DIR)
-        # The runs the stack starts by itself (first poll, hourly alerts) pass first (timed_run waits).
         worker_2 = distributed.airflow_processes(VAR_DIR)["airflow-worker-2"]
         worker_2.stop()
-        result["one_worker"] = timed_run(api, "one", len(api.runs("muniwatch_enrich")))
+        result["one_worker"] = timed_run(
+            api, one, lambda: _write_config(config_dir, servers[0], list(corpora[0].feeds), one)
+        )
+        _write_config(config_dir, servers[0], [], one)
         env = distributed.airflow_environment(VAR_DIR, config_dir=config_dir, index_prefix=PREFIX)
         worker_2.start(distributed.service_environment(env, "airflow-worker-2"))
         distributed.wait_healthy(env, ["airflow-worker-2"])
-        _write_config(config_dir, servers[1], list(corpora[1].feeds), "two")
-        result["two_workers"] = timed_run(api, "two", len(api.runs("muniwatch_enrich")))
+        result["two_workers"] = timed_run(
+            api, two, lambda: _write_config(config_dir, servers[1], list(corpora[1].feeds), two)
+        )
         for key, measure in (("two_vs_one", "items_per_s"), ("poll_two_vs_one", "poll_items_per_s")):
             result[key] = round(result["two_workers"][measure] / result["one_worker"][measure], 2)
     finally:
