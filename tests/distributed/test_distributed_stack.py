@@ -22,6 +22,7 @@ import signal
 import time
 from collections import Counter
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -196,6 +197,28 @@ def assert_all_indexed_and_mailed_once(stack: Stack, articles: int) -> None:
     assert sorted(sent_deliveries(stack)) == sorted(mailed)
 
 
+def sources_due(stack: Stack) -> bool:
+    """No poll run in flight and every feed polled 30 s (its interval) ago or more: a run triggered
+    sooner skips the feeds as not due, and the new articles wait for the next 5-minute slot."""
+    if not idle(stack, ("muniwatch_poll",)):
+        return False
+    es = make_client(stack.settings.with_overrides(es_url=cluster.es_url(VAR_DIR), index_prefix=INDEX_PREFIX))
+    try:
+        index = f"{INDEX_PREFIX}-sources"
+        es.indices.refresh(index=index)
+        hits = es.search(index=index, size=50, source_includes=["last_poll_at"])["hits"]["hits"]
+    finally:
+        es.close()
+    polled = [hit["_source"].get("last_poll_at") for hit in hits]
+    now = datetime.now(UTC)
+    return all(not at or (now - datetime.fromisoformat(at)).total_seconds() > 31 for at in polled)
+
+
+def trigger_poll(stack: Stack) -> None:
+    wait_until("the feeds due for polling", lambda: sources_due(stack), timeout=120)
+    stack.api.trigger("muniwatch_poll")
+
+
 def running_task(stack: Stack, dag_id: str, task_id: str) -> dict[str, Any]:
     found: dict[str, Any] = {}
 
@@ -218,7 +241,7 @@ def test_poll_fans_out_over_both_workers_and_every_story_is_mailed(stack: Stack)
         stack.settings, config_dir=stack.config_dir, smtp_port=stack.smtp.port, index_prefix=INDEX_PREFIX
     )
     print("\n".join(lines))  # with the start-up's timings (pytest -rA shows them)
-    stack.api.trigger("muniwatch_poll")
+    trigger_poll(stack)
     assert_all_indexed_and_mailed_once(stack, articles)
 
     hosts = {
@@ -232,7 +255,7 @@ def test_poll_fans_out_over_both_workers_and_every_story_is_mailed(stack: Stack)
 
 def test_an_elasticsearch_node_killed_mid_enrich_loses_and_doubles_nothing(stack: Stack) -> None:
     articles = publish(stack, slow=True)
-    stack.api.trigger("muniwatch_poll")
+    trigger_poll(stack)
     running_task(stack, "muniwatch_enrich", "enrich_and_index")
     victim = cluster.nodes(VAR_DIR)[0]  # the node the Airflow Connection names
     cluster.kill_node(victim)
@@ -250,7 +273,7 @@ def test_an_elasticsearch_node_killed_mid_enrich_loses_and_doubles_nothing(stack
 
 def test_a_worker_killed_mid_task_is_retried_on_the_other_worker(stack: Stack) -> None:
     articles = publish(stack, slow=True)
-    stack.api.trigger("muniwatch_poll")
+    trigger_poll(stack)
     victim = running_task(stack, "muniwatch_enrich", "enrich_and_index")
     processes = distributed.airflow_processes(VAR_DIR)
     killed = f"airflow-{victim['hostname']}"
@@ -278,14 +301,14 @@ def test_after_a_redis_restart_the_next_run_proceeds(stack: Stack) -> None:
     )
     redis.start(env)
     articles = publish(stack)
-    stack.api.trigger("muniwatch_poll")
+    trigger_poll(stack)
     assert_all_indexed_and_mailed_once(stack, articles)
 
 
 def test_after_a_postgres_restart_the_scheduler_goes_on(stack: Stack) -> None:
     assert distributed.postgres_down(VAR_DIR, restart=True)
     articles = publish(stack)
-    stack.api.trigger("muniwatch_poll")
+    trigger_poll(stack)
     assert_all_indexed_and_mailed_once(stack, articles)
 
 
@@ -308,6 +331,6 @@ def test_a_scheduler_killed_alone_is_restarted_and_the_next_run_proceeds(stack: 
     assert victim is not None
     os.kill(victim, signal.SIGKILL)
     articles = publish(stack)
-    stack.api.trigger("muniwatch_poll")
+    trigger_poll(stack)
     assert_all_indexed_and_mailed_once(stack, articles)
     assert supervised_command(scheduler) not in {None, victim}
