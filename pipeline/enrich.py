@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import multiprocessing
 import os
 from collections import Counter, defaultdict, deque
 from collections.abc import Iterator, Sequence
@@ -109,7 +110,9 @@ def _warm_up() -> None:
 def _cpu_pool(pages: int, processes: int | None) -> Iterator[Executor | None]:
     """One pool for the whole run (not one per batch: starting workers costs more than a batch)."""
     workers = processes if processes is not None else (os.cpu_count() or 1)
-    if workers <= 1 or pages < MIN_PAGES_FOR_PROCESSES:
+    # A daemonic process may not start children: a task under the CeleryExecutor runs in one (the
+    # worker's pool processes are daemonic), and a pool there failed every try of a large run.
+    if workers <= 1 or pages < MIN_PAGES_FOR_PROCESSES or multiprocessing.current_process().daemon:
         yield None
         return
     _warm_up()

@@ -410,12 +410,20 @@ def healthy(env: dict[str, str], name: str) -> bool:
 
 
 def wait_healthy(env: dict[str, str], names: list[str], timeout: float = START_TIMEOUT_S) -> None:
+    """Each service's check in a loop of its own until it passes: one slow check (a CLI start-up
+    of 10-25 s under load) does not hold back the others'."""
     deadline = time.monotonic() + timeout
-    waiting = list(names)
-    while waiting and time.monotonic() < deadline:
-        waiting = [name for name in waiting if not healthy(env, name)]
-        if waiting:
-            time.sleep(3.0)
+
+    def becomes_healthy(name: str) -> bool:
+        while not healthy(env, name):
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(1.0)
+        return True
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=len(names) or 1) as pool:
+        verdicts = list(pool.map(becomes_healthy, names))
+    waiting = [name for name, ok in zip(names, verdicts, strict=True) if not ok]
     if waiting:
         logs = stack_dir(Path(env["MUNIWATCH_VAR_DIR"])) / "logs"
         raise DistributedError(f"not healthy after {timeout:.0f}s: {', '.join(waiting)}; see {logs}/*.log")
@@ -437,27 +445,53 @@ def up(
 ) -> list[str]:
     """Start what is not running; return lines saying where everything is."""
     var_dir = settings.var_dir
+    t0 = time.monotonic()
+    timings: list[str] = []
     ensure_packages()
     stack_dir(var_dir).mkdir(parents=True, exist_ok=True)
-    postgres_up(var_dir)
-    redis = redis_process(var_dir)
-    redis.pid_file.parent.mkdir(parents=True, exist_ok=True)
     env = airflow_environment(var_dir, config_dir=config_dir, smtp_port=smtp_port, index_prefix=index_prefix)
-    redis.start(env)
-    health = cluster.up(var_dir)
-    _prepare_indices(env)
     processes = airflow_processes(var_dir)
-    if any(process.pid() is None for process in processes.values()):
-        airflow_home(var_dir).mkdir(parents=True, exist_ok=True)
-        _airflow_cli(env, "db", "migrate")
-        _airflow_cli(env, "pools", "import", str(AIRFLOW_CONFIG_DIR / "pools.json"))
-        _airflow_cli(env, "variables", "import", str(AIRFLOW_CONFIG_DIR / "variables.json"))
-    # The API server first: a task a worker takes before it answers fails its first try.
-    processes["airflow-apiserver"].start(service_environment(env, "airflow-apiserver"))
-    wait_healthy(env, ["airflow-apiserver"])
+    # The Elasticsearch nodes boot (a minute or more) while Postgres, Redis and the Airflow
+    # database get ready: nothing of the one needs the other until the indices are prepared.
+    with concurrent.futures.ThreadPoolExecutor(max_workers=3) as pool:
+
+        def cluster_up() -> dict[str, object]:
+            health = cluster.up(var_dir)
+            timings.append(f"Elasticsearch cluster formed in {time.monotonic() - t0:.0f}s")
+            return health
+
+        cluster_started = pool.submit(cluster_up)
+        postgres_up(var_dir)
+        redis = redis_process(var_dir)
+        redis.pid_file.parent.mkdir(parents=True, exist_ok=True)
+        redis.start(env)
+        if any(process.pid() is None for process in processes.values()):
+            airflow_home(var_dir).mkdir(parents=True, exist_ok=True)
+            _airflow_cli(env, "db", "migrate")
+            imports = [
+                pool.submit(_airflow_cli, env, "pools", "import", str(AIRFLOW_CONFIG_DIR / "pools.json")),
+                pool.submit(
+                    _airflow_cli, env, "variables", "import", str(AIRFLOW_CONFIG_DIR / "variables.json")
+                ),
+            ]
+            for done in imports:
+                done.result()
+        timings.append(f"Postgres, Redis and the Airflow DB ready in {time.monotonic() - t0:.0f}s")
+        health = cluster_started.result()
+    _prepare_indices(env)
+    timings.append(f"indices prepared in {time.monotonic() - t0:.0f}s")
+    # Everything but the scheduler at once; the scheduler once the API server answers: a task
+    # queued before it answers fails its first try (tasks report to the API server).
     for name, process in processes.items():
-        process.start(service_environment(env, name))
+        if name != "airflow-scheduler":
+            process.start(service_environment(env, name))
+    wait_healthy(env, ["airflow-apiserver"])
+    processes["airflow-scheduler"].start(service_environment(env, "airflow-scheduler"))
+    # The other checks start an Airflow or Celery CLI each (10-25 s of CPU under load): run them
+    # once the scheduler is up, when the processes they check have long started, not while they do.
+    wait_healthy(env, ["airflow-scheduler"])
     wait_healthy(env, list(processes))
+    timings.append(f"Airflow healthy in {time.monotonic() - t0:.0f}s")
     return [
         f"PostgreSQL: 127.0.0.1:{POSTGRES_PORT} (data {postgres_dir(var_dir)})",
         f"Redis: 127.0.0.1:{REDIS_PORT}",
@@ -468,6 +502,7 @@ def up(
         f"(user admin, password in {airflow_home(var_dir) / 'passwords.json'})",
         f"Celery workers: worker-1, worker-2; logs in {stack_dir(var_dir) / 'logs'}",
         "stop everything with `make down-distributed`",
+        *timings,
     ]
 
 

@@ -9,10 +9,12 @@ says so instead of touching it.
 from __future__ import annotations
 
 import shutil
+import signal
 import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from types import FrameType
 
 import pytest
 
@@ -40,6 +42,10 @@ def _port_free(port: int) -> bool:
         return probe.connect_ex(("127.0.0.1", port)) != 0
 
 
+def _interrupt(signum: int, _frame: FrameType | None) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     ports = [distributed.POSTGRES_PORT, distributed.REDIS_PORT, distributed.AIRFLOW_PORT]
@@ -51,10 +57,20 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     feeds = LoopbackHTTPServer()
     smtp = LoopbackSMTPServer()
     settings = load_settings({"MUNIWATCH_VAR_DIR": str(VAR_DIR)})
+    # The stack's processes inherit this: a failed task's first retry after 5-10 s instead of
+    # 30-60 s (the worker fault waits for it; the wait is configuration, not what is tested).
+    environment = pytest.MonkeyPatch()
+    environment.setenv("MUNIWATCH_RETRY_DELAY_S", "5")
+    # A CI timeout or `kill` sends SIGTERM, which would end pytest without its teardown and leave
+    # the stack running: turn it into the interrupt pytest tears down after.
+    previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         yield Stack(settings=settings, config_dir=config_dir, feeds=feeds, smtp=smtp, api=AirflowAPI(VAR_DIR))
     finally:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second SIGTERM must not cut the clean-up short
         for line in distributed.down(settings):
             print(line)
         feeds.close()
         smtp.stop()
+        environment.undo()
+        signal.signal(signal.SIGTERM, previous)

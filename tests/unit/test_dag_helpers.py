@@ -37,3 +37,18 @@ def test_now_is_when_the_run_was_due() -> None:
     assert run_time({"dag_run": SimpleNamespace(logical_date=due, run_after=datetime.now(UTC))}) == due
     # Asset-triggered runs have no logical date: the moment the event queued the run.
     assert run_time({"dag_run": SimpleNamespace(logical_date=None, run_after=due)}) == due
+
+
+def test_the_first_retry_waits_30_s_unless_the_stack_says_otherwise(monkeypatch: pytest.MonkeyPatch) -> None:
+    from datetime import timedelta
+
+    from muniwatch_common import retry_delay
+
+    monkeypatch.delenv("MUNIWATCH_RETRY_DELAY_S", raising=False)
+    assert retry_delay() == timedelta(seconds=30)
+    monkeypatch.setenv("MUNIWATCH_RETRY_DELAY_S", "5")
+    assert retry_delay() == timedelta(seconds=5)
+    for bad in ("soon", "-1"):
+        monkeypatch.setenv("MUNIWATCH_RETRY_DELAY_S", bad)
+        with pytest.raises(ValueError, match=f"MUNIWATCH_RETRY_DELAY_S='{bad}'"):
+            retry_delay()
