@@ -117,6 +117,8 @@ def ensure_index(es: Elasticsearch, settings: Settings, name: str) -> str:
         key = (settings.es_url, settings.index(name), json.dumps(load_template(name), sort_keys=True))
         if key not in _TEMPLATES_PUT:
             put_template(es, settings, name)
+            # Another process may have created it a moment ago: its shards may not be searchable yet.
+            _wait_until_searchable(es, existing)
             _TEMPLATES_PUT.add(key)
         apply_additive_mapping(es, settings, name, existing)
         return existing
@@ -131,7 +133,23 @@ def ensure_index(es: Elasticsearch, settings: Settings, name: str) -> str:
             raise
         if not es.indices.exists_alias(name=settings.index(name)):
             es.indices.put_alias(index=index, name=settings.index(name), is_write_index=True)
+    _wait_until_searchable(es, index)
     return index
+
+
+# How long a caller waits for a new index's primary shards (a loaded node takes a second or two).
+SHARDS_WAIT = "30s"
+
+
+def _wait_until_searchable(es: Elasticsearch, index: str) -> None:
+    """Wait until ``index``'s primary shards are started (yellow): a search or write that arrives
+    while they start fails with 503 "all shards failed". Gives up after ``SHARDS_WAIT`` and lets the
+    request itself say what is wrong."""
+    health = es.options(ignore_status=408).cluster.health(
+        index=index, wait_for_status="yellow", timeout=SHARDS_WAIT
+    )
+    if health.get("timed_out"):
+        LOGGER.warning("index %s: primary shards not started after %s", index, SHARDS_WAIT)
 
 
 def ensure_indices(es: Elasticsearch, settings: Settings) -> dict[str, str]:
