@@ -33,6 +33,7 @@ from pathlib import Path
 
 from pipeline import airflow_settings
 from pipeline.local import cluster, es_local, services
+from pipeline.local.stack import start_in_own_group
 from pipeline.settings import REPO_ROOT, Settings
 
 POSTGRES_PORT = int(os.environ.get("MUNIWATCH_DISTRIBUTED_PG_PORT", "5433"))
@@ -73,19 +74,8 @@ class Process:
         running = self.pid()
         if running is not None:
             return running
-        self.log.parent.mkdir(parents=True, exist_ok=True)
-        with self.log.open("ab") as log:
-            process = subprocess.Popen(
-                self.argv,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                cwd=REPO_ROOT,
-                start_new_session=True,  # its own group: stop/kill reach its children
-            )
-        self.pid_file.write_text(f"{process.pid}\n")
-        return process.pid
+        # Its own process group: stop/kill reach its children.
+        return start_in_own_group(self.argv, env, self.log, self.pid_file)
 
     def stop(self, sig: signal.Signals = signal.SIGTERM) -> bool:
         pid = self.pid()

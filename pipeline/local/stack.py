@@ -202,14 +202,12 @@ def components(settings: Settings, *, smtp_port: int = SMTP_PORT) -> dict[str, C
     }  # fmt: skip
 
 
-def _start(component: Component, env: dict[str, str]) -> int:
-    running = component.pid()
-    if running is not None:
-        return running
-    component.log.parent.mkdir(parents=True, exist_ok=True)
-    with component.log.open("ab") as log:
+def start_in_own_group(argv: list[str], env: dict[str, str], log_path: Path, pid_file: Path) -> int:
+    """Start ``argv`` in the background, output appended to ``log_path``, its pid recorded."""
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("ab") as log:
         process = subprocess.Popen(
-            component.argv,
+            argv,
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -217,8 +215,15 @@ def _start(component: Component, env: dict[str, str]) -> int:
             cwd=REPO_ROOT,
             start_new_session=True,  # its own process group: down stops all of it
         )
-    component.pid_file.write_text(f"{process.pid}\n")
+    pid_file.write_text(f"{process.pid}\n")
     return process.pid
+
+
+def _start(component: Component, env: dict[str, str]) -> int:
+    running = component.pid()
+    if running is not None:
+        return running
+    return start_in_own_group(component.argv, env, component.log, component.pid_file)
 
 
 def _airflow_cli(env: dict[str, str], *args: str) -> None:
