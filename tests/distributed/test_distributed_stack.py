@@ -186,9 +186,10 @@ def assert_all_indexed_and_mailed_once(stack: Stack, articles: int) -> None:
 
     wait_until(f"{articles} articles indexed and mailed", done)
     # A duplicate would come from an enrich or alerts run still in flight (a retry, a second run):
-    # let them end. (A later poll finds these articles known; the next phase's counts check that.)
-    after = ("muniwatch_enrich", "muniwatch_alerts")
-    wait_until("no enrich or alerts run in flight", lambda: idle(stack, after), timeout=300)
+    # let them end. A poll still in flight goes too: the articles may have come in through another
+    # poll (the 5-minute schedule), and a poll left running would take the next phase's articles
+    # before that phase is looking.
+    wait_until("no DAG run in flight", lambda: idle(stack), timeout=300)
     count, stories = indexed_stories(stack)
     mailed = mailed_stories(stack)
     assert count == articles
@@ -219,18 +220,24 @@ def trigger_poll(stack: Stack) -> None:
     stack.api.trigger("muniwatch_poll")
 
 
-def running_task(stack: Stack, dag_id: str, task_id: str) -> dict[str, Any]:
+def poll_until_enrich_runs(stack: Stack) -> dict[str, Any]:
+    """Trigger a poll once the feeds are due and return ``enrich_and_index``'s task instance while
+    it runs. Whichever poll takes the new articles (this one or a scheduled one) starts the enrich
+    run, so the task is looked for from the moment they are published, not only after the trigger."""
     found: dict[str, Any] = {}
+    triggered: list[str] = []
 
     def running() -> bool:
-        for run in stack.api.runs(dag_id)[:2]:
-            for ti in stack.api.task_instances(dag_id, run["dag_run_id"]):
-                if ti["task_id"] == task_id and ti["state"] == "running" and ti.get("hostname"):
+        for run in stack.api.runs("muniwatch_enrich")[:2]:
+            for ti in stack.api.task_instances("muniwatch_enrich", run["dag_run_id"]):
+                if ti["task_id"] == "enrich_and_index" and ti["state"] == "running" and ti.get("hostname"):
                     found.update(ti)
                     return True
+        if not triggered and sources_due(stack):
+            triggered.append(stack.api.trigger("muniwatch_poll"))
         return False
 
-    wait_until(f"{dag_id}.{task_id} running", running, timeout=300)
+    wait_until("muniwatch_enrich.enrich_and_index running", running, timeout=300)
     return found
 
 
@@ -255,8 +262,7 @@ def test_poll_fans_out_over_both_workers_and_every_story_is_mailed(stack: Stack)
 
 def test_an_elasticsearch_node_killed_mid_enrich_loses_and_doubles_nothing(stack: Stack) -> None:
     articles = publish(stack, slow=True)
-    trigger_poll(stack)
-    running_task(stack, "muniwatch_enrich", "enrich_and_index")
+    poll_until_enrich_runs(stack)
     victim = cluster.nodes(VAR_DIR)[0]  # the node the Airflow Connection names
     cluster.kill_node(victim)
     survivor = cluster.nodes(VAR_DIR)[1].url
@@ -273,8 +279,7 @@ def test_an_elasticsearch_node_killed_mid_enrich_loses_and_doubles_nothing(stack
 
 def test_a_worker_killed_mid_task_is_retried_on_the_other_worker(stack: Stack) -> None:
     articles = publish(stack, slow=True)
-    trigger_poll(stack)
-    victim = running_task(stack, "muniwatch_enrich", "enrich_and_index")
+    victim = poll_until_enrich_runs(stack)
     processes = distributed.airflow_processes(VAR_DIR)
     killed = f"airflow-{victim['hostname']}"
     assert processes[killed].stop(signal.SIGKILL)
