@@ -9,7 +9,8 @@ from typing import Any
 
 import httpx
 
-from pipeline.local.distributed import AIRFLOW_PORT, DistributedError, airflow_home
+from pipeline.local.backing import DistributedError
+from pipeline.local.distributed import AIRFLOW_PORT, airflow_home
 
 
 class AirflowAPI:

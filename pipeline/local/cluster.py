@@ -24,6 +24,7 @@ from pathlib import Path
 import httpx
 
 from pipeline.local import es_local
+from pipeline.local.processes import alive
 from pipeline.settings import Settings
 from pipeline.tasks import ConfigPaths
 
@@ -207,13 +208,6 @@ def up(var_dir: Path) -> dict[str, object]:
     return wait_for(var_dir, status={"green", "yellow"}, node_count=NODE_COUNT, timeout=START_TIMEOUT_S)
 
 
-def _alive(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] not in {"Z", "X"}
-    except (OSError, IndexError):
-        return False
-
-
 def kill_node(node: Node) -> int:
     """SIGKILL one node (the fault test); returns its pid."""
     pid = node.pid()
@@ -233,9 +227,9 @@ def down(var_dir: Path, timeout: float = 60.0) -> list[str]:
             continue
         os.kill(pid, signal.SIGTERM)
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and _alive(pid):
+        while time.monotonic() < deadline and alive(pid):
             time.sleep(0.25)
-        if _alive(pid):
+        if alive(pid):
             os.kill(pid, signal.SIGKILL)
         node.pid_file.unlink(missing_ok=True)
         lines.append(f"Elasticsearch {node.name}: stopped")

@@ -19,228 +19,39 @@ single node on 9200 or ``make up`` (8080). Each Airflow process runs under
 from __future__ import annotations
 
 import concurrent.futures
-import contextlib
-import hashlib
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline import airflow_settings
-from pipeline.local import cluster, es_local, services
-from pipeline.local.stack import start_in_own_group
+from pipeline.local import cluster, services
+from pipeline.local.backing import (
+    POSTGRES_PORT,
+    DistributedError,
+    ensure_packages,
+    postgres_dir,
+    postgres_pid,
+    postgres_stop,
+    postgres_up,
+    stack_dir,
+)
+from pipeline.local.processes import Process
 from pipeline.settings import REPO_ROOT, Settings
 
-POSTGRES_PORT = int(os.environ.get("MUNIWATCH_DISTRIBUTED_PG_PORT", "5433"))
 REDIS_PORT = int(os.environ.get("MUNIWATCH_DISTRIBUTED_REDIS_PORT", "6380"))
 AIRFLOW_PORT = int(os.environ.get("MUNIWATCH_DISTRIBUTED_AIRFLOW_PORT", "8281"))
 SCHEDULER_HEALTH_PORT = 8294
 INDEX_PREFIX = "muniwatch-distributed"
 START_TIMEOUT_S = 300.0
-STOP_TIMEOUT_S = 30.0
 AIRFLOW_CONFIG_DIR = REPO_ROOT / "config" / "airflow"
-
-
-class DistributedError(RuntimeError):
-    """A part of the distributed stack cannot start; the message says which and what to do."""
-
-
-@dataclass(frozen=True, kw_only=True)
-class Process:
-    """A long-running process we started, found again by its pid file and a word of its cmdline."""
-
-    name: str
-    argv: list[str]
-    pid_file: Path
-    log: Path
-    marker: str
-
-    def pid(self) -> int | None:
-        try:
-            pid = int(self.pid_file.read_text().strip())
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
-        except (OSError, ValueError):
-            return None
-        # The API server renames itself (setproctitle) to "airflow api_server -- host:... port:...".
-        markers = {self.marker, self.marker.replace("-", "_")}
-        return pid if alive(pid) and any(marker.encode() in cmdline for marker in markers) else None
-
-    def start(self, env: dict[str, str]) -> int:
-        running = self.pid()
-        if running is not None:
-            return running
-        # Its own process group: stop/kill reach its children.
-        return start_in_own_group(self.argv, env, self.log, self.pid_file)
-
-    def stop(self, sig: signal.Signals = signal.SIGTERM) -> bool:
-        pid = self.pid()
-        if pid is None:
-            return False
-        os.killpg(pid, sig)
-        deadline = time.monotonic() + STOP_TIMEOUT_S
-        while time.monotonic() < deadline and alive(pid):
-            time.sleep(0.25)
-        if alive(pid):
-            os.killpg(pid, signal.SIGKILL)
-        alive(pid)  # reap
-        self.pid_file.unlink(missing_ok=True)
-        return True
-
-
-def alive(pid: int) -> bool:
-    """The process runs (a zombie, dead but not yet reaped by its parent, does not)."""
-    with contextlib.suppress(ChildProcessError):
-        os.waitpid(pid, os.WNOHANG)  # reap it if it is our child
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return False
-    return state not in {"Z", "X"}
-
-
-def stack_dir(var_dir: Path) -> Path:
-    return var_dir / "distributed"
 
 
 def airflow_home(var_dir: Path) -> Path:
     return stack_dir(var_dir) / "airflow"
-
-
-# --- Debian packages ------------------------------------------------------------------------------
-
-
-def _postgres_bin() -> Path | None:
-    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: int(p.parts[-3]))
-    return found[-1].parent if found else None
-
-
-def ensure_packages() -> None:
-    """PostgreSQL and Redis from Debian packages; installed here when missing and we are root."""
-    found = {"postgresql": _postgres_bin(), "redis-server": shutil.which("redis-server")}
-    missing = [package for package, where in found.items() if not where]
-    if not missing:
-        return
-    if os.geteuid() != 0 or not shutil.which("apt-get"):
-        raise DistributedError(
-            f"{' and '.join(missing)} not installed: run `sudo apt-get install -y {' '.join(missing)}` "
-            "(Debian/Ubuntu; elsewhere your system's PostgreSQL 13+ and Redis 6+) and try again"
-        )
-    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    for argv in (["apt-get", "update"], ["apt-get", "install", "-y", *missing]):
-        done = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
-        if done.returncode != 0:
-            raise DistributedError(f"{' '.join(argv)} failed:\n{(done.stderr or done.stdout)[-2000:]}")
-
-
-# --- PostgreSQL --------------------------------------------------------------------------------------
-
-
-def _pg_user() -> str | None:
-    """Postgres refuses to run as root: as root, run it as Debian's ``postgres`` user."""
-    return "postgres" if os.geteuid() == 0 else None
-
-
-def postgres_dir(var_dir: Path) -> Path:
-    """``var/distributed/postgres``, or a system folder when ``postgres`` cannot reach the checkout."""
-    preferred = stack_dir(var_dir) / "postgres"
-    user = _pg_user()
-    if user is None:
-        return preferred
-    preferred.parent.mkdir(parents=True, exist_ok=True)
-    if es_local._user_can_traverse(user, preferred.parent):
-        return preferred
-    digest = hashlib.sha256(str(preferred).encode()).hexdigest()[:12]
-    return Path("/var/lib/muniwatch") / f"postgres-{digest}"
-
-
-def _pg(var_dir: Path, tool: str, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    binary = _postgres_bin()
-    assert binary is not None
-    done = subprocess.run(
-        [str(binary / tool), *args],
-        user=_pg_user(),
-        capture_output=True,
-        text=True,
-        check=False,
-        cwd="/",
-        timeout=120,
-    )
-    if check and done.returncode != 0:
-        raise DistributedError(f"PostgreSQL {tool} failed:\n{(done.stderr or done.stdout)[-2000:]}")
-    return done
-
-
-def postgres_pid(var_dir: Path) -> int | None:
-    try:
-        pid = int((postgres_dir(var_dir) / "postmaster.pid").read_text().split()[0])
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except (OSError, ValueError, IndexError):
-        return None
-    return pid if str(postgres_dir(var_dir)).encode() in cmdline else None
-
-
-def postgres_up(var_dir: Path) -> None:
-    data = postgres_dir(var_dir)
-    if postgres_pid(var_dir) is not None:
-        return
-    if not (data / "PG_VERSION").exists():
-        data.mkdir(parents=True, exist_ok=True)
-        user = _pg_user()
-        if user:
-            shutil.chown(data, user)
-            data.chmod(0o700)
-        _pg(var_dir, "initdb", "-D", str(data), "-U", "airflow", "--auth=trust", "-E", "UTF8")
-    options = f"-p {POSTGRES_PORT} -h 127.0.0.1 -k {data}"
-    _pg(
-        var_dir,
-        "pg_ctl",
-        "-D",
-        str(data),
-        "-l",
-        str(data / "postgres.log"),
-        "-w",
-        "-t",
-        "60",
-        "-o",
-        options,
-        "start",
-    )
-    exists = _pg(
-        var_dir,
-        "psql",
-        "-h",
-        "127.0.0.1",
-        "-p",
-        str(POSTGRES_PORT),
-        "-U",
-        "airflow",
-        "-d",
-        "postgres",
-        "-tAc",
-        "SELECT 1 FROM pg_database WHERE datname = 'airflow'",
-    )
-    if exists.stdout.strip() != "1":
-        _pg(var_dir, "createdb", "-h", "127.0.0.1", "-p", str(POSTGRES_PORT), "-U", "airflow", "airflow")
-
-
-def postgres_down(var_dir: Path, *, restart: bool = False) -> bool:
-    if postgres_pid(var_dir) is None:
-        return False
-    action = "restart" if restart else "stop"
-    data = postgres_dir(var_dir)
-    # -l: the restarted server must not inherit (and hold open) the pipe we read pg_ctl's output from.
-    extra = (
-        ["-o", f"-p {POSTGRES_PORT} -h 127.0.0.1 -k {data}", "-l", str(data / "postgres.log")]
-        if restart
-        else []
-    )
-    _pg(var_dir, "pg_ctl", "-D", str(postgres_dir(var_dir)), "-m", "fast", "-w", *extra, action)
-    return True
 
 
 # --- Redis and Airflow processes ---------------------------------------------------------------------
@@ -510,13 +321,9 @@ def down(settings: Settings) -> list[str]:
         )
     lines = [f"{name}: {'stopped' if was else 'was not running'}" for name, was in stopped.items()]
     lines.append(f"Redis: {'stopped' if redis_process(var_dir).stop() else 'was not running'}")
-    lines.append(f"PostgreSQL: {'stopped' if _postgres_stop(var_dir) else 'was not running'}")
+    lines.append(f"PostgreSQL: {'stopped' if postgres_stop(var_dir) else 'was not running'}")
     lines += cluster.down(var_dir)
     return lines
-
-
-def _postgres_stop(var_dir: Path) -> bool:
-    return _postgres_bin() is not None and postgres_down(var_dir)
 
 
 def status(settings: Settings) -> list[str]:

@@ -32,7 +32,6 @@ import subprocess
 import sys
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -40,6 +39,7 @@ import httpx
 
 from pipeline.local import es_local
 from pipeline.local.demo import DemoServer, write_demo_config
+from pipeline.local.processes import Process
 from pipeline.search.links import search_command_for
 from pipeline.settings import DEFAULT_SERVE_PORT, REPO_ROOT, Settings, load_settings
 
@@ -49,32 +49,12 @@ DEMO_PORT = int(os.environ.get("MUNIWATCH_STACK_DEMO_PORT", "8781"))
 SERVE_PORT = DEFAULT_SERVE_PORT
 AIRFLOW_PORT = 8080
 AIRFLOW_START_TIMEOUT_S = 240.0
-STOP_TIMEOUT_S = 30.0
 # Apart from `make demo` (muniwatch-demo): the stack polls the demo feeds as new on its first run.
 DEMO_INDEX_PREFIX = "muniwatch-stack"
 
 
 class StackError(RuntimeError):
     """A part of the stack cannot start; the message says which and what to do."""
-
-
-@dataclass(frozen=True, kw_only=True)
-class Component:
-    name: str
-    argv: list[str]
-    log: Path
-    pid_file: Path
-    # A word of the command line that tells our process from another one that got the same pid.
-    marker: str
-
-    def pid(self) -> int | None:
-        """The recorded pid if that process still runs *and* is the command we started."""
-        try:
-            pid = int(self.pid_file.read_text().strip())
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-        except (FileNotFoundError, ValueError, ProcessLookupError):
-            return None
-        return pid if self.marker.encode() in cmdline else None
 
 
 def stack_dir(settings: Settings) -> Path:
@@ -174,7 +154,7 @@ def airflow_environment(
     return env
 
 
-def components(settings: Settings, *, smtp_port: int = SMTP_PORT) -> dict[str, Component]:
+def components(settings: Settings, *, smtp_port: int = SMTP_PORT) -> dict[str, Process]:
     directory = stack_dir(settings)
     python = sys.executable
     airflow = str(Path(python).parent / "airflow")
@@ -183,47 +163,23 @@ def components(settings: Settings, *, smtp_port: int = SMTP_PORT) -> dict[str, C
     demo = ["-m", "pipeline.local.stack", "serve-demo", str(DEMO_PORT), str(demo_config_dir(settings))]
     serve = [str(Path(python).parent / "muniwatch"), "serve", "--port", str(SERVE_PORT)]
     return {
-        "smtp": Component(
+        "smtp": Process(
             name="SMTP sink", argv=[python, *smtp], marker="aiosmtpd",
             log=directory / "smtp.log", pid_file=directory / "smtp.pid",
         ),
-        "demo": Component(
+        "demo": Process(
             name="demo feeds", argv=[python, *demo], marker="serve-demo",
             log=directory / "demo.log", pid_file=directory / "demo.pid",
         ),
-        "serve": Component(
+        "serve": Process(
             name="muniwatch serve", argv=serve, marker="serve",
             log=directory / "serve.log", pid_file=directory / "serve.pid",
         ),
-        "airflow": Component(
+        "airflow": Process(
             name="Airflow standalone", argv=[airflow, "standalone"], marker="standalone",
             log=directory / "airflow.log", pid_file=directory / "airflow.pid",
         ),
     }  # fmt: skip
-
-
-def start_in_own_group(argv: list[str], env: dict[str, str], log_path: Path, pid_file: Path) -> int:
-    """Start ``argv`` in the background, output appended to ``log_path``, its pid recorded."""
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    with log_path.open("ab") as log:
-        process = subprocess.Popen(
-            argv,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            cwd=REPO_ROOT,
-            start_new_session=True,  # its own process group: down stops all of it
-        )
-    pid_file.write_text(f"{process.pid}\n")
-    return process.pid
-
-
-def _start(component: Component, env: dict[str, str]) -> int:
-    running = component.pid()
-    if running is not None:
-        return running
-    return start_in_own_group(component.argv, env, component.log, component.pid_file)
 
 
 def _airflow_cli(env: dict[str, str], *args: str) -> None:
@@ -292,7 +248,7 @@ def up(
             raise StackError(f"{component.name}: port {port} on 127.0.0.1 is taken by another program")
         for maildir in ("tmp", "new", "cur"):  # aiosmtpd's Mailbox needs a whole Maildir
             (settings.var_dir / "mail" / maildir).mkdir(parents=True, exist_ok=True)
-        _start(component, env)
+        component.start(env)
     if demo:
         _wait_for(f"http://127.0.0.1:{DEMO_PORT}/", 30.0, "the demo server", parts["demo"].log)
     serve_line = _start_serve(parts["serve"], env)
@@ -303,7 +259,7 @@ def up(
         _airflow_cli(env, "db", "migrate")
         _airflow_cli(env, "pools", "import", str(AIRFLOW_CONFIG_DIR / "pools.json"))
         _airflow_cli(env, "variables", "import", str(AIRFLOW_CONFIG_DIR / "variables.json"))
-        _start(parts["airflow"], env)
+        parts["airflow"].start(env)
     _wait_for(
         f"http://127.0.0.1:{airflow_port}/api/v2/monitor/health",
         AIRFLOW_START_TIMEOUT_S,
@@ -328,36 +284,21 @@ def up(
     return lines
 
 
-def _start_serve(component: Component, env: dict[str, str]) -> str:
+def _start_serve(component: Process, env: dict[str, str]) -> str:
     """Start ``muniwatch serve``; a port taken by another program is said, not fatal (the pipeline
     runs without it, only the e-mail links of this stack do not answer)."""
     if component.pid() is None and _port_open(SERVE_PORT):
         return f"muniwatch serve: NOT started, port {SERVE_PORT} on 127.0.0.1 is taken by another program"
-    _start(component, env)
+    component.start(env)
     _wait_for(f"http://127.0.0.1:{SERVE_PORT}/", 30.0, "muniwatch serve", component.log)
     return f"muniwatch serve (e-mail links: unsubscribe, digest preview): {env['MUNIWATCH_PUBLIC_URL']}/"
-
-
-def _stop(component: Component) -> bool:
-    pid = component.pid()
-    if pid is None:
-        component.pid_file.unlink(missing_ok=True)
-        return False
-    os.killpg(pid, signal.SIGTERM)  # the group this stack created for it, not anyone else's
-    deadline = time.monotonic() + STOP_TIMEOUT_S
-    while time.monotonic() < deadline and Path(f"/proc/{pid}").exists():
-        time.sleep(0.5)
-    if Path(f"/proc/{pid}").exists():
-        os.killpg(pid, signal.SIGKILL)
-    component.pid_file.unlink(missing_ok=True)
-    return True
 
 
 def down(settings: Settings) -> list[str]:
     """Stop what ``up`` started, and only that."""
     lines = []
     for component in reversed(list(components(settings).values())):
-        lines.append(f"{component.name}: {'stopped' if _stop(component) else 'was not running'}")
+        lines.append(f"{component.name}: {'stopped' if component.stop() else 'was not running'}")
     marker = stack_dir(settings) / "es.started"
     if marker.exists():
         stopped = es_local.down(settings)

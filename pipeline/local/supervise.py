@@ -8,7 +8,7 @@ every Airflow process of the distributed stack this way, as docker-compose does 
 ``restart: always`` (the restart policy is said once, in ``pipeline.local.services``).
 
 The command runs in the supervisor's own process group, so stopping means signalling the group
-(``distributed.Process.stop``, i.e. ``down``): SIGTERM reaches the command, which shuts down as
+(``processes.Process.stop``, i.e. ``down``): SIGTERM reaches the command, which shuts down as
 it would alone, and the supervisor, which then waits for it to exit and exits too instead of
 restarting it; SIGKILL to the group ends both.
 """

@@ -18,7 +18,7 @@ from types import FrameType
 
 import pytest
 
-from pipeline.local import cluster, distributed
+from pipeline.local import backing, cluster, distributed
 from pipeline.local.airflow_api import AirflowAPI
 from pipeline.settings import REPO_ROOT, Settings, load_settings
 from tests.support.http import LoopbackHTTPServer
@@ -48,7 +48,7 @@ def _interrupt(signum: int, _frame: FrameType | None) -> None:
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    ports = [distributed.POSTGRES_PORT, distributed.REDIS_PORT, distributed.AIRFLOW_PORT]
+    ports = [backing.POSTGRES_PORT, distributed.REDIS_PORT, distributed.AIRFLOW_PORT]
     ports += [node.http_port for node in cluster.nodes(VAR_DIR)]
     if taken := [port for port in ports if not _port_free(port)]:
         pytest.fail(f"ports {taken} on 127.0.0.1 are taken (a `make up-distributed` stack?): stop it first")

@@ -30,7 +30,7 @@ import httpx
 import pytest
 import yaml
 
-from pipeline.local import cluster, distributed
+from pipeline.local import backing, cluster, distributed, processes
 from pipeline.store.client import make_client
 from tests.distributed.conftest import INDEX_PREFIX, VAR_DIR, Stack
 from tests.support.builders import FeedItem, rss_feed
@@ -311,13 +311,13 @@ def test_after_a_redis_restart_the_next_run_proceeds(stack: Stack) -> None:
 
 
 def test_after_a_postgres_restart_the_scheduler_goes_on(stack: Stack) -> None:
-    assert distributed.postgres_down(VAR_DIR, restart=True)
+    assert backing.postgres_down(VAR_DIR, restart=True)
     articles = publish(stack)
     trigger_poll(stack)
     assert_all_indexed_and_mailed_once(stack, articles)
 
 
-def supervised_command(process: distributed.Process) -> int | None:
+def supervised_command(process: processes.Process) -> int | None:
     """The pid of the command a supervisor runs (the recorded pid is the supervisor's)."""
     supervisor = process.pid()
     for entry in Path("/proc").iterdir():

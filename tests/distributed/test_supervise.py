@@ -1,5 +1,5 @@
 """The loopback stack's restart policy: a supervised process that dies is started again, and
-``down`` (``distributed.Process.stop``) still ends the supervisor and everything under it.
+``down`` (``processes.Process.stop``) still ends the supervisor and everything under it.
 
 Real processes, no Airflow (fast; runs in ``make test``): the command records each start's pid.
 """
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.local import distributed, supervise
+from pipeline.local import processes, supervise
 
 pytestmark = pytest.mark.integration
 
@@ -28,11 +28,11 @@ def wait_for(what: str, condition: Callable[[], bool], timeout: float = 15.0) ->
         time.sleep(0.1)
 
 
-def supervised_sleeper(tmp_path: Path) -> tuple[distributed.Process, Path]:
+def supervised_sleeper(tmp_path: Path) -> tuple[processes.Process, Path]:
     starts = tmp_path / "starts"
     # A helper left behind in the background, as the scheduler's health-check server is when it dies.
     script = f"sleep 300 & echo $$ >> {starts}; echo $! >> {tmp_path / 'helpers'}; wait"
-    process = distributed.Process(
+    process = processes.Process(
         name="sleeper",
         argv=[
             sys.executable,
@@ -65,15 +65,15 @@ def test_a_killed_process_is_restarted_and_down_stops_everything(tmp_path: Path)
         os.kill(first, signal.SIGKILL)  # the service dies on its own, as the scheduler did
         wait_for("a restart", lambda: len(pids(starts)) == 2)
         second = pids(starts)[1]
-        assert distributed.alive(second) and not distributed.alive(first)
+        assert processes.alive(second) and not processes.alive(first)
         assert "exited with status -9" in process.log.read_text()
         helpers = [int(line) for line in (tmp_path / "helpers").read_text().split()]
-        assert not distributed.alive(helpers[0]), "the dead run's helper outlived it"
+        assert not processes.alive(helpers[0]), "the dead run's helper outlived it"
     finally:
         supervisor = process.pid()
         assert process.stop()
-    assert supervisor is not None and not distributed.alive(supervisor)
-    assert not distributed.alive(second), "down left the supervised process running"
+    assert supervisor is not None and not processes.alive(supervisor)
+    assert not processes.alive(second), "down left the supervised process running"
     time.sleep(supervise.FIRST_BACKOFF_S + 0.5)
     assert len(pids(starts)) == 2, "the supervisor started the process again after down"
 

@@ -220,7 +220,7 @@ def test_make_up_starts_serve_and_make_down_stops_it(
         # here the test process is its parent (under `make up` it is not): reap it when it exits
         threading.Thread(target=os.waitpid, args=(pid, 0), daemon=True).start()
     finally:
-        assert stack._stop(serve)
+        assert serve.stop()
     assert not os.path.exists(f"/proc/{pid}") and serve.pid() is None
     with pytest.raises(httpx.TransportError):
         httpx.get(f"http://127.0.0.1:{port}/healthz")
