@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from bench import run
-from pipeline.local import es_local
+from pipeline.local import es_install, es_local
 from pipeline.settings import load_settings
 
 LOGGER = logging.getLogger(__name__)
@@ -78,7 +78,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd: a line per SMTP command
     try:
         es_local.wait_healthy(settings, timeout=30.0)
-    except es_local.LocalESError as error:
+    except es_install.LocalESError as error:
         print(f"bench: {error} (start it with `muniwatch es up`)", file=sys.stderr)
         return 1
     as_json = bool(args.json)

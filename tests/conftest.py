@@ -17,7 +17,7 @@ import hypothesis
 import pytest
 from elasticsearch import Elasticsearch, NotFoundError
 
-from pipeline.local import es_local
+from pipeline.local import es_install, es_local
 from pipeline.settings import REPO_ROOT, Settings, load_settings
 from pipeline.store.client import make_client
 from tests.support.http import LoopbackHTTPServer
@@ -57,7 +57,7 @@ def es_session_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Se
     base = load_settings()
     try:
         es_local.up(base)
-    except es_local.LocalESError as error:
+    except es_install.LocalESError as error:
         pytest.fail(f"cannot start the local Elasticsearch: {error}")
     settings = base.with_overrides(
         index_prefix=_RUN_PREFIX,

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import httpx
 
-from pipeline.local import es_local
+from pipeline.local import es_install, es_local
 from pipeline.local.processes import alive
 from pipeline.settings import Settings
 from pipeline.tasks import ConfigPaths
@@ -139,8 +139,8 @@ def start_node(node: Node, all_nodes: list[Node]) -> subprocess.Popen[bytes] | N
     """Launch one node (``bin/elasticsearch -d``) unless it runs; the launcher exits once it is up."""
     if node.pid() is not None:
         return None
-    home = es_local.ensure_distribution()
-    java = es_local.find_java()
+    home = es_install.ensure_distribution()
+    java = es_install.find_java()
     for sub in ("data", "logs", "tmp"):
         (node.directory / sub).mkdir(parents=True, exist_ok=True)
     config = _write_config(node, all_nodes, home)

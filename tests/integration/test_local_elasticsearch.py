@@ -8,7 +8,7 @@ import sys
 import pytest
 from elasticsearch import Elasticsearch
 
-from pipeline.local import es_local
+from pipeline.local import es_install, es_local
 from pipeline.settings import Settings
 from pipeline.store.indices import INDEX_NAMES, current_index, ensure_indices
 
@@ -19,7 +19,7 @@ def test_status_reports_a_healthy_9x_node(es_session_settings: Settings) -> None
     node = es_local.status(es_session_settings)
     assert node.reachable
     assert node.health in {"green", "yellow"}
-    assert node.version == es_local.ES_VERSION
+    assert node.version == es_install.ES_VERSION
     assert node.version.startswith("9.")
 
 
@@ -28,7 +28,7 @@ def test_cli_status_exit_code_and_message(es_session_settings: Settings) -> None
         [sys.executable, "-m", "pipeline.cli", "es", "status"], capture_output=True, text=True, check=False
     )
     assert result.returncode == 0, result.stderr
-    assert f"version {es_local.ES_VERSION}" in result.stdout
+    assert f"version {es_install.ES_VERSION}" in result.stdout
 
 
 def test_up_is_idempotent(es_session_settings: Settings) -> None:

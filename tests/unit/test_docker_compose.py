@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
-from pipeline.local import es_local
+from pipeline.local import es_install
 from pipeline.settings import REPO_ROOT
 
 pytestmark = pytest.mark.unit
@@ -86,7 +86,7 @@ def test_elasticsearch_has_security_on_and_passwords_from_env(compose: dict[str,
 def test_versions_agree_with_pyproject(compose: dict[str, Any], pins: dict[str, str]) -> None:
     text = (REPO_ROOT / "docker-compose.yml").read_text()
     stack = _env_default(text, "STACK_VERSION")
-    assert stack == es_local.ES_VERSION, "compose images and the local node run different versions"
+    assert stack == es_install.ES_VERSION, "compose images and the local node run different versions"
     for service in ("es01", "es02", "es03", "kibana", "es-setup"):
         assert compose["services"][service]["image"].endswith(":${STACK_VERSION:-" + stack + "}")
     # The Python client speaks the server's major.minor (PyPI has no 9.5.4 client; 9.5.x is the same API).

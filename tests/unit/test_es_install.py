@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.local import es_local
+from pipeline.local import es_install
 
 pytestmark = pytest.mark.unit
 
@@ -27,8 +27,8 @@ def test_a_trimmed_runtime_is_passed_over_for_a_full_jdk(
 ) -> None:
     trimmed = _java_home(tmp_path, "trimmed", "25.0.2", "java.base java.desktop jdk.attach jdk.net")
     full = _java_home(tmp_path, "full", "21.0.5", FULL)
-    monkeypatch.setattr(es_local, "_java_candidates", lambda: iter([trimmed, full]))
-    assert es_local.find_java() == full
+    monkeypatch.setattr(es_install, "_java_candidates", lambda: iter([trimmed, full]))
+    assert es_install.find_java() == full
 
 
 def test_without_a_usable_java_the_error_says_what_is_missing(
@@ -36,9 +36,9 @@ def test_without_a_usable_java_the_error_says_what_is_missing(
 ) -> None:
     old = _java_home(tmp_path, "old", "17.0.9", FULL)
     trimmed = _java_home(tmp_path, "trimmed", "25", "java.base java.desktop jdk.attach jdk.net")
-    monkeypatch.setattr(es_local, "_java_candidates", lambda: iter([old, trimmed]))
-    with pytest.raises(es_local.LocalESError) as error:
-        es_local.find_java()
+    monkeypatch.setattr(es_install, "_java_candidates", lambda: iter([old, trimmed]))
+    with pytest.raises(es_install.LocalESError) as error:
+        es_install.find_java()
     message = str(error.value)
     assert "Java 17" in message and "lacks jdk.jdi, jdk.jlink" in message
     assert "ES_JAVA_HOME" in message
@@ -47,5 +47,5 @@ def test_without_a_usable_java_the_error_says_what_is_missing(
 def test_es_java_home_is_tried_first(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     chosen = _java_home(tmp_path, "chosen", "25", FULL)
     monkeypatch.setenv("ES_JAVA_HOME", str(chosen))
-    assert next(es_local._java_candidates()) == chosen
-    assert es_local.find_java() == chosen
+    assert next(es_install._java_candidates()) == chosen
+    assert es_install.find_java() == chosen
