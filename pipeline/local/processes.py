@@ -48,7 +48,19 @@ def start_in_own_group(argv: list[str], env: dict[str, str], log_path: Path, pid
             start_new_session=True,  # its own process group: down stops all of it
         )
     pid_file.write_text(f"{process.pid}\n")
+    # Until the new program is in place its /proc cmdline reads empty, and a `pid()` asked then
+    # would not know it as ours (a second `up` would start a second copy).
+    deadline = time.monotonic() + 2.0
+    while time.monotonic() < deadline and process.poll() is None and not _cmdline(process.pid):
+        time.sleep(0.01)
     return process.pid
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -59,21 +71,20 @@ class Process:
     argv: list[str]
     pid_file: Path
     log: Path
-    # Words of the command line (whole words, in order) that tell our process from another one
-    # that got the same pid.
+    # A part of the command line that tells our process from another one that got the same pid.
     marker: str
 
     def pid(self) -> int | None:
         """The recorded pid if that process still runs and is the command we started."""
         try:
             pid = int(self.pid_file.read_text().strip())
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
         except (OSError, ValueError):
             return None
-        # The API server renames itself (setproctitle) to "airflow api_server -- host:... port:...".
-        words = f" {cmdline.strip()} "
+        cmdline = _cmdline(pid)
+        # Redis retitles itself "redis-server 127.0.0.1:6380"; the API server "airflow api_server --
+        # host:... port:...": a marker is a part of the command line, "-" and "_" alike.
         markers = {self.marker, self.marker.replace("-", "_")}
-        return pid if alive(pid) and any(f" {marker} " in words for marker in markers) else None
+        return pid if alive(pid) and any(marker in cmdline for marker in markers) else None
 
     def start(self, env: dict[str, str]) -> int:
         """Start it unless it runs already; returns its pid."""

@@ -172,7 +172,7 @@ def components(settings: Settings, *, smtp_port: int = SMTP_PORT) -> dict[str, P
             log=directory / "demo.log", pid_file=directory / "demo.pid",
         ),
         "serve": Process(
-            name="muniwatch serve", argv=serve, marker="serve",
+            name="muniwatch serve", argv=serve, marker="muniwatch serve",
             log=directory / "serve.log", pid_file=directory / "serve.pid",
         ),
         "airflow": Process(

@@ -67,7 +67,7 @@ def test_the_stack_runs_muniwatch_serve_and_mails_links_to_it(
 ) -> None:
     serve = stack.components(offline_settings)["serve"]
     assert serve.argv[1:] == ["serve", "--port", str(stack.SERVE_PORT)]
-    assert serve.argv[0].endswith("muniwatch") and serve.marker == "serve"
+    assert serve.argv[0].endswith("muniwatch") and serve.marker == "muniwatch serve"
     # the tasks that send alerts link to it, and share its var_dir (hence the signing key)
     assert env["MUNIWATCH_PUBLIC_URL"] == f"http://127.0.0.1:{stack.SERVE_PORT}"
     assert env["MUNIWATCH_VAR_DIR"] == str(offline_settings.var_dir)
