@@ -18,6 +18,7 @@ from typing import Any
 from pipeline.tagging.crossval import FOLDS, SEED, analyse_all, cv_report, headline
 from pipeline.tagging.labelled import eval_dir, file_sha256, read_labelled
 from pipeline.tagging.model import (
+    EVENT_OPTIONS,
     MODEL_FORMAT,
     MODEL_PATH,
     OPTIONS,
@@ -50,7 +51,10 @@ def build_model_document(data: Path, *, seed: int = SEED, k: int = FOLDS) -> dic
         },
         "seed": seed,
         "libraries": {name: metadata.version(name) for name in LIBRARIES},
-        "options": {name: asdict(options) for name, options in sorted(OPTIONS.items())},
+        "options": {
+            **{name: asdict(options) for name, options in sorted(OPTIONS.items())},
+            "event": asdict(EVENT_OPTIONS),
+        },
         "cross_validation": {
             "folds": k,
             "scores": headline(report),

@@ -27,13 +27,13 @@ pytestmark = pytest.mark.unit
 # Achieved (5-fold CV on train.jsonl, 187 items, seed 12): relevance F1 0.971, jurisdiction 0.904
 # (0.860 before the candidate fixes of 2026-12-03: datelines, bare county names, county-possessive
 # and URL cues, state action next to the topic; 0.854 before the Census-based gazetteer; the rule
-# resolver alone: 0.771 before the places work), stance macro-F1 0.790, event macro-F1 0.614
-# (0.556 before the event cues).
+# resolver alone: 0.771 before the places work), stance macro-F1 0.790, event macro-F1 0.623
+# (0.614 before the two-block event fit, 0.556 before the event cues).
 FLOORS = {
     "relevance_f1": 0.96,
     "jurisdiction_accuracy": 0.89,
     "stance_macro_f1": 0.78,
-    "event_macro_f1": 0.60,
+    "event_macro_f1": 0.62,
 }
 
 
