@@ -28,7 +28,9 @@ _PARA_RE = re.compile(r"[^\n]+")
 _WORD_RE = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?")
 # "287(g)", "287 (g)", "287(g )": the program's name is one word, "287g".
 _287G_RE = re.compile(r"287\s?\(\s?g\s?\)")
-_SENT_SPLIT_RE = re.compile(r"(?<=[.!?…])[\"”’)\]]*\s+(?=[\"“‘(\[]?[A-Z0-9])")
+# A sentence ends at ".", "!", "?" or "…" (the match's first character: the scan skips to the next
+# one), then closing quotes or brackets, then space before a capital or a digit.
+_SENT_SPLIT_RE = re.compile(r"[.!?…][\"”’)\]]*\s+(?=[\"“‘(\[]?[A-Z0-9])")
 _ABBREVIATIONS = (
     "Mr|Mrs|Ms|Dr|Gov|Sen|Rep|Reps|Lt|Gen|Col|Sgt|Capt|St|Ft|Mt|Jr|Sr|Inc|Co|Corp|No|vs|Ave|Blvd"
     "|Jan|Feb|Aug|Sept|Oct|Nov|Dec|Ala|Ariz|Ark|Calif|Cal|Colo|Conn|Del|Fla|Ga|Ill|Ind|Kan|Kans|Ky|La|Md"
@@ -157,9 +159,10 @@ def _split_sentences(text: str, start: int, end: int) -> list[tuple[int, int]]:
     pieces: list[tuple[int, int]] = []
     cursor = start
     for match in _SENT_SPLIT_RE.finditer(text, start, end):
-        if _ABBREV_END_RE.search(text, max(cursor, match.start() - _ABBREV_MAX_CHARS), match.start()):
+        stop = match.start() + 1  # just after the sentence's final mark
+        if _ABBREV_END_RE.search(text, max(cursor, stop - _ABBREV_MAX_CHARS), stop):
             continue
-        pieces.append((cursor, match.start()))
+        pieces.append((cursor, stop))
         cursor = match.end()
     pieces.append((cursor, end))
     return [(a, b) for a, b in pieces if text[a:b].strip()]
@@ -267,8 +270,13 @@ def analyse(*, title: str, text: str, url: str = "") -> Document:
             else:
                 voice = VOICE_OWN
             # Every word lies inside a sentence: sentences are cut where words are not.
-            words_by_sentence.append(_WORD_RE.findall(word_text, s_start, s_end))
-            own_words_by_sentence.append(_WORD_RE.findall(own_word_text, s_start, s_end))
+            sentence_words = _WORD_RE.findall(word_text, s_start, s_end)
+            words_by_sentence.append(sentence_words)
+            # A sentence with no quoted speech has the same words outside quotes (the same list).
+            own_slice_same = own_word_text[s_start:s_end] == word_text[s_start:s_end]
+            own_words_by_sentence.append(
+                sentence_words if own_slice_same else _WORD_RE.findall(own_word_text, s_start, s_end)
+            )
             sentences.append(
                 Sentence(
                     start=s_start,

@@ -270,9 +270,9 @@ class Lexicon:
 
 def _literal_automaton(lexicons: Sequence[Lexicon]) -> ahocorasick.Automaton:
     """One automaton over the lexicons' literals; a literal's value is ((length - 1, lexicon number,
-    branch number), ...). A literal that extends another of its branch's ("ended" beside "end") is
-    left out: where it occurs the shorter one does too, and a branch is tried once per start."""
-    by_literal: dict[str, list[tuple[int, int, int]]] = {}
+    branch number, branch), ...). A literal that extends another of its branch's ("ended" beside
+    "end") is left out: where it occurs the shorter one does too, and a branch is tried once per start."""
+    by_literal: dict[str, list[tuple[int, int, int, Branch]]] = {}
     for which, lexicon in enumerate(lexicons):
         for number, literals in enumerate(lexicon.literals):
             if not literals:
@@ -281,7 +281,8 @@ def _literal_automaton(lexicons: Sequence[Lexicon]) -> ahocorasick.Automaton:
                 )
             for literal in set(literals):
                 if not any(literal != other and literal.startswith(other) for other in literals):
-                    by_literal.setdefault(literal, []).append((len(literal) - 1, which, number))
+                    entry = (len(literal) - 1, which, number, lexicon.branches[number])
+                    by_literal.setdefault(literal, []).append(entry)
     automaton = ahocorasick.Automaton()
     for literal, entries in sorted(by_literal.items()):
         automaton.add_word(literal, tuple(entries))
@@ -293,9 +294,8 @@ def _find(automaton: ahocorasick.Automaton, lexicons: Sequence[Lexicon], text: s
     """Per lexicon, the matches of its branches in ``text`` (one pass of ``automaton`` for all)."""
     found: list[list[Match]] = [[] for _ in lexicons]
     for end, entries in automaton.iter(text):
-        for back, which, number in entries:
+        for back, which, number, (regex, boundary, negatives) in entries:
             start = end - back
-            regex, boundary, negatives = lexicons[which].branches[number]
             if boundary and start > 0 and (text[start - 1].isalnum() or text[start - 1] == "_"):
                 continue  # a word character before it: no word starts here (see ``at_word_start``)
             if negatives and any(text[max(0, start - len(n)) : start] == n for n in negatives):
