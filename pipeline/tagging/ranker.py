@@ -42,14 +42,16 @@ _DECIMALS = 6  # enough for the scores, and the file stays byte-identical across
 # are literal phrases: both are found in one pass of a lexicon set (``Lexicons``), which looks where
 # their words start instead of trying an alternation at every position. The state words stay a
 # regex: their "\d+" and "[sh]" branches start with no literal, and the leading "\b" is what skips.
-_COUNTY_WORDS = WordPattern(
+COUNTY_WORDS = (
     r"\b(?:sheriff|sheriff['’]s|jail|jails|commissioners|county commission|board of supervisors"
     r"|county board|county executive|freeholders|parish)\b"
 )
-_CITY_WORDS = WordPattern(
+CITY_WORDS = (
     r"\b(?:city council|mayor|city hall|city manager|police department|police chief|town council"
     r"|town board|selectboard|village board|aldermen|council members?)\b"
 )
+_COUNTY_WORDS = WordPattern(COUNTY_WORDS)
+_CITY_WORDS = WordPattern(CITY_WORDS)
 _LOCAL_WORDS = Lexicons([_COUNTY_WORDS, _CITY_WORDS])
 _STATE_WORDS_RE = re.compile(
     r"\b(?:governor|gov\.|legislature|legislators|general assembly|lawmakers|state law|statewide"

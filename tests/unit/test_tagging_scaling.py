@@ -10,7 +10,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from pipeline.tagging import jurisdiction, mentions
+from pipeline.tagging import document, jurisdiction, mentions, ranker
 from pipeline.tagging.document import _ABBREV_END_RE, _ABBREV_MAX_CHARS, analyse, find_quotes
 from pipeline.tagging.lexicons import word_start_matches
 from pipeline.tagging.mentions import TakenSpans
@@ -150,3 +150,90 @@ def test_quotes_are_those_of_the_pattern_led_by_the_lookbehind(parts: list[tuple
         r"“[^”\n]*(?:”|$)|\"[^\"\n]*(?:\"|$)|(?<!\w)‘[^’\n]{0,120}?’(?![A-Za-z])", re.MULTILINE
     )
     assert find_quotes(text) == [m.span() for m in lookbehind_first.finditer(text)]
+
+
+_VOICE_PIECES = (
+    "said",
+    "Said",
+    "resaid",
+    "says",
+    "according to",
+    "according",
+    "called it",
+    "called",
+    "fear that",
+    "aims to",
+    "spokeswoman",
+    "describes",
+    "We",
+    "the board",
+    "U.S.",
+    "Gov.",
+    "It",
+    "12",
+)
+_VOICE_GLUE = (" ", " ", ". ", "! ", "? ", "… ", '." ', "\n", "\n\n", ", ", '"', " “", "” ", ".” ")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(_VOICE_PIECES), st.sampled_from(_VOICE_GLUE)), max_size=30))
+def test_sentences_split_and_attributed_as_by_the_regexes_searched_sentence_by_sentence(
+    parts: list[tuple[str, str]],
+) -> None:
+    """The split scans to each final mark (not a lookbehind tried at every position), and the
+    attribution words are found in one scan of the text: the same sentences, the same voices."""
+    text = "".join(word + glue for word, glue in parts)
+    split_after_mark = re.compile(r"(?<=[.!?…])[\"”’)\]]*\s+(?=[\"“‘(\[]?[A-Z0-9])")
+    for match in re.finditer(r"[^\n]+", text):
+        start, end = match.span()
+        pieces, cursor = [], start
+        for split in split_after_mark.finditer(text, start, end):
+            if not _ABBREV_END_RE.search(text, max(cursor, split.start() - _ABBREV_MAX_CHARS), split.start()):
+                pieces.append((cursor, split.start()))
+                cursor = split.end()
+        pieces.append((cursor, end))
+        expected = [(a, b) for a, b in pieces if text[a:b].strip()]
+        assert document._split_sentences(text, start, end) == expected
+    doc = analyse(title="", text=text)
+    assert [s.attributed for s in doc.sentences if s.text] == [
+        bool(document._ATTRIBUTION_RE.search(doc.masked_lower[s.start : s.end]))
+        for s in doc.sentences
+        if s.text
+    ]
+
+
+_GOVERNMENT_PIECES = (
+    "sheriff",
+    "sheriff's",
+    "sheriff’s",
+    "sheriffs",
+    "jail",
+    "jails",
+    "county commission",
+    "county commissioners",
+    "board of supervisors",
+    "city council",
+    "council member",
+    "council members",
+    "mayor",
+    "mayoral",
+    "police department",
+    "police",
+    "xjail",
+    "parish",
+    "the",
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(_GOVERNMENT_PIECES), st.sampled_from(_TOPIC_GLUE)), max_size=30))
+def test_ranker_government_words_from_one_lexicon_scan_are_those_of_the_regexes(
+    parts: list[tuple[str, str]],
+) -> None:
+    text = "".join(word + glue for word, glue in parts).lower()
+    found = ranker._LOCAL_WORDS.scan(text)
+    for words, lexicon in (
+        (ranker.COUNTY_WORDS, ranker._COUNTY_WORDS),
+        (ranker.CITY_WORDS, ranker._CITY_WORDS),
+    ):
+        assert [a for a, _ in found.spans(lexicon)] == [m.start() for m in re.finditer(words, text)]
