@@ -41,7 +41,8 @@ _DECIMALS = 6  # enough for the scores, and the file stays byte-identical across
 # Matched against the lower-cased text (Document.lower), once per item. The county and city words
 # are literal phrases: both are found in one pass of a lexicon set (``Lexicons``), which looks where
 # their words start instead of trying an alternation at every position. The state words stay a
-# regex: their "\d+" and "[sh]" branches start with no literal, and the leading "\b" is what skips.
+# regex: their "\d+" and "[sh]" branches start with no literal, and the leading "\b" is what skips
+# (one "\b" for every branch: it is checked once per position).
 COUNTY_WORDS = (
     r"\b(?:sheriff|sheriff['’]s|jail|jails|commissioners|county commission|board of supervisors"
     r"|county board|county executive|freeholders|parish)\b"
@@ -56,8 +57,7 @@ _LOCAL_WORDS = Lexicons([_COUNTY_WORDS, _CITY_WORDS])
 _STATE_WORDS_RE = re.compile(
     r"\b(?:governor|gov\.|legislature|legislators|general assembly|lawmakers|state law|statewide"
     r"|attorney general|senate bill|house bill|state senate|state house|senate committee|house committee"
-    r"|department of corrections|state police|state patrol|\d+ (?:\w+ )?counties)\b"
-    r"|\b[sh]\.?b\.? ?\d+\b"
+    r"|department of corrections|state police|state patrol|\d+ (?:\w+ )?counties|[sh]\.?b\.? ?\d+)\b"
 )
 
 # "a city in Los Angeles County", "officials in the Orange County seat": the county locates a place.

@@ -222,6 +222,13 @@ _GOVERNMENT_PIECES = (
     "xjail",
     "parish",
     "the",
+    "sb",
+    "h.b.",
+    "12",
+    "counties",
+    "statewide",
+    "gov.",
+    "governor",
 )
 
 
@@ -237,3 +244,11 @@ def test_ranker_government_words_from_one_lexicon_scan_are_those_of_the_regexes(
         (ranker.CITY_WORDS, ranker._CITY_WORDS),
     ):
         assert [a for a, _ in found.spans(lexicon)] == [m.start() for m in re.finditer(words, text)]
+    # The state words' bill numbers now share the other branches' "\b": the same matches.
+    two_branches = ranker._STATE_WORDS_RE.pattern.replace(
+        r"|[sh]\.?b\.? ?\d+)\b", r")\b|\b[sh]\.?b\.? ?\d+\b"
+    )
+    assert two_branches != ranker._STATE_WORDS_RE.pattern
+    assert [m.span() for m in ranker._STATE_WORDS_RE.finditer(text)] == [
+        m.span() for m in re.finditer(two_branches, text)
+    ]
