@@ -211,27 +211,36 @@ def _group_end(pattern: str, start: int) -> int:
 def required_prefixes(pattern: str) -> tuple[str, ...]:
     """Literals one of which starts every match of ``pattern`` (empty when that cannot be told).
 
-    Per top-level alternative: its plain characters up to the first regex syntax, looking into a
-    leading "(?:...)" group (and its alternatives) unless the group is optional; a character made
-    optional by "?", "*" or "{" is dropped.
+    Per top-level alternative: its plain characters up to the first regex syntax (a character made
+    optional by "?", "*" or "{" is dropped). A "(?:...)" group there that occurs once is read on: when
+    each of its alternatives is plain text the literals go on through it and what follows ("(?:to|for)
+    ICE" starts with "to ICE" or "for ICE": the automaton then stops where those occur, not at every
+    "to" and "for"); otherwise a leading group's own literals are the pattern's.
     """
     alternatives = split_alternatives(pattern)
     if len(alternatives) > 1:
         found = [required_prefixes(alternative) for alternative in alternatives]
         return () if not all(found) else tuple(p for prefixes in found for p in prefixes)
-    if pattern.startswith("(?:"):
-        end = _group_end(pattern, 0)
-        if pattern[end + 1 : end + 2] in _QUANTIFIERS:
-            return ()
-        return required_prefixes(pattern[3:end])
-    literal: list[str] = []
-    for ch in pattern:
-        if ch in _REGEX_SYNTAX:
-            if ch in _QUANTIFIERS and literal:
-                literal.pop()
-            break
-        literal.append(ch)
-    return ("".join(literal),) if literal else ()
+    plain = 0
+    while plain < len(pattern) and pattern[plain] not in _REGEX_SYNTAX:
+        plain += 1
+    head, rest = pattern[:plain], pattern[plain:]
+    if rest[:1] in _QUANTIFIERS:
+        return (head[:-1],) if head[:-1] else ()
+    if rest.startswith("(?:"):
+        end = _group_end(rest, 0)
+        after = rest[end + 1 :]
+        inner = split_alternatives(rest[3:end])
+        if after[:1] not in (*_QUANTIFIERS, "+") and all(_is_plain(a) for a in inner):
+            tails = required_prefixes(after) or ("",)
+            return tuple(head + a + tail for a in inner for tail in tails)
+        if not head and after[:1] not in _QUANTIFIERS:
+            return required_prefixes(rest[3:end])
+    return (head,) if head else ()
+
+
+def _is_plain(text: str) -> bool:
+    return bool(text) and not any(ch in _REGEX_SYNTAX for ch in text)
 
 
 def word_start_matches(core: re.Pattern[str], text: str) -> Iterator[re.Match[str]]:
