@@ -153,7 +153,11 @@ def candidate_features(
     local_words = _LOCAL_WORDS.scan(doc.lower)
     county_words = _WordClass(doc, [start for start, _end in local_words.spans(_COUNTY_WORDS)])
     city_words = _WordClass(doc, [start for start, _end in local_words.spans(_CITY_WORDS)])
-    state_words = _WordClass(doc, [m.start() for m in _STATE_WORDS_RE.finditer(doc.lower)])
+    # Their features count for a state only (multiplied by is_state): looked for when one is a candidate.
+    any_state = any(c.place.kind == "state" for c in candidates)
+    state_words = _WordClass(
+        doc, [m.start() for m in _STATE_WORDS_RE.finditer(doc.lower)] if any_state else []
+    )
     length = max(len(doc.text), 1)
     n_local = sum(1 for c in candidates if c.place.kind != "state")
     most = {k: max(c.signals.get(k, 0.0) for c in candidates) or 1.0 for k in ("gov", "topic", "mentions")}

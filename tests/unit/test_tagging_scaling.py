@@ -12,8 +12,11 @@ from hypothesis import strategies as st
 
 from pipeline.tagging import document, jurisdiction, mentions, ranker
 from pipeline.tagging.document import _ABBREV_END_RE, _ABBREV_MAX_CHARS, analyse, find_quotes
+from pipeline.tagging.gazetteer import load_gazetteer
+from pipeline.tagging.jurisdiction import choose_jurisdiction
 from pipeline.tagging.lexicons import word_start_matches
 from pipeline.tagging.mentions import TakenSpans
+from pipeline.tagging.places import find_places
 
 pytestmark = pytest.mark.unit
 
@@ -252,3 +255,26 @@ def test_ranker_government_words_from_one_lexicon_scan_are_those_of_the_regexes(
     assert [m.span() for m in ranker._STATE_WORDS_RE.finditer(text)] == [
         m.span() for m in re.finditer(two_branches, text)
     ]
+
+
+def test_state_government_words_are_read_when_a_state_is_a_candidate() -> None:
+    """The ranker looks for state-government words only when a state is a candidate (their features
+    are multiplied by is_state): a state acting still gets them, a city or county never does."""
+    gaz = load_gazetteer()
+    doc = analyse(
+        title="Texas lawmakers pass SB 4",
+        text="AUSTIN, Texas — Texas lawmakers passed SB 4, which makes every sheriff honor ICE detainers. "
+        "Governor Greg Abbott signed it; the Austin City Council voted against it.",
+    )
+    finding = find_places(doc, gaz)
+    candidates = choose_jurisdiction(doc, finding, gaz.states_by_code).candidates
+    rows = dict(
+        zip(
+            (c.place.kind for c in candidates),
+            ranker.candidate_features(doc, finding, candidates),
+            strict=True,
+        )
+    )
+    column = ranker.FEATURES.index("state_x_state_words")
+    assert rows["state"][column] > 0
+    assert rows["place"][column] == 0
