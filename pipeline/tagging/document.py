@@ -15,6 +15,8 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from pipeline.tagging.lexicons import WordPattern
+
 HEADLINE_MAX_CHARS = 220
 VOICE_HEADLINE = 2.0
 VOICE_OWN = 1.0
@@ -28,7 +30,9 @@ _PARA_RE = re.compile(r"[^\n]+")
 _WORD_RE = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?")
 # "287(g)", "287 (g)", "287(g )": the program's name is one word, "287g".
 _287G_RE = re.compile(r"287\s?\(\s?g\s?\)")
-_SENT_SPLIT_RE = re.compile(r"(?<=[.!?…])[\"”’)\]]*\s+(?=[\"“‘(\[]?[A-Z0-9])")
+# A sentence ends at ".", "!", "?" or "…" (the match's first character: the scan skips to the next
+# one), then closing quotes or brackets, then space before a capital or a digit.
+_SENT_SPLIT_RE = re.compile(r"[.!?…][\"”’)\]]*\s+(?=[\"“‘(\[]?[A-Z0-9])")
 _ABBREVIATIONS = (
     "Mr|Mrs|Ms|Dr|Gov|Sen|Rep|Reps|Lt|Gen|Col|Sgt|Capt|St|Ft|Mt|Jr|Sr|Inc|Co|Corp|No|vs|Ave|Blvd"
     "|Jan|Feb|Aug|Sept|Oct|Nov|Dec|Ala|Ariz|Ark|Calif|Cal|Colo|Conn|Del|Fla|Ga|Ill|Ind|Kan|Kans|Ky|La|Md"
@@ -56,6 +60,9 @@ _ATTRIBUTION_WORDS = (
     r"|aims? to|aiming to|seeks? to|seeking to|hopes? to|intends? to|wants? to"
 )
 _ATTRIBUTION_RE = re.compile(rf"\b(?:{_ATTRIBUTION_WORDS})\b")
+# The same words as a lexicon pattern: one scan of the whole text finds them for every sentence (each
+# is found by its literal, where the regex, led by "\b", is tried at every position of each sentence).
+_ATTRIBUTION = WordPattern(_ATTRIBUTION_RE.pattern)
 _FIRST_PERSON_RE = re.compile(r"(?:^|[\s,;:])(?:we|our|us|i|my)\b(?!\.)", re.IGNORECASE)
 _PRESS_RELEASE_RE = re.compile(
     r"press release|news release|for immediate release|statement (?:was )?released by|^from the [^\n:]{3,80}:"
@@ -157,9 +164,10 @@ def _split_sentences(text: str, start: int, end: int) -> list[tuple[int, int]]:
     pieces: list[tuple[int, int]] = []
     cursor = start
     for match in _SENT_SPLIT_RE.finditer(text, start, end):
-        if _ABBREV_END_RE.search(text, max(cursor, match.start() - _ABBREV_MAX_CHARS), match.start()):
+        stop = match.start() + 1  # just after the sentence's final mark
+        if _ABBREV_END_RE.search(text, max(cursor, stop - _ABBREV_MAX_CHARS), stop):
             continue
-        pieces.append((cursor, match.start()))
+        pieces.append((cursor, stop))
         cursor = match.end()
     pieces.append((cursor, end))
     return [(a, b) for a, b in pieces if text[a:b].strip()]
@@ -171,6 +179,23 @@ def _split_sentences(text: str, start: int, end: int) -> list[tuple[int, int]]:
 _QUOTE_RE = re.compile(
     r"“[^”\n]*(?:”|$)|\"[^\"\n]*(?:\"|$)|‘(?<!\w‘)[^’\n]{0,120}?’(?![A-Za-z])", re.MULTILINE
 )
+
+
+def _reporting_sentences(masked_lower: str, spans: list[tuple[int, int]]) -> set[int]:
+    """Indexes of the sentences (``spans``, in order) whose words outside quotes report what someone
+    else says or thinks (``_ATTRIBUTION_RE`` searched in the sentence alone), from one scan of the
+    whole text. A match that runs past its sentence's end (none does: no attribution word holds a
+    sentence's final mark) is decided by searching that sentence alone."""
+    starts = [start for start, _end in spans]
+    found: set[int] = set()
+    for start, end, _branch in _ATTRIBUTION.matches(masked_lower):
+        index = bisect.bisect_right(starts, start) - 1
+        if index < 0 or index in found or start >= spans[index][1]:
+            continue
+        s_start, s_end = spans[index]
+        if end <= s_end or _ATTRIBUTION_RE.search(masked_lower[s_start:s_end]):
+            found.add(index)
+    return found
 
 
 def find_quotes(text: str) -> list[tuple[int, int]]:
@@ -249,37 +274,42 @@ def analyse(*, title: str, text: str, url: str = "") -> Document:
     sentences: list[Sentence] = []
     words_by_sentence: list[list[str]] = []
     own_words_by_sentence: list[list[str]] = []
-    for p_index, (p_start, p_end) in enumerate(paras):
-        for s_start, s_end in _split_sentences(full, p_start, p_end):
-            raw = full[s_start:s_end]
-            is_headline = s_start < headline_end
-            # Who speaks is judged on the sentence's own words, outside its quotes.
-            own = masked_lower[s_start:s_end]
-            attributed = bool(_ATTRIBUTION_RE.search(own)) and not (
-                press_release and _FIRST_PERSON_RE.search(own)
+    spans = [(p_index, span) for p_index, para in enumerate(paras) for span in _split_sentences(full, *para)]
+    # Who speaks is judged on the sentence's own words, outside its quotes.
+    reporting = _reporting_sentences(masked_lower, [span for _p_index, span in spans])
+    for index, (p_index, (s_start, s_end)) in enumerate(spans):
+        raw = full[s_start:s_end]
+        is_headline = s_start < headline_end
+        attributed = index in reporting and not (
+            press_release and _FIRST_PERSON_RE.search(masked_lower[s_start:s_end])
+        )
+        if is_headline:
+            voice = VOICE_HEADLINE * (0.5 if attributed else 1.0)
+        elif attributed:
+            voice = VOICE_ATTRIBUTED
+        elif raw.rstrip('"”’) ').endswith("?"):
+            voice = VOICE_QUESTION
+        else:
+            voice = VOICE_OWN
+        # Every word lies inside a sentence: sentences are cut where words are not.
+        sentence_words = _WORD_RE.findall(word_text, s_start, s_end)
+        words_by_sentence.append(sentence_words)
+        # A sentence with no quoted speech has the same words outside quotes (the same list).
+        own_slice_same = own_word_text[s_start:s_end] == word_text[s_start:s_end]
+        own_words_by_sentence.append(
+            sentence_words if own_slice_same else _WORD_RE.findall(own_word_text, s_start, s_end)
+        )
+        sentences.append(
+            Sentence(
+                start=s_start,
+                end=s_end,
+                text=raw,
+                paragraph=p_index,
+                is_headline=is_headline,
+                attributed=attributed,
+                voice=voice,
             )
-            if is_headline:
-                voice = VOICE_HEADLINE * (0.5 if attributed else 1.0)
-            elif attributed:
-                voice = VOICE_ATTRIBUTED
-            elif raw.rstrip('"”’) ').endswith("?"):
-                voice = VOICE_QUESTION
-            else:
-                voice = VOICE_OWN
-            # Every word lies inside a sentence: sentences are cut where words are not.
-            words_by_sentence.append(_WORD_RE.findall(word_text, s_start, s_end))
-            own_words_by_sentence.append(_WORD_RE.findall(own_word_text, s_start, s_end))
-            sentences.append(
-                Sentence(
-                    start=s_start,
-                    end=s_end,
-                    text=raw,
-                    paragraph=p_index,
-                    is_headline=is_headline,
-                    attributed=attributed,
-                    voice=voice,
-                )
-            )
+        )
     if not sentences:
         sentences.append(
             Sentence(start=0, end=0, text="", paragraph=0, is_headline=False, attributed=False, voice=1.0)

@@ -45,8 +45,8 @@ class Mention:
     candidates: tuple[Place, ...]
     qualifier: str | None = None
     cues: set[str] = field(default_factory=set)
-    # The run words just before and after a name found in a capitalised run (its "prev:" and
-    # "next:" cues, lower-cased), "" for other mentions.
+    # The run words just before and after a name found in a capitalised run (lower-cased), "" for
+    # other mentions.
     prev_word: str = ""
     next_word: str = ""
     strength: float = 0.0
@@ -348,7 +348,6 @@ def _run_mentions(run: list[tuple[int, int, str]], gaz: Gazetteer) -> list[Menti
                 surface=surface,
                 kind=kind,
                 candidates=candidates,
-                cues={f"prev:{prev}", f"next:{nxt}"},
                 prev_word=prev,
                 next_word=nxt,
             )

@@ -73,7 +73,10 @@ def _support(
     """How sure we are that a run match is the place (not a person, firm or common word)."""
     text = doc.text
     prev, nxt = m.prev_word, m.next_word
-    titlecase = _is_titlecase_line(doc, m.start, titlecase_lines)
+
+    def titlecase() -> bool:  # asked only when the words around the name leave it open
+        return _is_titlecase_line(doc, m.start, titlecase_lines)
+
     key = norm(m.surface)
     if nxt in FEATURE_AFTER:
         return 0.0
@@ -81,7 +84,7 @@ def _support(
         if prev in PERSON_TITLES or (
             prev
             and prev not in LEADING_OK
-            and not titlecase
+            and not titlecase()
             and prev[:1].isalpha()
             and prev not in STATE_GOV_AFTER
         ):
@@ -104,10 +107,10 @@ def _support(
             m.cues.add("town")
     if prev in PERSON_TITLES:
         return 0.0
-    if prev and prev not in LEADING_OK and prev not in CONNECTORS and not titlecase and "gov" not in m.cues:
+    if prev and prev not in LEADING_OK and prev not in CONNECTORS and not titlecase() and "gov" not in m.cues:
         surnames.add(key)
         return 0.0
-    followed_by_name = nxt and nxt not in GOV_AFTER and nxt not in LEADING_OK and not titlecase
+    followed_by_name = nxt and nxt not in GOV_AFTER and nxt not in LEADING_OK and not titlecase()
     if followed_by_name and not m.qualifier and (key in surnames or len(m.candidates[0].name.split()) == 1):
         return 0.0
     if key in surnames and strength < 3.0:

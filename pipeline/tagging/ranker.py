@@ -29,7 +29,7 @@ from pipeline.tagging.cues import CUE_NAMES, mention_cues
 from pipeline.tagging.document import Document, analyse
 from pipeline.tagging.gazetteer import load_gazetteer, norm
 from pipeline.tagging.jurisdiction import Candidate, choose_jurisdiction
-from pipeline.tagging.lexicons import word_start_matches
+from pipeline.tagging.lexicons import Lexicons, WordPattern
 from pipeline.tagging.places import PlaceFinding, find_places
 
 FORMAT = "muniwatch-jurisdiction-ranker/1"
@@ -39,22 +39,25 @@ C_GRID = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
 _DECIMALS = 6  # enough for the scores, and the file stays byte-identical across platforms
 
 # Matched against the lower-cased text (Document.lower), once per item. The county and city words
-# are searched without the leading "\b" (``word_start_matches`` checks it): the regex then skips to
-# their letters instead of being tried at every position. The state words keep it: their "\d+" and
-# "[sh]" branches start almost anywhere, and there the "\b" is what skips.
-_COUNTY_WORDS_RE = re.compile(
-    r"(?:sheriff|sheriff['’]s|jail|jails|commissioners|county commission|board of supervisors"
+# are literal phrases: both are found in one pass of a lexicon set (``Lexicons``), which looks where
+# their words start instead of trying an alternation at every position. The state words stay a
+# regex: their "\d+" and "[sh]" branches start with no literal, and the leading "\b" is what skips
+# (one "\b" for every branch: it is checked once per position).
+COUNTY_WORDS = (
+    r"\b(?:sheriff|sheriff['’]s|jail|jails|commissioners|county commission|board of supervisors"
     r"|county board|county executive|freeholders|parish)\b"
 )
-_CITY_WORDS_RE = re.compile(
-    r"(?:city council|mayor|city hall|city manager|police department|police chief|town council"
+CITY_WORDS = (
+    r"\b(?:city council|mayor|city hall|city manager|police department|police chief|town council"
     r"|town board|selectboard|village board|aldermen|council members?)\b"
 )
+_COUNTY_WORDS = WordPattern(COUNTY_WORDS)
+_CITY_WORDS = WordPattern(CITY_WORDS)
+_LOCAL_WORDS = Lexicons([_COUNTY_WORDS, _CITY_WORDS])
 _STATE_WORDS_RE = re.compile(
     r"\b(?:governor|gov\.|legislature|legislators|general assembly|lawmakers|state law|statewide"
     r"|attorney general|senate bill|house bill|state senate|state house|senate committee|house committee"
-    r"|department of corrections|state police|state patrol|\d+ (?:\w+ )?counties)\b"
-    r"|\b[sh]\.?b\.? ?\d+\b"
+    r"|department of corrections|state police|state patrol|\d+ (?:\w+ )?counties|[sh]\.?b\.? ?\d+)\b"
 )
 
 # "a city in Los Angeles County", "officials in the Orange County seat": the county locates a place.
@@ -109,10 +112,8 @@ class _WordClass:
     """Where the words of one kind of government occur in an item: how often (log) and in which
     sentences."""
 
-    def __init__(self, doc: Document, regex: re.Pattern[str], *, word_start: bool = False) -> None:
-        """``word_start``: ``regex`` lacks its leading "\\b" (the matches of "\\b" + ``regex`` are taken)."""
-        found = word_start_matches(regex, doc.lower) if word_start else regex.finditer(doc.lower)
-        starts = [m.start() for m in found]
+    def __init__(self, doc: Document, starts: list[int]) -> None:
+        """``starts``: where each (non-overlapping) match of the words starts."""
         self.amount = math.log1p(len(starts))
         self.sentences = {doc.sentence_index(start) for start in starts}
 
@@ -149,9 +150,14 @@ def candidate_features(
     top_state = max(ctx, key=lambda k: ctx[k]) if ctx else ""
     county_refs = {c.place.ref for c in candidates if c.place.kind == "county"}
     place_counties = {c.place.county for c in candidates if c.place.kind == "place" and c.place.county}
-    county_words = _WordClass(doc, _COUNTY_WORDS_RE, word_start=True)
-    city_words = _WordClass(doc, _CITY_WORDS_RE, word_start=True)
-    state_words = _WordClass(doc, _STATE_WORDS_RE)
+    local_words = _LOCAL_WORDS.scan(doc.lower)
+    county_words = _WordClass(doc, [start for start, _end in local_words.spans(_COUNTY_WORDS)])
+    city_words = _WordClass(doc, [start for start, _end in local_words.spans(_CITY_WORDS)])
+    # Their features count for a state only (multiplied by is_state): looked for when one is a candidate.
+    any_state = any(c.place.kind == "state" for c in candidates)
+    state_words = _WordClass(
+        doc, [m.start() for m in _STATE_WORDS_RE.finditer(doc.lower)] if any_state else []
+    )
     length = max(len(doc.text), 1)
     n_local = sum(1 for c in candidates if c.place.kind != "state")
     most = {k: max(c.signals.get(k, 0.0) for c in candidates) or 1.0 for k in ("gov", "topic", "mentions")}

@@ -2,7 +2,7 @@
 
 Evidence counts by the voice it is said in (``text.Document.voice``): quoted speech and attributed
 claims count (almost) nothing, the headline double, press releases speak through their own quotes.
-Two kinds of evidence: framing phrases (``lexicons.ANTI_PHRASES`` / ``PRO_PHRASES``) and evaluative
+Two kinds of evidence: framing phrases (``framing.ANTI_PHRASES`` / ``PRO_PHRASES``) and evaluative
 words whose side depends on the sentence's target ("abuses" of a 287(g) program is anti, a
 "dangerous" sanctuary policy is pro). Both sides present in strength, or a balanced structure
 ("supporters argue ... critics say"), gives neutral.
@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass, field
 
 from pipeline.tagging.document import Document
-from pipeline.tagging.lexicons import (
+from pipeline.tagging.framing import (
     ANTI_PHRASES,
     BALANCE_MARKERS,
     COOPERATION_TARGETS,
@@ -23,6 +23,8 @@ from pipeline.tagging.lexicons import (
     NEGATIVE_WORDS,
     POSITIVE_WORDS,
     PRO_PHRASES,
+)
+from pipeline.tagging.lexicons import (
     PhraseMatcher,
     TextMatches,
     WordPattern,

@@ -198,6 +198,15 @@ def test_ice_as_a_word_is_counted_like_the_plain_regex(parts: list[tuple[str, st
         ("(?:ab)?c", ()),  # an optional group: nothing is required
         ("(?:a|b*)c", ()),  # one alternative may be empty
         ("\\w+ ice", ()),
+        # a group of plain alternatives is read through: fewer places to try the branch at
+        ("(?:with|to) ICE\\b", ("with ICE", "to ICE")),
+        ("ice (?:contract|program)s?", ("ice contract", "ice program")),
+        (
+            "(?:has|have) been (?:mixed|split)",
+            ("has been mixed", "has been split", "have been mixed", "have been split"),
+        ),
+        ("(?:a|b)+c", ("a", "b")),  # the group may repeat: its literals end there
+        ("x(?:a|b)?c", ("x",)),
     ],
 )
 def test_required_prefixes(pattern: str, prefixes: tuple[str, ...]) -> None:

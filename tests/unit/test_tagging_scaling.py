@@ -10,10 +10,13 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from pipeline.tagging import jurisdiction, mentions
+from pipeline.tagging import document, jurisdiction, mentions, ranker
 from pipeline.tagging.document import _ABBREV_END_RE, _ABBREV_MAX_CHARS, analyse, find_quotes
+from pipeline.tagging.gazetteer import load_gazetteer
+from pipeline.tagging.jurisdiction import choose_jurisdiction
 from pipeline.tagging.lexicons import word_start_matches
 from pipeline.tagging.mentions import TakenSpans
+from pipeline.tagging.places import find_places
 
 pytestmark = pytest.mark.unit
 
@@ -150,3 +153,128 @@ def test_quotes_are_those_of_the_pattern_led_by_the_lookbehind(parts: list[tuple
         r"“[^”\n]*(?:”|$)|\"[^\"\n]*(?:\"|$)|(?<!\w)‘[^’\n]{0,120}?’(?![A-Za-z])", re.MULTILINE
     )
     assert find_quotes(text) == [m.span() for m in lookbehind_first.finditer(text)]
+
+
+_VOICE_PIECES = (
+    "said",
+    "Said",
+    "resaid",
+    "says",
+    "according to",
+    "according",
+    "called it",
+    "called",
+    "fear that",
+    "aims to",
+    "spokeswoman",
+    "describes",
+    "We",
+    "the board",
+    "U.S.",
+    "Gov.",
+    "It",
+    "12",
+)
+_VOICE_GLUE = (" ", " ", ". ", "! ", "? ", "… ", '." ', "\n", "\n\n", ", ", '"', " “", "” ", ".” ")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(_VOICE_PIECES), st.sampled_from(_VOICE_GLUE)), max_size=30))
+def test_sentences_split_and_attributed_as_by_the_regexes_searched_sentence_by_sentence(
+    parts: list[tuple[str, str]],
+) -> None:
+    """The split scans to each final mark (not a lookbehind tried at every position), and the
+    attribution words are found in one scan of the text: the same sentences, the same voices."""
+    text = "".join(word + glue for word, glue in parts)
+    split_after_mark = re.compile(r"(?<=[.!?…])[\"”’)\]]*\s+(?=[\"“‘(\[]?[A-Z0-9])")
+    for match in re.finditer(r"[^\n]+", text):
+        start, end = match.span()
+        pieces, cursor = [], start
+        for split in split_after_mark.finditer(text, start, end):
+            if not _ABBREV_END_RE.search(text, max(cursor, split.start() - _ABBREV_MAX_CHARS), split.start()):
+                pieces.append((cursor, split.start()))
+                cursor = split.end()
+        pieces.append((cursor, end))
+        expected = [(a, b) for a, b in pieces if text[a:b].strip()]
+        assert document._split_sentences(text, start, end) == expected
+    doc = analyse(title="", text=text)
+    assert [s.attributed for s in doc.sentences if s.text] == [
+        bool(document._ATTRIBUTION_RE.search(doc.masked_lower[s.start : s.end]))
+        for s in doc.sentences
+        if s.text
+    ]
+
+
+_GOVERNMENT_PIECES = (
+    "sheriff",
+    "sheriff's",
+    "sheriff’s",
+    "sheriffs",
+    "jail",
+    "jails",
+    "county commission",
+    "county commissioners",
+    "board of supervisors",
+    "city council",
+    "council member",
+    "council members",
+    "mayor",
+    "mayoral",
+    "police department",
+    "police",
+    "xjail",
+    "parish",
+    "the",
+    "sb",
+    "h.b.",
+    "12",
+    "counties",
+    "statewide",
+    "gov.",
+    "governor",
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(_GOVERNMENT_PIECES), st.sampled_from(_TOPIC_GLUE)), max_size=30))
+def test_ranker_government_words_from_one_lexicon_scan_are_those_of_the_regexes(
+    parts: list[tuple[str, str]],
+) -> None:
+    text = "".join(word + glue for word, glue in parts).lower()
+    found = ranker._LOCAL_WORDS.scan(text)
+    for words, lexicon in (
+        (ranker.COUNTY_WORDS, ranker._COUNTY_WORDS),
+        (ranker.CITY_WORDS, ranker._CITY_WORDS),
+    ):
+        assert [a for a, _ in found.spans(lexicon)] == [m.start() for m in re.finditer(words, text)]
+    # The state words' bill numbers now share the other branches' "\b": the same matches.
+    two_branches = ranker._STATE_WORDS_RE.pattern.replace(
+        r"|[sh]\.?b\.? ?\d+)\b", r")\b|\b[sh]\.?b\.? ?\d+\b"
+    )
+    assert two_branches != ranker._STATE_WORDS_RE.pattern
+    assert [m.span() for m in ranker._STATE_WORDS_RE.finditer(text)] == [
+        m.span() for m in re.finditer(two_branches, text)
+    ]
+
+
+def test_state_government_words_are_read_when_a_state_is_a_candidate() -> None:
+    """The ranker looks for state-government words only when a state is a candidate (their features
+    are multiplied by is_state): a state acting still gets them, a city or county never does."""
+    gaz = load_gazetteer()
+    doc = analyse(
+        title="Texas lawmakers pass SB 4",
+        text="AUSTIN, Texas — Texas lawmakers passed SB 4, which makes every sheriff honor ICE detainers. "
+        "Governor Greg Abbott signed it; the Austin City Council voted against it.",
+    )
+    finding = find_places(doc, gaz)
+    candidates = choose_jurisdiction(doc, finding, gaz.states_by_code).candidates
+    rows = dict(
+        zip(
+            (c.place.kind for c in candidates),
+            ranker.candidate_features(doc, finding, candidates),
+            strict=True,
+        )
+    )
+    column = ranker.FEATURES.index("state_x_state_words")
+    assert rows["state"][column] > 0
+    assert rows["place"][column] == 0
