@@ -64,10 +64,14 @@ def mention_cues(doc: Document, mentions: Sequence[Mention], *, is_state: bool) 
         in_org.append(
             bool(_ORG_OF_BEFORE_RE.search(before) or _ORG_AFTER_RE.match(doc.lower, m.end, after_end))
         )
-        owns_body = _STATE_BODY_AFTER_RE.match(doc.lower, m.end, after_end) or _STATE_BODY_BEFORE_RE.search(
-            before
+        # Only a state owns a state government body: the body regexes are not run for other places.
+        body.append(
+            is_state
+            and bool(
+                _STATE_BODY_AFTER_RE.match(doc.lower, m.end, after_end)
+                or _STATE_BODY_BEFORE_RE.search(before)
+            )
         )
-        body.append(is_state and bool(owns_body))
     return {
         "dateline_only": float(all("dateline" in m.cues for m in mentions)),
         "in_organisation": _share(in_org),

@@ -52,6 +52,8 @@ LEAD_SENTENCES = 3
 # Every lexicon of the rules, in two sets: each text is read once for all lexicons of its set.
 ON_TEXT = Lexicons([*relevance_rules.LEXICONS, *event_rules.LEXICONS, *stance_rules.LEXICONS])
 ON_OWN_VOICE = Lexicons([*stance_rules.TARGET_LEXICONS, *EVENT_CUES.values()])
+# The headline and lead are read for the event cues alone.
+ON_TOP = Lexicons(list(EVENT_CUES.values()))
 
 
 @dataclass(kw_only=True)
@@ -169,7 +171,7 @@ def event_features(analysis: ItemAnalysis) -> dict[str, float]:
         out[f"rule:event_{event}"] = _log(value)
         out[f"rule:event_{event}_share"] = round(value / total, 6) if total else 0.0
     out["rule:event_none_found"] = float(not scores)
-    in_top = ON_OWN_VOICE.scan(_headline_and_lead(analysis.doc))
+    in_top = ON_TOP.scan(_headline_and_lead(analysis.doc))
     for name, cue in EVENT_CUES.items():
         out[f"cue:{name}_top"] = float(in_top.search(cue) is not None)
         out[f"cue:{name}_body"] = round(math.log1p(analysis.own_voice.count(cue)) / 3.0, 6)

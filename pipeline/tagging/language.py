@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
 
 _WORD_RE = re.compile(r"[^\W\d_]+")
 
@@ -61,12 +62,14 @@ MIN_SHARE = 0.12
 
 def detect_language(text: str, *, max_chars: int = 1500) -> str | None:
     """ISO 639-1 code of the best-matching language, or None when the text is too short or unclear."""
-    words = [w.lower() for w in _WORD_RE.findall(text[:max_chars])]
+    words = _WORD_RE.findall(text[:max_chars])
     if len(words) < MIN_WORDS:
         return None
+    # Each distinct word is counted once, then looked up in every language's stopwords.
+    counts = Counter(map(str.lower, words))
     best, best_share = None, 0.0
     for code, stops in STOPWORDS.items():
-        share = sum(map(stops.__contains__, words)) / len(words)
+        share = sum(counts[stop] for stop in stops if stop in counts) / len(words)
         if share > best_share:
             best, best_share = code, share
     return best if best_share >= MIN_SHARE else None

@@ -307,7 +307,11 @@ def _word_key(word: str) -> str:
 def _run_mentions(run: list[tuple[int, int, str]], gaz: Gazetteer) -> list[Mention]:
     """The gazetteer names in one run, longest first from each word."""
     plain = [_word_key(w) for _, _, w in run]
-    stripped = [_word_key(strip_token(w)) for _, _, w in run]
+    # ``strip_token`` changes only a word ending in "'s" or ".": the others keep their plain key.
+    stripped = [
+        _word_key(strip_token(w)) if w.endswith(("s", ".")) else key
+        for (_, _, w), key in zip(run, plain, strict=True)
+    ]
     found: list[Mention] = []
     i = 0
     while i < len(run):

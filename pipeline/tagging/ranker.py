@@ -202,15 +202,16 @@ def candidate_features(
             "state_x_state_words": is_state * state_words.amount,
             "county_x_city_words": is_county * city_words.amount,
             "place_x_county_words": is_place * county_words.amount,
-            "county_words_near": is_county * county_words.near(doc, cand),
-            "city_words_near": is_place * city_words.near(doc, cand),
-            "state_words_near": is_state * state_words.near(doc, cand),
+            # Each "near" counts for one kind only: it is not looked for in the others.
+            "county_words_near": county_words.near(doc, cand) if is_county else 0.0,
+            "city_words_near": city_words.near(doc, cand) if is_place else 0.0,
+            "state_words_near": state_words.near(doc, cand) if is_state else 0.0,
             "local_candidates_if_state": is_state * math.log1p(n_local),
             "gov_share": sig.get("gov", 0.0) / most["gov"],
             "topic_share": sig.get("topic", 0.0) / most["topic"],
             "mention_share": sig.get("mentions", 0.0) / most["mentions"],
             "county_locates": locates,
-            "government_of": is_place * _share(doc, cand, _GOVERNMENT_OF_BEFORE_RE, None),
+            "government_of": _share(doc, cand, _GOVERNMENT_OF_BEFORE_RE, None) if is_place else 0.0,
             **mention_cues(doc, cand.mentions, is_state=kind == "state"),
         }
         rows.append([values[name] for name in FEATURES])
